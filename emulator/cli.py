@@ -1,0 +1,12 @@
+"""`kb emulator`: start the local Confluence Cloud emulator."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("emulator")
+    def emulator_cmd() -> None:
+        """Run a local Confluence Cloud (REST v1) emulator (not built yet)."""
+        raise typer.Exit(1)

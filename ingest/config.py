@@ -1,0 +1,213 @@
+"""Settings: one object, loaded once at the edge and passed down.
+
+Precedence: init kwargs > environment (`KB_<SECTION>__<KEY>`) > config.toml > defaults.
+The file is `--config PATH`, else `$KB_CONFIG`, else `./config.toml` when it exists.
+Secrets (the Confluence API token, server API keys, an LLM key) come from the environment only,
+are `SecretStr`, and are never logged.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from ingest.errors import ConfigError
+
+SECRET_KEYS = {("confluence", "api_token"), ("server", "api_keys"), ("llm", "api_key")}
+
+
+def _split_list(value: Any) -> Any:
+    """Accept `a,b` (env) as well as a TOML or JSON list."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+class ConfluenceSettings(BaseModel):
+    domain_name: str = ""
+    email: str = ""
+    api_token: SecretStr = SecretStr("")
+    spaces: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    ca_bundle: str = ""
+    scheme: Literal["https", "http"] = "https"
+
+    _split = field_validator("spaces", mode="before")(classmethod(lambda cls, v: _split_list(v)))
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.scheme}://{self.domain_name}"
+
+
+class DataSettings(BaseModel):
+    dir: Path = Path(".kb")
+
+
+class PullSettings(BaseModel):
+    source: Literal["manifest", "stock"] = "manifest"
+    start_date: str = "2000-01-01T00:00:00Z"
+    page_size: int = Field(default=50, ge=1, le=250)
+    lookback_minutes: int = Field(default=2, ge=1)
+    sweep_every: int = Field(default=1, ge=1)
+    max_delete_fraction: float = Field(default=0.2, ge=0.0, le=1.0)
+    max_retries: int = Field(default=5, ge=0)
+    max_retry_after: float = Field(default=60.0, ge=0.0)
+    timeout_seconds: float = Field(default=60.0, gt=0)
+
+
+class ChunkSettings(BaseModel):
+    chunk_tokens: int = Field(default=320, ge=32)
+    overlap_tokens: int = Field(default=32, ge=0)
+    min_section_tokens: int = Field(default=48, ge=0)
+
+
+class EmbedSettings(BaseModel):
+    model: str = "all-MiniLM-L6-v2"
+    batch_size: int = Field(default=64, ge=1)
+    device: str = "cpu"
+
+
+class ChromaSettings(BaseModel):
+    host: str = ""
+    port: int = 8000
+    collection: str = "confluence_kb"
+
+
+class RetrievalSettings(BaseModel):
+    k: int = Field(default=5, ge=1)
+    candidates: int = Field(default=50, ge=1)
+    per_page: int = Field(default=2, ge=1)
+    mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
+    rrf_k: int = 60
+    min_score: float = 0.35
+
+
+class LLMSettings(BaseModel):
+    provider: str = ""
+    model: str = ""
+    api_key: SecretStr = SecretStr("")
+    max_context_tokens: int = 3000
+    temperature: float = 0.0
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_keys: SecretStr = SecretStr("")
+    rate_limit_per_minute: int = 120
+    max_body_bytes: int = 65536
+    max_question_chars: int = 2000
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    _split = field_validator("cors_origins", mode="before")(classmethod(lambda cls, v: _split_list(v)))
+
+    @property
+    def keys(self) -> list[str]:
+        return [k.strip() for k in self.api_keys.get_secret_value().split(",") if k.strip()]
+
+
+class _SecretFreeToml(TomlConfigSettingsSource):
+    """config.toml, refusing secrets: they belong in the environment."""
+
+    def __call__(self) -> dict[str, Any]:
+        data = super().__call__()
+        for section, key in SECRET_KEYS:
+            if isinstance(data.get(section), dict) and key in data[section]:
+                env = f"KB_{section.upper()}__{key.upper()}"
+                raise ConfigError(
+                    f"config file sets the secret [{section}] {key}",
+                    f"remove it from the file and set {env} in the environment instead",
+                )
+        return data
+
+
+class Settings(BaseSettings):
+    """Every setting of confluence-kb, by section."""
+
+    model_config = SettingsConfigDict(env_prefix="KB_", env_nested_delimiter="__", extra="ignore")
+    toml_path: ClassVar[Path | None] = None
+
+    confluence: ConfluenceSettings = Field(default_factory=ConfluenceSettings)
+    data: DataSettings = Field(default_factory=DataSettings)
+    pull: PullSettings = Field(default_factory=PullSettings)
+    chunk: ChunkSettings = Field(default_factory=ChunkSettings)
+    embed: EmbedSettings = Field(default_factory=EmbedSettings)
+    chroma: ChromaSettings = Field(default_factory=ChromaSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = cls.toml_path
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path is not None:
+            sources.append(_SecretFreeToml(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.data.dir.expanduser().resolve()
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """The config file to read: explicit, else $KB_CONFIG, else ./config.toml if present."""
+    if explicit:
+        path = Path(explicit)
+    elif os.environ.get("KB_CONFIG"):
+        path = Path(os.environ["KB_CONFIG"])
+    else:
+        path = Path("config.toml")
+        return path if path.is_file() else None
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}", "pass an existing file to --config or KB_CONFIG")
+    return path
+
+
+def load_settings(config: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Load Settings from init kwargs, the environment and the config file, in that order."""
+    path = config_path(config)
+    if path is not None:
+        try:
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}", "fix the line it names") from exc
+    bound = type("BoundSettings", (Settings,), {"toml_path": path})
+    try:
+        return bound(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(
+            f"invalid setting {where}: {first['msg']}",
+            f"fix it in {path or 'the environment'} or in KB_{where.upper().replace('.', '__')}",
+        ) from exc
+
+
+def as_settings(settings: Settings | str | os.PathLike[str] | None) -> Settings:
+    """Accept Settings, a config path or None (the default lookup) — for the Python API."""
+    if isinstance(settings, Settings):
+        return settings
+    return load_settings(settings)

@@ -1,0 +1,124 @@
+"""Records passed between stages: frozen dataclasses, ids and hashes.
+
+Airbyte's dicts stay inside `ingest/source.py`; Chroma's columns stay inside `ingest/store.py`.
+Everything in between speaks these types.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Kind = Literal["page", "blogpost"]
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Ancestor:
+    id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Page:
+    """One Confluence page or blog post, as pulled."""
+
+    id: str
+    kind: Kind
+    space_key: str
+    title: str
+    url: str
+    version: int
+    updated_at: str
+    body_html: str = ""
+    space_name: str = ""
+    created_at: str = ""
+    author: str = ""
+    status: str = "current"
+    labels: tuple[str, ...] = ()
+    ancestors: tuple[Ancestor, ...] = ()
+    read_users: tuple[str, ...] = ()
+    read_groups: tuple[str, ...] = ()
+
+    @property
+    def ancestor_titles(self) -> tuple[str, ...]:
+        return tuple(a.title for a in self.ancestors)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Block:
+    """A piece of cleaned text under a heading path (a paragraph, list, table rows, code, panel)."""
+
+    kind: str
+    text: str
+    heading_path: tuple[str, ...] = ()
+    # For tables: the header line, repeated at the top of every chunk that holds rows of this table.
+    table_header: str = ""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """An embeddable piece of a page. `text_hash` is sha256 of `embed_text`, exactly what is embedded."""
+
+    id: str
+    page_id: str
+    index: int
+    header: str
+    heading_path: tuple[str, ...]
+    text: str
+    text_hash: str
+    tokens: int = 0
+
+    @property
+    def embed_text(self) -> str:
+        return embed_text(self.header, self.text)
+
+
+def embed_text(header: str, text: str) -> str:
+    return f"{header}\n{text}" if header else text
+
+
+def chunk_id(page_id: str, index: int) -> str:
+    return f"{page_id}:{index}"
+
+
+def make_chunk(page_id: str, index: int, header: str, heading_path: tuple[str, ...], text: str,
+               tokens: int = 0) -> Chunk:
+    return Chunk(chunk_id(page_id, index), page_id, index, header, heading_path, text,
+                 sha256(embed_text(header, text)), tokens)
+
+
+@dataclass(frozen=True)
+class PullReport:
+    """What one `kb pull` did. `to_dict()` gives exactly the `--json` keys."""
+
+    seen: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    moved: int = 0
+    deleted: int = 0
+    restored: int = 0
+    requests: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def pages_per_s(self) -> float:
+        return self.seen / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seen": self.seen, "new": self.new, "changed": self.changed, "unchanged": self.unchanged,
+            "moved": self.moved, "deleted": self.deleted, "restored": self.restored,
+            "requests": self.requests, "bytes": self.bytes, "seconds": round(self.seconds, 3),
+            "pages/s": round(self.pages_per_s, 1),
+        }
