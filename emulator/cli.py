@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, state: Any) -> None:
     @app.command("emulator")
     def emulator_cmd() -> None:
         """Run a local Confluence Cloud (REST v1) emulator (not built yet)."""

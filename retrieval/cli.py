@@ -53,17 +53,18 @@ def root(
     STATE.debug = debug
 
 
-def _register() -> None:
-    from emulator import cli as emulator_cli
-    from ingest import cli as ingest_cli
+COMMAND_MODULES = ("ingest.cli", "emulator.cli", "retrieval.commands", "retrieval.serve_cmd")
 
-    ingest_cli.register(app, STATE)
-    emulator_cli.register(app)
-    try:
-        from retrieval import commands
-    except ImportError:  # retrieval commands not built yet
-        return
-    commands.register(app, STATE)
+
+def _register() -> None:
+    """Each module adds its commands with `register(app, state)`; one not built yet is skipped."""
+    import importlib
+    import importlib.util
+
+    for name in COMMAND_MODULES:
+        if importlib.util.find_spec(name) is None:
+            continue
+        importlib.import_module(name).register(app, STATE)
 
 
 _register()
