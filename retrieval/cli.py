@@ -51,6 +51,10 @@ def root(
     """Pull Confluence into a knowledge base; search it; ask it questions with citations."""
     STATE.config = config
     STATE.debug = debug
+    if config:
+        from ingest.config import config_path
+
+        config_path(config)  # a missing file is an error before any work starts
 
 
 COMMAND_MODULES = ("ingest.cli", "emulator.cli", "retrieval.commands", "retrieval.serve_cmd")
@@ -94,10 +98,8 @@ def main() -> None:
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors and the unexpected
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:  # click usage errors (typer vendors click) and the unexpected
+        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
             sys.exit(exc.exit_code)
         if STATE.debug:
