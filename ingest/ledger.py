@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+
+from ingest.records import Ancestor, Page
 
 SCHEMA_VERSION = 1
 
@@ -165,8 +167,95 @@ class Ledger:
                           "DO UPDATE SET value = excluded.value, run_id = excluded.run_id",
                           (stream, value, run_id))
 
+    # -- pages (PULL) ---------------------------------------------------------------------------
+    # Pull never deletes rows: a trashed page gets status 'trashed', a purged one 'deleted'.
+    _PAGE_COLS = ("id", "kind", "space_key", "space_name", "title", "url", "version", "created_at",
+                  "updated_at", "author", "status", "labels", "ancestors", "read_users", "read_groups",
+                  "body")
+
+    def upsert_page(self, page: Page, run_id: int | None) -> None:
+        """Insert or replace a page's pulled fields; keeps indexed_version/indexed_hash."""
+        values = (page.id, page.kind, page.space_key, page.space_name, page.title, page.url,
+                  int(page.version), page.created_at, page.updated_at, page.author, page.status,
+                  json.dumps(list(page.labels)),
+                  json.dumps([[a.id, a.title] for a in page.ancestors]),
+                  json.dumps(list(page.read_users)), json.dumps(list(page.read_groups)),
+                  page.body_html, run_id)
+        cols = ", ".join(self._PAGE_COLS) + ", last_seen_run"
+        marks = ", ".join("?" * len(values))
+        updates = ", ".join(f"{c} = excluded.{c}" for c in self._PAGE_COLS[1:] + ("last_seen_run",))
+        self.conn.execute(f"INSERT INTO pages({cols}) VALUES ({marks}) "
+                          f"ON CONFLICT(id) DO UPDATE SET {updates}", values)
+
+    def get_page(self, page_id: str) -> Page | None:
+        row = self.conn.execute("SELECT * FROM pages WHERE id = ?", (page_id,)).fetchone()
+        return None if row is None else page_from_row(row)
+
+    def iter_pages(self, status: str | None = "current",
+                   spaces: Sequence[str] | None = None) -> Iterator[Page]:
+        """Stream pages (status None = every status), ordered by id, optionally in some spaces."""
+        where, params = _page_filter(status, spaces)
+        cur = self.conn.cursor()
+        cur.execute(f"SELECT * FROM pages{where} ORDER BY id", params)
+        try:
+            while rows := cur.fetchmany(200):
+                yield from (page_from_row(r) for r in rows)
+        finally:
+            cur.close()
+
+    def page_states(self, spaces: Sequence[str] | None = None) -> dict[str, PageState]:
+        """The light view of every known page (no bodies), for reconcile."""
+        where, params = _page_filter(None, spaces)
+        rows = self.conn.execute("SELECT id, kind, space_key, version, status, title, ancestors "
+                                 f"FROM pages{where}", params)
+        return {r["id"]: PageState(r["id"], r["kind"], r["space_key"], int(r["version"]), r["status"],
+                                   r["title"], r["ancestors"]) for r in rows}
+
+    def set_page_status(self, page_id: str, status: str, run_id: int | None = None) -> None:
+        self.conn.execute("UPDATE pages SET status = ?, last_seen_run = coalesce(?, last_seen_run) "
+                          "WHERE id = ?", (status, run_id, page_id))
+
+    def mark_seen(self, page_ids: Sequence[str], run_id: int) -> None:
+        self.conn.executemany("UPDATE pages SET last_seen_run = ? WHERE id = ?",
+                              [(run_id, pid) for pid in page_ids])
+
     # -- counts ---------------------------------------------------------------------------------
     def count(self, table: str, where: str = "", params: tuple[Any, ...] = ()) -> int:
         assert table in {"pages", "chunks", "runs"}
         sql = f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")
         return int(self.conn.execute(sql, params).fetchone()[0])
+
+
+class PageState(NamedTuple):
+    """What reconcile needs of a known page: no body."""
+
+    id: str
+    kind: str
+    space_key: str
+    version: int
+    status: str
+    title: str
+    ancestors: str  # JSON [[id, title], ...]
+
+
+def _page_filter(status: str | None, spaces: Sequence[str] | None) -> tuple[str, tuple[Any, ...]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if status is not None:
+        clauses.append("status = ?")
+        params.append(status)
+    if spaces:
+        clauses.append(f"space_key IN ({', '.join('?' * len(spaces))})")
+        params.extend(spaces)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
+
+
+def page_from_row(row: sqlite3.Row) -> Page:
+    return Page(
+        id=row["id"], kind=row["kind"], space_key=row["space_key"], title=row["title"], url=row["url"],
+        version=int(row["version"]), updated_at=row["updated_at"], body_html=row["body"],
+        space_name=row["space_name"], created_at=row["created_at"], author=row["author"],
+        status=row["status"], labels=tuple(json.loads(row["labels"])),
+        ancestors=tuple(Ancestor(str(i), str(t)) for i, t in json.loads(row["ancestors"])),
+        read_users=tuple(json.loads(row["read_users"])), read_groups=tuple(json.loads(row["read_groups"])),
+    )
