@@ -1,0 +1,147 @@
+"""Embedders: the `Embedder` protocol, the bundled all-MiniLM-L6-v2 and a deterministic fake.
+
+This is the only module that imports sentence_transformers (lazily, inside `load_embedder`).
+Vectors are float32 and L2-normalised, so cosine distance in Chroma is 1 - dot product.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from ingest.errors import ConfigError
+
+BUNDLED_MODEL = "all-MiniLM-L6-v2"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What the index and the searcher need from an embedding model."""
+
+    model_id: str
+    dimensions: int
+    max_tokens: int
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model sees for `text`, special tokens included."""
+        ...
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """float32 array (len(texts), dimensions), rows L2-normalised."""
+        ...
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """float32 array (dimensions,), L2-normalised."""
+        ...
+
+
+def _normalise(matrix: np.ndarray) -> np.ndarray:
+    matrix = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
+    return (matrix / np.where(norms == 0, 1.0, norms)).astype(np.float32)
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model on CPU (or the configured device), batched and normalised."""
+
+    def __init__(self, model: Any, model_id: str, batch_size: int = 64) -> None:
+        self._model = model
+        self._tokenizer = model.tokenizer
+        self.model_id = model_id
+        self.dimensions = int(model.get_embedding_dimension())
+        self.max_tokens = int(model.max_seq_length)
+        self.batch_size = batch_size
+
+    def count_tokens(self, text: str) -> int:
+        ids = self._tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+        return len(ids)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        vectors = self._model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                                     convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]
+
+
+def load_embedder(settings: Any) -> Embedder:
+    """The configured model, offline. Only the bundled all-MiniLM-L6-v2 (or a local model dir)."""
+    name = settings.embed.model
+    if name == BUNDLED_MODEL:
+        from ingest.assets import model_path
+
+        path = str(model_path())
+    elif os.path.isdir(name):
+        path = name
+    else:
+        raise ConfigError(f"embedding model {name!r} is not available offline",
+                          f"set [embed] model = \"{BUNDLED_MODEL}\" or to a local sentence-transformers dir")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    _quiet_loaders()
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(path, device=settings.embed.device, local_files_only=True)
+    return SentenceTransformerEmbedder(model, model_id=f"sentence-transformers/{name}" if name == BUNDLED_MODEL
+                                       else name, batch_size=settings.embed.batch_size)
+
+
+def _quiet_loaders() -> None:
+    """Keep transformers' weight-loading progress bars off the user's terminal."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+    except Exception:  # pragma: no cover - an older/newer transformers without these
+        pass
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+class FakeEmbedder:
+    """Deterministic hashed bag of words, normalised: lexically similar texts are near.
+
+    For plumbing tests: no model, no torch. count_tokens = whitespace words.
+    """
+
+    def __init__(self, dimensions: int = 64, model_id: str = "fake-hash-bow", max_tokens: int = 256) -> None:
+        self.dimensions = dimensions
+        self.model_id = f"{model_id}-{dimensions}"
+        self.max_tokens = max_tokens
+        self.calls = 0
+        self.embedded = 0
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def _vector(self, text: str) -> np.ndarray:
+        vec = np.zeros(self.dimensions, dtype=np.float32)
+        for word in _WORD.findall(text.lower()):
+            digest = hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest()
+            bucket = int.from_bytes(digest[:4], "little") % self.dimensions
+            vec[bucket] += 1.0 if digest[4] & 1 else -1.0
+        if not vec.any():
+            vec[0] = 1.0
+        return vec
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        self.embedded += len(texts)
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        return _normalise(np.stack([self._vector(t) for t in texts]))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return _normalise(self._vector(text)[None, :])[0]

@@ -1,0 +1,300 @@
+"""The vector store: one Chroma collection in cosine space, behind a small `Store`.
+
+This is the only module that imports chromadb (lazily). Embedded Chroma (`PersistentClient` under
+`data_dir/chroma`) by default; a server started with `chroma run` (`HttpClient`) when
+`[chroma] host` is set. We pass vectors ourselves; Chroma's column-shaped results become `StoreHit`s
+here. The ACTIVE collection's name lives in the ledger's meta table ('active_collection'), so that
+`kb reindex` can build a new collection beside it and switch atomically.
+
+Version gate: each collection's metadata records the model id, dimensions, chunker fingerprint and
+index schema version; opening one built otherwise raises IndexMismatch ("run `kb reindex`").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ingest.errors import ConfigError, IndexMismatch
+
+INDEX_SCHEMA = 1
+ACTIVE_KEY = "active_collection"
+GATE_KEYS = ("model_id", "dimensions", "chunker", "index_schema")
+
+
+@dataclass(frozen=True)
+class StoreHit:
+    id: str
+    distance: float  # cosine distance: 0 identical, 2 opposite
+    metadata: dict[str, Any]
+
+
+def chunker_fingerprint(settings: Any, embedder: Any) -> str:
+    """The chunker's stable id (ingest.chunk), or a hash of its settings while chunk.py is absent."""
+    try:
+        from ingest.chunk import Chunker
+    except ImportError:
+        payload = json.dumps({"chunk": settings.chunk.model_dump(), "window": embedder.max_tokens},
+                             sort_keys=True)
+        return "settings-" + hashlib.sha256(payload.encode()).hexdigest()[:16]
+    chunker = Chunker(settings.chunk, window_tokens=embedder.max_tokens, count_window=embedder.count_tokens)
+    return str(chunker.fingerprint())
+
+
+def gate(settings: Any, embedder: Any) -> dict[str, Any]:
+    """The collection metadata that must match for an index to be usable."""
+    return {"model_id": embedder.model_id, "dimensions": int(embedder.dimensions),
+            "chunker": chunker_fingerprint(settings, embedder), "index_schema": INDEX_SCHEMA}
+
+
+def make_client(settings: Any) -> Any:
+    """A Chroma client: HttpClient for `[chroma] host`, else PersistentClient under the data dir."""
+    import chromadb
+    from chromadb.config import Settings as ChromaConfig
+
+    config = ChromaConfig(anonymized_telemetry=False)
+    if settings.chroma.host:
+        try:
+            return chromadb.HttpClient(host=settings.chroma.host, port=settings.chroma.port, settings=config)
+        except Exception as exc:
+            raise ConfigError(f"cannot reach the Chroma server at {settings.chroma.host}:{settings.chroma.port}"
+                              f": {exc}", "start it with `chroma run --path DIR --port PORT`, or clear"
+                              " [chroma] host to use the embedded store") from exc
+    path = Path(settings.data_dir) / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=config)
+
+
+# -- the active collection's name, in the ledger's meta table -------------------------------------
+def _ledger_file(settings: Any) -> Path:
+    from ingest.ledger import Ledger
+
+    return Path(settings.data_dir) / Ledger.FILENAME
+
+
+def active_collection(settings: Any) -> str | None:
+    """The active collection's name from the ledger, or None before the first ingest."""
+    import sqlite3
+
+    path = _ledger_file(settings)
+    if not path.is_file():
+        return None
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (ACTIVE_KEY,)).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    finally:
+        conn.close()
+    return None if row is None else str(row[0])
+
+
+def set_active_collection(ledger: Any, name: str) -> None:
+    """Switch the active collection: one committed row, atomic for every reader."""
+    with ledger.tx():
+        ledger.set_meta(ACTIVE_KEY, name)
+
+
+class Store:
+    """One Chroma collection. With `follow_active`, queries follow `kb reindex`'s switch."""
+
+    def __init__(self, client: Any, collection: Any, *, settings: Any = None, embedder: Any = None,
+                 follow_active: bool = False) -> None:
+        self._client = client
+        self._collection = collection
+        self._settings = settings
+        self._embedder = embedder
+        self._follow = follow_active
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return str(self._collection.name)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return dict(self._collection.metadata or {})
+
+    # -- writes ---------------------------------------------------------------------------------
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray | Sequence[Sequence[float]],
+               metadatas: Sequence[Mapping[str, Any]], documents: Sequence[str] | None = None) -> None:
+        """Insert or replace by id (never add), in batches the client accepts."""
+        if not ids:
+            return
+        vectors = np.asarray(vectors, dtype=np.float32)
+        step = max(1, min(self._client.get_max_batch_size(), 4096))
+        for start in range(0, len(ids), step):
+            end = start + step
+            self._collection.upsert(ids=list(ids[start:end]), embeddings=vectors[start:end],
+                                    metadatas=[dict(m) for m in metadatas[start:end]],
+                                    documents=list(documents[start:end]) if documents is not None else None)
+
+    def delete(self, ids: Sequence[str]) -> None:
+        ids = list(ids)
+        step = max(1, min(self._client.get_max_batch_size(), 4096))
+        for start in range(0, len(ids), step):
+            self._collection.delete(ids=ids[start:start + step])
+
+    def delete_pages(self, page_ids: Sequence[str]) -> None:
+        """Every chunk of these pages, whatever the ledger knows of them."""
+        for start in range(0, len(page_ids), 500):
+            self._collection.delete(where={"page_id": {"$in": list(page_ids[start:start + 500])}})
+
+    # -- reads ----------------------------------------------------------------------------------
+    def get(self, ids: Sequence[str], *, vectors: bool = True) -> dict[str, tuple[np.ndarray | None, dict]]:
+        """id -> (vector or None, metadata) for the ids that exist."""
+        include = ["metadatas", "embeddings"] if vectors else ["metadatas"]
+        out: dict[str, tuple[np.ndarray | None, dict]] = {}
+        ids = list(ids)
+        for start in range(0, len(ids), 1000):
+            got = self._collection.get(ids=ids[start:start + 1000], include=include)
+            embs = got.get("embeddings") if vectors else None
+            for i, cid in enumerate(got["ids"]):
+                vec = np.asarray(embs[i], dtype=np.float32) if embs is not None else None
+                out[cid] = (vec, dict(got["metadatas"][i] or {}))
+        return out
+
+    def get_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        return {cid: vec for cid, (vec, _) in self.get(ids).items() if vec is not None}
+
+    def ids_of_pages(self, page_ids: Sequence[str]) -> dict[str, set[str]]:
+        """page id -> the chunk ids Chroma holds for it (orphans of a crash included)."""
+        out: dict[str, set[str]] = {pid: set() for pid in page_ids}
+        for start in range(0, len(page_ids), 500):
+            got = self._collection.get(where={"page_id": {"$in": list(page_ids[start:start + 500])}},
+                                       include=["metadatas"])
+            for cid, meta in zip(got["ids"], got["metadatas"] or []):
+                out.setdefault(str((meta or {}).get("page_id", "")), set()).add(cid)
+        return out
+
+    def iter_all(self, batch: int = 1000, *, vectors: bool = False) -> Iterator[tuple[str, np.ndarray | None,
+                                                                                      dict]]:
+        """Every (id, vector, metadata), in pages of `batch`."""
+        include = ["metadatas", "embeddings"] if vectors else ["metadatas"]
+        offset = 0
+        while True:
+            got = self._collection.get(include=include, limit=batch, offset=offset)
+            if not got["ids"]:
+                return
+            embs = got.get("embeddings") if vectors else None
+            for i, cid in enumerate(got["ids"]):
+                vec = np.asarray(embs[i], dtype=np.float32) if embs is not None else None
+                yield cid, vec, dict(got["metadatas"][i] or {})
+            offset += len(got["ids"])
+
+    def query(self, vector: np.ndarray | Sequence[float], n: int,
+              where: Mapping[str, Any] | None = None) -> list[StoreHit]:
+        """The n nearest chunks (cosine distance), optionally filtered by metadata."""
+        self._follow_switch()
+        try:
+            return self._query(vector, n, where)
+        except Exception:
+            if not self._follow or not self._follow_switch():
+                raise
+            return self._query(vector, n, where)  # the collection was switched under us: once more
+
+    def _query(self, vector: Any, n: int, where: Mapping[str, Any] | None) -> list[StoreHit]:
+        collection = self._collection
+        res = collection.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=max(1, n),
+                               where=dict(where) if where else None, include=["metadatas", "distances"])
+        ids, dists, metas = res["ids"][0], res["distances"][0], res["metadatas"][0]
+        return [StoreHit(cid, float(d), dict(m or {})) for cid, d, m in zip(ids, dists, metas)]
+
+    def count(self) -> int:
+        self._follow_switch()
+        return int(self._collection.count())
+
+    def _follow_switch(self) -> bool:
+        """When following the active collection and it changed, reopen it. True when switched."""
+        if not self._follow:
+            return False
+        name = active_collection(self._settings)
+        if name is None or name == self._collection.name:
+            return False
+        with self._lock:
+            if name != self._collection.name:
+                self._collection = _open_checked(self._client, name, self._settings, self._embedder)
+        return True
+
+
+def _open_checked(client: Any, name: str, settings: Any, embedder: Any) -> Any:
+    """Open an existing collection and check the version gate."""
+    from chromadb.errors import NotFoundError
+
+    try:
+        collection = client.get_collection(name, embedding_function=None)
+    except NotFoundError as exc:
+        raise IndexMismatch(f"the active collection {name!r} is missing from Chroma",
+                            "run `kb reindex` to rebuild it from the ledger", {"collection": name}) from exc
+    check_gate(collection.metadata or {}, gate(settings, embedder), name)
+    return collection
+
+
+def check_gate(found: Mapping[str, Any], wanted: Mapping[str, Any], name: str) -> None:
+    """Raise IndexMismatch naming what differs between the collection and this configuration."""
+    diffs = [f"{key}: index has {found.get(key)!r}, config wants {wanted[key]!r}"
+             for key in GATE_KEYS if found.get(key) != wanted[key]]
+    if diffs:
+        raise IndexMismatch(f"the index ({name}) was built differently — " + "; ".join(diffs),
+                            "run `kb reindex` to rebuild it with the current settings",
+                            {"collection": name, "differs": [d.split(":")[0] for d in diffs]})
+
+
+def create_collection(client: Any, name: str, settings: Any, embedder: Any) -> Any:
+    """A new, empty collection stamped with the gate (replacing a leftover of the same name)."""
+    from chromadb.errors import NotFoundError
+
+    try:
+        client.delete_collection(name)
+    except NotFoundError:
+        pass
+    return client.create_collection(name, configuration={"hnsw": {"space": "cosine"}},
+                                     metadata=gate(settings, embedder), embedding_function=None)
+
+
+def open_store(settings: Any, embedder: Any, *, collection: str | None = None,
+               create: bool = True, client: Any = None) -> Store:
+    """The active collection (or the named one), version-gated.
+
+    Before the first ingest there is no active collection: with `create`, one named
+    `[chroma] collection` is created and recorded as active; without, NotReady is raised.
+    """
+    from ingest.errors import NotReady
+
+    client = client or make_client(settings)
+    if collection is not None:
+        return Store(client, _open_checked(client, collection, settings, embedder),
+                     settings=settings, embedder=embedder)
+    name = active_collection(settings)
+    if name is None:
+        if not create:
+            raise NotReady("the knowledge base is empty", "run `kb ingest` first")
+        from ingest.ledger import Ledger
+
+        name = settings.chroma.collection
+        col = create_collection(client, name, settings, embedder)
+        with Ledger(settings.data_dir) as ledger:
+            set_active_collection(ledger, name)
+        return Store(client, col, settings=settings, embedder=embedder, follow_active=True)
+    return Store(client, _open_checked(client, name, settings, embedder), settings=settings,
+                 embedder=embedder, follow_active=True)
+
+
+def drop_collection(client: Any, name: str) -> None:
+    from chromadb.errors import NotFoundError
+
+    try:
+        client.delete_collection(name)
+    except NotFoundError:
+        pass
+
+
+def list_collections(client: Any) -> list[str]:
+    return [c.name if hasattr(c, "name") else str(c) for c in client.list_collections()]
