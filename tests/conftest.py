@@ -55,3 +55,82 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"../shared is absent ({path} not found): this test reads the shared samples")
     return path
+
+
+# --- RETR: a tiny, hand-written knowledge base (ledger chunks + FTS + Chroma), FakeEmbedder ------------
+TINY_PAGES = [
+    # id, kind, space, title, updated_at, labels, [(heading path, text), ...]
+    ("101", "page", "ENG", "Deploying the gateway", "2024-01-10T09:00:00.000Z", ("deploy", "gateway"), [
+        (("Steps",), "Run make release to build the gateway image. The deploy job pushes it to the registry. "
+                     "Rollbacks use the previous image tag."),
+        (("Errors",), "Error ERR-4012 means the registry token expired. Renew the token with kb-token renew "
+                      "and retry the deploy."),
+        (("Checks",), "After a deploy, the health check polls /healthz every ten seconds for five minutes."),
+    ]),
+    ("102", "page", "ENG", "Gateway configuration", "2024-03-05T12:00:00.000Z", ("gateway", "config"), [
+        (("Retries",), "The key max_retry_after caps how long the gateway waits after a 429 response. "
+                       "The default is sixty seconds."),
+        (("Timeouts",), "Set timeout_seconds to change the per-request timeout of the gateway."),
+    ]),
+    ("103", "page", "OPS", "On-call handbook", "2023-11-20T08:00:00.000Z", ("oncall",), [
+        (("Paging",), "The on-call engineer is paged through the alerting tool when the error rate exceeds "
+                      "five percent. Acknowledge a page within fifteen minutes."),
+        (("Escalation",), "Escalate to the team lead when an incident lasts longer than one hour."),
+    ]),
+    ("104", "blogpost", "OPS", "Q1 incident review", "2024-04-02T10:00:00.000Z", ("incident",), [
+        (("Summary",), "In March the gateway returned errors for two hours because the registry token "
+                       "expired during a deploy."),
+    ]),
+    ("105", "page", "HR", "Holiday policy", "2022-06-01T00:00:00.000Z", ("policy",), [
+        (("Allowance",), "Employees get twenty-five days of paid holiday per year, plus public holidays."),
+        (("Requests",), "Request holiday in the HR portal at least two weeks ahead."),
+    ]),
+]
+
+
+def build_tiny_kb(data_dir: Path, embedder: object = None) -> object:
+    """Write TINY_PAGES into a ledger (pages + chunks + FTS) and a Chroma collection under data_dir.
+
+    Returns Settings pointing at it. Uses ingest.embed.FakeEmbedder unless an embedder is given.
+    """
+    from datetime import datetime
+
+    from ingest.config import load_settings
+    from ingest.embed import FakeEmbedder
+    from ingest.ledger import Ledger
+    from ingest.records import Page, make_chunk
+    from ingest.store import open_store
+
+    embedder = embedder or FakeEmbedder()
+    settings = load_settings(data={"dir": str(data_dir)})
+    ids, texts, metas = [], [], []
+    with Ledger(settings.data_dir) as ledger, ledger.tx() as conn:
+        for pid, kind, space, title, updated, labels, sections in TINY_PAGES:
+            url = f"https://example.atlassian.net/wiki/spaces/{space}/pages/{pid}"
+            page = Page(id=pid, kind=kind, space_key=space, title=title, url=url, version=1, updated_at=updated,
+                        space_name=space.title(), labels=labels)
+            ledger.upsert_page(page, None)
+            for idx, (path, text) in enumerate(sections):
+                chunk = make_chunk(pid, idx, " › ".join((space.title(), title, *path)), path, text,
+                                   len(text.split()))
+                conn.execute("INSERT INTO chunks(id, page_id, idx, text_hash, header, heading_path, text, tokens) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (chunk.id, pid, idx, chunk.text_hash, chunk.header,
+                                                                 __import__("json").dumps(list(path)), text,
+                                                                 chunk.tokens))
+                ids.append(chunk.id)
+                texts.append(chunk.embed_text)
+                metas.append({"page_id": pid, "kind": kind, "space_key": space, "space_name": space.title(),
+                              "title": title, "url": url, "heading_path": " › ".join(path), "version": 1,
+                              "updated_at": updated,
+                              "updated_ts": datetime.fromisoformat(updated.replace("Z", "+00:00")).timestamp(),
+                              "labels": "," + ",".join(labels) + ",", "text_hash": chunk.text_hash,
+                              "model_id": embedder.model_id, "read_users": "", "read_groups": ""})
+    store = open_store(settings, embedder)
+    store.upsert(ids, embedder.embed_documents(texts), metas)
+    return settings
+
+
+@pytest.fixture
+def tiny_kb(tmp_path: Path) -> object:
+    """Settings of a tiny knowledge base (5 pages, 3 spaces) built with FakeEmbedder: no model, no emulator."""
+    return build_tiny_kb(tmp_path / "kb")

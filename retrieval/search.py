@@ -1,0 +1,375 @@
+"""Hybrid search: dense (Chroma) + lexical (SQLite FTS5 bm25), fused with reciprocal-rank fusion.
+
+`Searcher(settings)` opens the ledger (read-only) once and the vector store on first use; `.search()`
+returns `list[Hit]`. Filters (space, kind, label, updated after/before, page ids) are applied inside
+both retrievers where they can be (Chroma `where`, SQL on the ledger's pages) and checked again on the
+fused candidates against the ledger, which is the authority. At most `per_page` chunks of one page.
+The module function `search(query, settings=None, **kw)` is the Python API.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import sys
+import threading
+import types
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from ingest.config import Settings, as_settings
+from ingest.errors import ConfigError, NotReady
+
+Mode = Literal["hybrid", "dense", "lexical"]
+MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
+MAX_FTS_TERMS = 32
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict a search. Empty tuples / None mean "no restriction"; several values mean "any of"."""
+
+    spaces: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    updated_after: str | None = None
+    updated_before: str | None = None
+    page_ids: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("spaces", "kinds", "labels", "page_ids"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                value = (value,)
+            object.__setattr__(self, name, tuple(str(v) for v in (value or ())))
+        for name in ("updated_after", "updated_before"):
+            value = getattr(self, name)
+            if value:
+                to_epoch(value)  # validate early: a bad date is the caller's error, not an empty result
+
+    @property
+    def empty(self) -> bool:
+        return not (self.spaces or self.kinds or self.labels or self.page_ids
+                    or self.updated_after or self.updated_before)
+
+    @classmethod
+    def of(cls, value: Filters | dict[str, Any] | None) -> Filters:
+        if value is None:
+            return cls()
+        if isinstance(value, Filters):
+            return value
+        return cls(**value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved chunk. `score` is the fused RRF score; `ranks` maps method -> 1-based rank;
+    `similarity` is the cosine similarity to the query when known (dense candidates)."""
+
+    chunk_id: str
+    page_id: str
+    title: str
+    url: str
+    heading_path: str
+    text: str
+    header: str
+    score: float
+    ranks: dict[str, int] = field(default_factory=dict)
+    space_key: str = ""
+    kind: str = ""
+    updated_at: str = ""
+    labels: tuple[str, ...] = ()
+    similarity: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["labels"] = list(self.labels)
+        return out
+
+
+def to_epoch(value: str) -> float:
+    """ISO 8601 (date or date-time, `Z` allowed; naive = UTC) -> epoch seconds."""
+    try:
+        moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ConfigError(f"not an ISO 8601 date: {value!r}", "use e.g. 2024-05-01 or 2024-05-01T12:00:00Z") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def fts_query(text: str) -> str:
+    """A safe FTS5 MATCH expression for free text: words, each quoted, joined with OR.
+
+    Quotes, operators (AND/OR/NOT/NEAR), `*`, `^`, `:` and parentheses lose their meaning; the result
+    is never a syntax error. Empty when the text has no words.
+    """
+    terms: list[str] = []
+    for word in _WORD.findall(text or ""):
+        term = word.lower()
+        if term not in terms:
+            terms.append(term)
+        if len(terms) >= MAX_FTS_TERMS:
+            break
+    return " OR ".join(f'"{t}"' for t in terms)
+
+
+def rrf_fuse(rankings: dict[str, Sequence[str]], k: int = 60) -> list[tuple[str, float, dict[str, int]]]:
+    """Reciprocal-rank fusion: score(id) = sum over methods of 1 / (k + rank). Best first, ties by id."""
+    scores: dict[str, float] = {}
+    ranks: dict[str, dict[str, int]] = {}
+    for method, ids in rankings.items():
+        for rank, item in enumerate(ids, start=1):
+            if method in ranks.setdefault(item, {}):
+                continue
+            ranks[item][method] = rank
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(((i, s, ranks[i]) for i, s in scores.items()), key=lambda t: (-t[1], t[0]))
+
+
+def cap_per_page(hits: Iterable[Hit], per_page: int, k: int) -> list[Hit]:
+    """Keep hits in order, at most `per_page` from one page, at most `k` in all."""
+    kept: list[Hit] = []
+    seen: dict[str, int] = {}
+    for hit in hits:
+        if seen.get(hit.page_id, 0) >= per_page:
+            continue
+        seen[hit.page_id] = seen.get(hit.page_id, 0) + 1
+        kept.append(hit)
+        if len(kept) >= k:
+            break
+    return kept
+
+
+def _labels(raw: str | None) -> tuple[str, ...]:
+    if not raw:
+        return ()
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = [p for p in raw.split(",") if p]
+    return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+
+def _heading_path(raw: str | None) -> str:
+    try:
+        value = json.loads(raw or "[]")
+    except ValueError:
+        return raw or ""
+    return " › ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+def _page_sql(filters: Filters, alias: str = "p") -> tuple[str, list[Any]]:
+    """SQL conditions on the ledger's pages row for `filters` (joined as `alias`)."""
+    conds: list[str] = []
+    params: list[Any] = []
+
+    def any_of(column: str, values: tuple[str, ...]) -> None:
+        conds.append(f"{alias}.{column} IN ({','.join('?' * len(values))})")
+        params.extend(values)
+
+    if filters.spaces:
+        any_of("space_key", filters.spaces)
+    if filters.kinds:
+        any_of("kind", filters.kinds)
+    if filters.page_ids:
+        any_of("id", filters.page_ids)
+    if filters.labels:
+        marks = ",".join("?" * len(filters.labels))
+        conds.append(f"EXISTS (SELECT 1 FROM json_each({alias}.labels) WHERE value IN ({marks}))")
+        params.extend(filters.labels)
+    if filters.updated_after:
+        conds.append(f"julianday({alias}.updated_at) >= julianday(?, 'unixepoch')")
+        params.append(to_epoch(filters.updated_after))
+    if filters.updated_before:
+        conds.append(f"julianday({alias}.updated_at) <= julianday(?, 'unixepoch')")
+        params.append(to_epoch(filters.updated_before))
+    return " AND ".join(conds), params
+
+
+class Searcher:
+    """Reads the knowledge base: the ledger (chunks, FTS5, pages) and the vector store.
+
+    `embedder` and `store` may be injected (tests, benchmarks); otherwise the bundled model and the
+    active collection are opened on the first dense search.
+    """
+
+    def __init__(self, settings: Settings | None = None, *, embedder: Any = None, store: Any = None,
+                 ledger: Any = None) -> None:
+        from ingest.ledger import Ledger
+
+        self.settings = as_settings(settings)
+        self._embedder = embedder
+        self._store = store
+        self._lock = threading.RLock()
+        if ledger is not None:
+            self.ledger = ledger
+        else:
+            path = self.settings.data_dir / Ledger.FILENAME
+            if not path.is_file():
+                raise NotReady(f"no knowledge base at {self.settings.data_dir}",
+                               "run `kb ingest` first (or point [data] dir / KB_DATA__DIR at one)")
+            self.ledger = Ledger(self.settings.data_dir, readonly=True)
+
+    # -- parts, opened lazily ---------------------------------------------------------------------
+    @property
+    def embedder(self) -> Any:
+        with self._lock:
+            if self._embedder is None:
+                from ingest.embed import load_embedder
+
+                self._embedder = load_embedder(self.settings)
+            return self._embedder
+
+    @property
+    def store(self) -> Any:
+        with self._lock:
+            if self._store is None:
+                from ingest.store import open_store
+
+                self._store = open_store(self.settings, self.embedder, create=False)
+            return self._store
+
+    def close(self) -> None:
+        self.ledger.close()
+
+    # -- the search ---------------------------------------------------------------------------------
+    def search(self, query: str, k: int | None = None, filters: Filters | dict[str, Any] | None = None,
+               mode: str | None = None, *, query_vector: Any = None) -> list[Hit]:
+        """The best `k` chunks for `query`, at most `per_page` from one page."""
+        conf = self.settings.retrieval
+        k = int(k or conf.k)
+        mode = mode or conf.mode
+        if mode not in MODES:
+            raise ConfigError(f"unknown search mode {mode!r}", f"use one of {', '.join(MODES)}")
+        flt = Filters.of(filters)
+        depth = max(conf.candidates, k * conf.per_page, k)
+        rankings: dict[str, list[str]] = {}
+        sims: dict[str, float] = {}
+        if mode in ("hybrid", "dense"):
+            vec = query_vector if query_vector is not None else self.embedder.embed_query(query)
+            dense = self.dense(vec, depth, flt)
+            rankings["dense"] = [cid for cid, _ in dense]
+            sims = dict(dense)
+        if mode in ("hybrid", "lexical"):
+            rankings["lexical"] = self.lexical(query, depth, flt)
+        fused = rrf_fuse(rankings, conf.rrf_k)
+        hits = self._hits(fused, sims, flt)
+        return cap_per_page(hits, conf.per_page, k)
+
+    def dense(self, vector: Any, n: int, filters: Filters) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity), best first, from the vector store."""
+        store = self.store
+        if store.count() == 0:
+            return []
+        where = self._where(filters)
+        if where is False:
+            return []
+        found = store.query(vector, n, where=where or None)
+        return [(h.id, 1.0 - float(h.distance)) for h in found]
+
+    def _where(self, filters: Filters) -> dict[str, Any] | bool:
+        """A Chroma `where` for the filters Chroma can apply; labels become page ids via the ledger.
+        False when nothing can match."""
+        conds: list[dict[str, Any]] = []
+        if filters.spaces:
+            conds.append({"space_key": {"$in": list(filters.spaces)}})
+        if filters.kinds:
+            conds.append({"kind": {"$in": list(filters.kinds)}})
+        if filters.updated_after:
+            conds.append({"updated_ts": {"$gte": to_epoch(filters.updated_after)}})
+        if filters.updated_before:
+            conds.append({"updated_ts": {"$lte": to_epoch(filters.updated_before)}})
+        page_ids = set(filters.page_ids)
+        if filters.labels:
+            labelled = self._labelled_pages(filters.labels)
+            page_ids = (page_ids & labelled) if filters.page_ids else labelled
+            if not page_ids:
+                return False
+        if page_ids:
+            conds.append({"page_id": {"$in": sorted(page_ids)}})
+        if not conds:
+            return {}
+        return conds[0] if len(conds) == 1 else {"$and": conds}
+
+    def _labelled_pages(self, labels: tuple[str, ...]) -> set[str]:
+        marks = ",".join("?" * len(labels))
+        sql = f"SELECT id FROM pages p WHERE EXISTS (SELECT 1 FROM json_each(p.labels) WHERE value IN ({marks}))"
+        with self._lock:
+            return {r[0] for r in self.ledger.conn.execute(sql, labels)}
+
+    def lexical(self, query: str, n: int, filters: Filters) -> list[str]:
+        """Chunk ids, best bm25 first, from the ledger's FTS5 index."""
+        match = fts_query(query)
+        if not match:
+            return []
+        cond, params = _page_sql(filters)
+        if cond:
+            sql = ("SELECT c.id FROM chunks_fts f JOIN chunks c ON c.rowid = f.rowid "
+                   "JOIN pages p ON p.id = c.page_id "
+                   f"WHERE chunks_fts MATCH ? AND {cond} ORDER BY bm25(chunks_fts) LIMIT ?")
+        else:
+            sql = ("SELECT c.id FROM chunks_fts f JOIN chunks c ON c.rowid = f.rowid "
+                   "WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?")
+        try:
+            with self._lock:
+                return [r[0] for r in self.ledger.conn.execute(sql, [match, *params, n])]
+        except sqlite3.OperationalError as exc:  # e.g. a ledger without the FTS table
+            raise NotReady(f"the lexical index cannot be read: {exc}", "run `kb ingest` (or `kb reindex`)") from exc
+
+    def _hits(self, fused: list[tuple[str, float, dict[str, int]]], sims: dict[str, float],
+              filters: Filters) -> list[Hit]:
+        """Fused ids -> Hits with text and page fields from the ledger; filters checked again."""
+        if not fused:
+            return []
+        rows: dict[str, sqlite3.Row] = {}
+        ids = [cid for cid, _, _ in fused]
+        cond, params = _page_sql(filters)
+        for start in range(0, len(ids), 500):
+            part = ids[start:start + 500]
+            sql = ("SELECT c.id, c.page_id, c.header, c.heading_path, c.text, p.title, p.url, p.space_key, "
+                   "p.kind, p.updated_at, p.labels FROM chunks c LEFT JOIN pages p ON p.id = c.page_id "
+                   f"WHERE c.id IN ({','.join('?' * len(part))}) AND coalesce(p.status, 'current') = 'current'"
+                   + (f" AND {cond}" if cond else ""))
+            with self._lock:
+                rows.update((r["id"], r) for r in self.ledger.conn.execute(sql, [*part, *params]))
+        hits = []
+        for cid, score, ranks in fused:
+            row = rows.get(cid)
+            if row is None:  # filtered out, or a vector whose chunk row is gone
+                continue
+            hits.append(Hit(
+                chunk_id=cid, page_id=row["page_id"], title=row["title"] or "", url=row["url"] or "",
+                heading_path=_heading_path(row["heading_path"]), text=row["text"], header=row["header"],
+                score=score, ranks=ranks, space_key=row["space_key"] or "", kind=row["kind"] or "",
+                updated_at=row["updated_at"] or "", labels=_labels(row["labels"]), similarity=sims.get(cid)))
+        return hits
+
+
+def search(query: str, settings: Settings | str | None = None, *, k: int | None = None,
+           filters: Filters | dict[str, Any] | None = None, mode: str | None = None,
+           embedder: Any = None) -> list[Hit]:
+    """Python API: the best chunks for `query`. `settings` is Settings, a config path or None."""
+    searcher = Searcher(as_settings(settings), embedder=embedder)
+    try:
+        return searcher.search(query, k=k, filters=filters, mode=mode)
+    finally:
+        searcher.close()
+
+
+class _CallableModule(types.ModuleType):
+    """`from retrieval import search` yields this module once it is imported (the package attribute
+    is the submodule); calling it runs the `search` function, so the Python API works either way."""
+
+    def __call__(self, query: str, settings: Settings | str | None = None, **kw: Any) -> list[Hit]:
+        return search(query, settings, **kw)
+
+
+sys.modules[__name__].__class__ = _CallableModule
