@@ -1,0 +1,132 @@
+"""The server's real engine: the Searcher and Answerer behind the `Engine` seam (retrieval/serving.py).
+
+`KBEngine.open(settings)` loads the embedding model once and opens the ledger and the active
+collection. Before the first ingest the knowledge base does not exist yet: the engine still opens,
+requests answer 503 (NotReady) and it retries on the next request, so `kb serve` may start first.
+The store follows `kb reindex`'s switch of the active collection (ingest/store.py), and the ledger is
+read in WAL mode, so searches keep working while an ingest or a reindex runs in another process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ingest.errors import NotReady
+
+log = logging.getLogger("kb.server")
+
+REWRITE_PROMPT = (
+    "Rewrite the user's last question as one standalone question that can be understood without the "
+    "conversation, for searching a wiki. Keep names, codes and terms exactly. Reply with the question only."
+)
+
+
+class KBEngine:
+    """Search, ask and status over the knowledge base; thread-safe (the Searcher locks its SQL)."""
+
+    def __init__(self, settings: Any, *, embedder: Any = None, llm: Any = None) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._llm = llm
+        self._searcher: Any = None
+        self._answerer: Any = None
+        self._lock = threading.Lock()
+        conf = settings.llm
+        self.rewrite = self._rewrite if (llm is not None or conf.provider or conf.model) else None
+
+    @classmethod
+    def open(cls, settings: Any, *, embedder: Any = None, llm: Any = None) -> KBEngine:
+        """Load the model and open the stores now; an index built differently raises IndexMismatch."""
+        if embedder is None:
+            from ingest.embed import load_embedder
+
+            embedder = load_embedder(settings)
+        engine = cls(settings, embedder=embedder, llm=llm)
+        try:
+            engine._parts()
+        except NotReady as err:
+            log.warning("%s — requests answer 503 until then", err)
+        return engine
+
+    def _parts(self) -> tuple[Any, Any]:
+        """The Searcher and Answerer, opened on first use (and retried while the KB is not built)."""
+        with self._lock:
+            if self._searcher is None:
+                from retrieval.answer import Answerer
+                from retrieval.search import Searcher
+
+                searcher = Searcher(self.settings, embedder=self._embedder)
+                try:
+                    searcher.store  # noqa: B018  open the active collection and check its gate now
+                except BaseException:
+                    searcher.close()
+                    raise
+                self._searcher, self._answerer = searcher, Answerer(searcher, llm=self._llm)
+            return self._searcher, self._answerer
+
+    # -- the Engine seam ---------------------------------------------------------------------------
+    def search(self, query: str, *, k: int | None = None, filters: dict[str, Any] | None = None,
+               mode: str | None = None) -> list[dict[str, Any]]:
+        searcher, _ = self._parts()
+        return [hit.to_dict() for hit in searcher.search(query, k=k, filters=filters, mode=mode)]
+
+    def ask(self, question: str, *, k: int | None = None, filters: dict[str, Any] | None = None,
+            history: Sequence[dict[str, str]] | None = None) -> dict[str, Any]:
+        _, answerer = self._parts()
+        return answerer.ask(question, filters=filters, k=k, history=history).to_dict()  # type: ignore[no-any-return]
+
+    def status(self) -> dict[str, Any]:
+        return kb_status(self.settings, self._embedder, self._searcher)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._searcher is not None:
+                self._searcher.close()
+                self._searcher = self._answerer = None
+
+    # -- follow-ups through the LLM ------------------------------------------------------------------
+    def _rewrite(self, question: str, history: Sequence[dict[str, str]]) -> str:
+        """The LLM's standalone form of `question`; raises when no LLM can be used (the caller falls
+        back to the rule)."""
+        from langchain_core.messages import HumanMessage, SystemMessage
+
+        from retrieval.answer import message_text
+
+        _, answerer = self._parts()
+        warnings: list[str] = []
+        llm = answerer.chat_model(warnings)
+        if llm is None:
+            raise RuntimeError("no LLM available")
+        turns = "\n".join(f"{m.get('role')}: {m.get('content', '')}" for m in list(history)[-6:])
+        reply = llm.invoke([SystemMessage(REWRITE_PROMPT),
+                            HumanMessage(f"Conversation:\n{turns}\n\nLast question: {question}")])
+        return message_text(reply).strip()
+
+
+def kb_status(settings: Any, embedder: Any = None, searcher: Any = None) -> dict[str, Any]:
+    """Pages (by status), chunks, spaces, the last run, the model and the active collection."""
+    from ingest.ledger import Ledger
+
+    data_dir = Path(settings.data_dir)
+    out: dict[str, Any] = {"data_dir": str(data_dir), "ready": False,
+                           "model": getattr(embedder, "model_id", settings.embed.model)}
+    if not (data_dir / Ledger.FILENAME).is_file():
+        return {**out, "pages": {}, "chunks": 0, "spaces": [], "last_run": None, "active_collection": None}
+    with Ledger(data_dir, readonly=True) as ledger:
+        conn = ledger.conn
+        pages = {r[0]: r[1] for r in conn.execute("SELECT status, count(*) FROM pages GROUP BY status")}
+        spaces = [r[0] for r in conn.execute(
+            "SELECT DISTINCT space_key FROM pages WHERE status = 'current' ORDER BY space_key")]
+        out.update(pages=pages, chunks=ledger.count("chunks"), spaces=spaces,
+                   last_run=ledger.last_run(), active_collection=ledger.get_meta("active_collection"))
+    out["ready"] = bool(out["active_collection"]) and out["chunks"] > 0
+    if searcher is not None:
+        try:
+            out["vectors"] = searcher.store.count()
+        except Exception as exc:  # status must answer even when the store does not
+            out["vectors_error"] = type(exc).__name__
+    return out

@@ -1,0 +1,446 @@
+"""The chatbot backend: `kb serve`, a FastAPI app over an injected engine (the only FastAPI module).
+
+Endpoints (all JSON; bearer key on /v1/*): POST /v1/ask (JSON, or server-sent events with
+"stream": true or `Accept: text/event-stream`: events hits, delta…, citations, done), POST /v1/search,
+GET /v1/status, POST /v1/chat/completions and GET /v1/models (OpenAI shape, model "confluence-kb"),
+GET /healthz (no key). OpenAPI at /docs.
+
+Security: keys from KB_SERVER__API_KEYS, compared in constant time; with no key configured the server
+only starts on a loopback host (with a warning) — see `check_exposure`. Per-key token-bucket rate limit
+(429 + Retry-After); body limit (413) before parsing; question length (422). Every error is
+`{"error", "guidance"}` JSON from one handler; unexpected errors are logged as one line (type only),
+never with a traceback, key or token.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import time
+import uuid
+from datetime import datetime
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any, Literal
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ingest.errors import ConfigError, KBError
+from retrieval import openai_shape
+from retrieval.serving import Engine, RateLimiter, match_key, retry_after_header, standalone_query
+
+log = logging.getLogger("kb.server")
+MODEL_NAME = openai_shape.MODEL_NAME
+
+
+class Unauthorized(KBError):
+    http_status = 401
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class RateLimited(KBError):
+    http_status = 429
+
+
+class BadRequest(KBError):
+    http_status = 400
+
+
+class TooLarge(KBError):
+    http_status = 413
+
+
+class Invalid(KBError):
+    http_status = 422
+
+
+# -- request bodies ----------------------------------------------------------------------------------
+class FiltersIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    spaces: list[str] | None = None
+    kinds: list[Literal["page", "blogpost"]] | None = None
+    labels: list[str] | None = None
+    updated_after: str | None = None
+    updated_before: str | None = None
+    page_ids: list[str] | None = None
+
+    @field_validator("updated_after", "updated_before")
+    @classmethod
+    def _iso(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            except ValueError:
+                raise ValueError("not an ISO 8601 date (e.g. 2024-05-01 or 2024-05-01T12:00:00Z)") from None
+        return value
+
+
+class Message(BaseModel):
+    role: Literal["user", "assistant", "system"]
+    content: str
+
+
+class AskIn(BaseModel):
+    question: str = Field(min_length=1)
+    filters: FiltersIn | None = None
+    k: int | None = Field(default=None, ge=1, le=50)
+    history: list[Message] = Field(default_factory=list, max_length=50)
+    stream: bool = False
+
+
+class SearchIn(BaseModel):
+    query: str = Field(min_length=1)
+    filters: FiltersIn | None = None
+    k: int | None = Field(default=None, ge=1, le=50)
+    mode: Literal["hybrid", "dense", "lexical"] | None = None
+
+
+class ChatIn(BaseModel):
+    """The OpenAI chat-completions request; unknown fields (temperature, …) are accepted and ignored."""
+    model_config = ConfigDict(extra="allow")
+    model: str = MODEL_NAME
+    messages: list[openai_shape.ChatMessage] = Field(min_length=1, max_length=100)
+    stream: bool = False
+
+
+# -- the app -------------------------------------------------------------------------------------------
+def create_app(settings: Any, engine: Engine | None = None) -> FastAPI:
+    """The app. `engine` None: the lifespan opens the real one (model and stores, once) and closes it."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = engine is None
+        app.state.engine, app.state.startup_error = engine, None
+        if owned:
+            try:
+                from retrieval.serve_engine import KBEngine
+
+                app.state.engine = await run_in_threadpool(KBEngine.open, settings)
+            except KBError as err:  # served as 503 on every /v1 call; no traceback in the log
+                log.error("engine did not start: %s", err)
+                app.state.startup_error = err
+        try:
+            yield
+        finally:
+            if owned and app.state.engine is not None:
+                await run_in_threadpool(app.state.engine.close)
+
+    app = FastAPI(title="confluence-kb", version="0.1.0", lifespan=lifespan,
+                  description="Cited answers and search over a Confluence knowledge base.")
+    app.state.settings = settings
+    app.state.limiter = RateLimiter(settings.server.rate_limit_per_minute)
+    _install_errors(app)
+    app.add_middleware(_Guard, max_body=settings.server.max_body_bytes)
+    if settings.server.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.server.cors_origins),
+                           allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"])
+    if not settings.server.keys:
+        log.warning("no API key configured (KB_SERVER__API_KEYS): every caller is let in")
+    _add_routes(app, settings)
+    return app
+
+
+_bearer = HTTPBearer(auto_error=False, description="an API key from KB_SERVER__API_KEYS")
+
+
+def _caller(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> str:
+    """Authenticate (bearer key) and rate-limit; the caller's id (never the key itself)."""
+    keys = request.app.state.settings.server.keys
+    if keys:
+        if creds is None or creds.scheme.lower() != "bearer":
+            raise Unauthorized("missing API key", "send the header `Authorization: Bearer <key>`")
+        index = match_key(creds.credentials, keys)
+        if index is None:
+            raise Unauthorized("invalid API key", "use one of the keys in KB_SERVER__API_KEYS")
+        caller = f"key#{index}"
+    else:
+        caller = f"anonymous@{request.client.host if request.client else '?'}"
+    wait = request.app.state.limiter.acquire(caller)
+    if wait > 0:
+        raise RateLimited("rate limit exceeded",
+                          f"at most {request.app.state.settings.server.rate_limit_per_minute} requests a "
+                          "minute per key; retry after the Retry-After seconds",
+                          {"retry_after": retry_after_header(wait)})
+    return caller
+
+
+def _engine(request: Request) -> Engine:
+    err = request.app.state.startup_error
+    if err is not None:
+        raise err
+    return request.app.state.engine  # type: ignore[no-any-return]
+
+
+def _check_question(settings: Any, text: str, what: str = "question") -> None:
+    limit = settings.server.max_question_chars
+    if len(text) > limit:
+        raise Invalid(f"{what} is too long ({len(text)} characters)", f"keep it to {limit} characters")
+    if not text.strip():
+        raise Invalid(f"{what} is empty", f"send a non-empty {what}")
+
+
+def _filters(filters: FiltersIn | None) -> dict[str, Any] | None:
+    if filters is None:
+        return None
+    return filters.model_dump(exclude_none=True) or None
+
+
+async def _answer(engine: Engine, question: str, history: list[dict[str, str]],
+                  filters: dict[str, Any] | None, k: int | None) -> dict[str, Any]:
+    """Make the follow-up standalone, then ask; the answer dict gains `query` (what was searched)."""
+    rewrite = getattr(engine, "rewrite", None)
+    query, warnings = await run_in_threadpool(standalone_query, question, history, rewrite)
+    answer = await run_in_threadpool(engine.ask, query, k=k, filters=filters, history=history or None)
+    answer = dict(answer)
+    answer["query"] = query
+    answer["warnings"] = list(answer.get("warnings") or []) + warnings
+    return answer
+
+
+def _add_routes(app: FastAPI, settings: Any) -> None:
+    @app.get("/healthz", tags=["meta"])
+    async def healthz(request: Request) -> JSONResponse:
+        """Liveness and readiness; no key needed."""
+        err = request.app.state.startup_error
+        if err is not None:
+            return JSONResponse({"status": "error", "error": err.message, "guidance": err.guidance}, 503)
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/v1/status", tags=["kb"])
+    async def status(caller: str = Depends(_caller), engine: Engine = Depends(_engine)) -> dict[str, Any]:
+        """The knowledge base: pages, chunks, spaces, last run, model, active collection."""
+        return await run_in_threadpool(engine.status)
+
+    @app.post("/v1/search", tags=["kb"])
+    async def search(body: SearchIn, caller: str = Depends(_caller),
+                     engine: Engine = Depends(_engine)) -> dict[str, Any]:
+        """Hybrid (or dense/lexical) search: the best chunks with scores and per-method ranks."""
+        _check_question(settings, body.query, "query")
+        started = time.perf_counter()
+        hits = await run_in_threadpool(engine.search, body.query, k=body.k, filters=_filters(body.filters),
+                                       mode=body.mode)
+        return {"query": body.query, "hits": hits, "took_ms": round((time.perf_counter() - started) * 1e3, 2)}
+
+    @app.post("/v1/ask", tags=["kb"], response_model=None)
+    async def ask(body: AskIn, request: Request, caller: str = Depends(_caller),
+                  engine: Engine = Depends(_engine)) -> dict[str, Any] | StreamingResponse:
+        """A cited answer: JSON, or server-sent events (hits, delta…, citations, done) with
+        "stream": true or `Accept: text/event-stream`."""
+        _check_question(settings, body.question)
+        history = [m.model_dump() for m in body.history]
+        answer = await _answer(engine, body.question, history, _filters(body.filters), body.k)
+        if body.stream or "text/event-stream" in request.headers.get("accept", ""):
+            return _sse(_ask_events(answer))
+        return answer
+
+    @app.get("/v1/models", tags=["openai"])
+    async def models(caller: str = Depends(_caller)) -> dict[str, Any]:
+        """The one model, for OpenAI-compatible front-ends."""
+        return openai_shape.models()
+
+    @app.post("/v1/chat/completions", tags=["openai"], response_model=None)
+    async def chat(body: ChatIn, caller: str = Depends(_caller),
+                   engine: Engine = Depends(_engine)) -> dict[str, Any] | StreamingResponse:
+        """OpenAI chat completions: the last user message is the question, earlier turns the history;
+        the reply carries its citations as links in the text and in `citations`."""
+        question, history = openai_shape.split_messages(body.messages)
+        if question is None:
+            raise Invalid("no user message", "end `messages` with a message whose role is user")
+        _check_question(settings, question)
+        answer = await _answer(engine, question, history, None, None)
+        completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        if body.stream:
+            return _sse(openai_shape.chunks(answer, completion_id), done_marker=True)
+        return openai_shape.completion(answer, completion_id)
+
+
+# -- server-sent events --------------------------------------------------------------------------------
+def _ask_events(answer: dict[str, Any]) -> Any:
+    yield "hits", {"query": answer.get("query"), "hits": answer.get("hits", [])}
+    for piece in openai_shape.pieces(answer.get("text", "")):
+        yield "delta", {"text": piece}
+    yield "citations", {"citations": answer.get("citations", [])}
+    yield "done", {key: answer.get(key) for key in ("confidence", "not_found", "warnings", "query")}
+
+
+def _sse(events: Any, *, done_marker: bool = False) -> StreamingResponse:
+    """Events (name, data) or bare data dicts (name None) as text/event-stream."""
+
+    async def body() -> AsyncIterator[str]:
+        for item in events:
+            name, data = item if isinstance(item, tuple) else (None, item)
+            head = f"event: {name}\n" if name else ""
+            yield f"{head}data: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
+        if done_marker:
+            yield "data: [DONE]\n\n"
+
+    return StreamingResponse(body(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+# -- errors ----------------------------------------------------------------------------------------------
+def _error_response(status: int, error: str, guidance: str, headers: dict[str, str] | None = None,
+                    ) -> JSONResponse:
+    return JSONResponse({"error": error, "guidance": guidance}, status_code=status, headers=headers)
+
+
+def _install_errors(app: FastAPI) -> None:
+    """One family of handlers: everything becomes {"error", "guidance"} with the right status."""
+
+    async def kb_error(request: Request, err: Exception) -> JSONResponse:
+        assert isinstance(err, KBError)
+        headers = dict(getattr(err, "headers", {}) or {})
+        if "retry_after" in err.context:
+            headers["Retry-After"] = str(err.context["retry_after"])
+        body = err.to_dict()
+        return JSONResponse(body, status_code=err.http_status, headers=headers or None)
+
+    async def invalid(request: Request, err: Exception) -> JSONResponse:
+        assert isinstance(err, RequestValidationError)
+        first = err.errors()[0] if err.errors() else {}
+        if first.get("type") == "json_invalid":
+            return _error_response(400, "request body is not valid JSON",
+                                   "send a JSON object with Content-Type: application/json")
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+        return _error_response(422, f"invalid request: {where}: {first.get('msg', 'invalid')}",
+                               "see the request schema at /docs")
+
+    async def http_error(request: Request, err: Exception) -> JSONResponse:
+        assert isinstance(err, StarletteHTTPException)
+        guidance = {404: "see /docs for the endpoints", 405: "see /docs for the allowed methods"}
+        return _error_response(err.status_code, str(err.detail), guidance.get(err.status_code, ""),
+                               dict(err.headers or {}) or None)
+
+    app.add_exception_handler(KBError, kb_error)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+
+
+class _Guard:
+    """Pure ASGI: refuse bodies over `max_body` (413) before anything parses them, and turn an
+    unexpected exception into a 500 {error, guidance} with a one-line log (no traceback)."""
+
+    def __init__(self, app: Callable[..., Any], max_body: int) -> None:
+        self.app, self.max_body = app, max_body
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked_send(message: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            body = await self._read(scope, receive)
+            if body is None:
+                await _send_json(send, 413, {"error": "request body is too large",
+                                             "guidance": f"keep it under {self.max_body} bytes"})
+                return
+            replayed = False
+
+            async def replay() -> dict[str, Any]:
+                nonlocal replayed
+                if not replayed:
+                    replayed = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+                return await receive()  # type: ignore[no-any-return]
+
+            await self.app(scope, replay, tracked_send)
+        except Exception as exc:
+            log.error("unexpected %s on %s %s", type(exc).__name__, scope.get("method"), scope.get("path"))
+            if not started:
+                await _send_json(send, 500, {"error": "internal error",
+                                             "guidance": "retry; if it persists, see the server log"})
+
+    async def _read(self, scope: dict[str, Any], receive: Callable[..., Any]) -> bytes | None:
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_body:
+                return None
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                return None
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        return b"".join(chunks)
+
+
+async def _send_json(send: Callable[..., Any], status: int, body: dict[str, Any]) -> None:
+    data = json.dumps(body).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+    await send({"type": "http.response.body", "body": data})
+
+
+# -- running -----------------------------------------------------------------------------------------------
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(settings: Any, host: str) -> None:
+    """No API key is allowed only on a loopback host; anywhere else it is a ConfigError."""
+    if not settings.server.keys and not is_loopback(host):
+        raise ConfigError(f"refusing to serve on {host} without an API key",
+                          "set KB_SERVER__API_KEYS (comma-separated keys), or serve on 127.0.0.1")
+
+
+def serve(settings: Any, host: str | None = None, port: int | None = None, *, log_level: str = "info") -> None:
+    """Open the engine (model and stores, once; errors are one-line KBErrors), then run uvicorn."""
+    import uvicorn
+
+    from retrieval.serve_engine import KBEngine
+
+    host = host or settings.server.host
+    port = settings.server.port if port is None else port
+    check_exposure(settings, host)
+    engine = KBEngine.open(settings)
+    try:
+        app = create_app(settings, engine=engine)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
+    finally:
+        engine.close()
+
+
+@contextmanager
+def running_server(app: FastAPI, host: str = "127.0.0.1", port: int = 0,
+                   log_level: str = "warning") -> Iterator[str]:
+    """Run `app` on uvicorn in a background thread (tests, benchmarks); yields its base URL."""
+    import threading
+
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="on"))
+    thread = threading.Thread(target=server.run, name="kb-serve", daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the server did not start (see its log)")
+        time.sleep(0.01)
+    bound = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://{host}:{bound}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
