@@ -134,3 +134,35 @@ def build_tiny_kb(data_dir: Path, embedder: object = None) -> object:
 def tiny_kb(tmp_path: Path) -> object:
     """Settings of a tiny knowledge base (5 pages, 3 spaces) built with FakeEmbedder: no model, no emulator."""
     return build_tiny_kb(tmp_path / "kb")
+
+
+# ---- emulator fixtures (EMU) ----------------------------------------------------------------------
+@pytest.fixture
+def emulator() -> object:
+    """A running emulator with the bundled sample space (HTTPS, free port), stopped after the test.
+
+    The handle has .url, .domain, .email, .token, .ca_path, .admin (EmulatorAdmin), .store and
+    .confluence_settings() for `load_settings(confluence=..., data={"dir": tmp})`.
+    """
+    from emulator.testing import running_emulator
+
+    with running_emulator() as handle:
+        yield handle
+
+
+@pytest.fixture
+def emulator_factory() -> object:
+    """Start emulators with `running_emulator`'s keywords (corpus, pages, blogposts, seed, http, ...);
+    all of them are stopped after the test."""
+    from emulator.testing import start_emulator
+
+    handles = []
+
+    def start(*args: object, **kwargs: object) -> object:
+        handle = start_emulator(*args, **kwargs)  # type: ignore[arg-type]
+        handles.append(handle)
+        return handle
+
+    yield start
+    for handle in handles:
+        handle.stop()

@@ -1,0 +1,220 @@
+"""The emulator's routes: Confluence Cloud REST v1 (under /wiki/rest/api) and the admin API.
+
+Handlers are plain functions of (query, body) returning a `Reply`; `server.py` does the HTTP.
+Pagination is Cloud's: `start`/`limit` in, `results`/`start`/`limit`/`size`/`_links.next` out,
+with `limit` capped at Cloud-like maxima (documented-ish values, chosen here):
+
+- 250 items per request without bodies, 50 when `body.*` is expanded (the stock connector asks 25);
+- `/space` 250 (expanded permissions: 50), `/group` 200, `/audit` 1000.
+
+`content/search` returns content objects in the same envelope; its `next` link carries a
+`cursor` (like Cloud's) that encodes the offset, and `start` is honoured too.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+from urllib.parse import urlencode
+
+from emulator import cql, render
+from emulator.store import NotFound, Store, iso, parse_iso
+
+Query = dict[str, list[str]]
+MAX_LIMIT, MAX_LIMIT_BODY, DEFAULT_LIMIT = 250, 50, 25
+
+
+@dataclass
+class Reply:
+    status: int
+    payload: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+
+    def body(self) -> bytes:
+        if self.raw is not None:
+            return self.raw
+        if self.payload is None:
+            return b""
+        return json.dumps(self.payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def error(status: int, message: str) -> Reply:
+    return Reply(status, render.error_json(status, message))
+
+
+def _one(query: Query, name: str, default: str | None = None) -> str | None:
+    values = query.get(name)
+    return values[-1] if values else default
+
+
+def _int(query: Query, name: str, default: int) -> int:
+    value = _one(query, name)
+    if value is None or value == "":
+        return default
+    try:
+        return max(0, int(value))
+    except ValueError:
+        raise BadRequest(f"{name} must be a number, got {value!r}") from None
+
+
+class BadRequest(ValueError):
+    pass
+
+
+def _cursor_start(query: Query) -> int:
+    cursor = _one(query, "cursor")
+    if cursor:
+        try:
+            return int(base64.urlsafe_b64decode(cursor.encode() + b"==").decode().split(":")[-1])
+        except (ValueError, UnicodeDecodeError):
+            raise BadRequest(f"invalid cursor {cursor!r}") from None
+    return _int(query, "start", 0)
+
+
+def _encode_cursor(start: int) -> str:
+    return base64.urlsafe_b64encode(f"_f_:{start}".encode()).decode().rstrip("=")
+
+
+class Site:
+    """Answers requests against one Store; `base` is "https://127.0.0.1:PORT/wiki"."""
+
+    def __init__(self, store: Store, base: str, email: str) -> None:
+        self.store, self.base, self.email = store, base, email
+        self.routes: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = [
+            ("GET", re.compile(r"/wiki/rest/api/content/?"), self.content_list),
+            ("GET", re.compile(r"/wiki/rest/api/content/search/?"), self.content_search),
+            ("GET", re.compile(r"/wiki/rest/api/content/([^/]+)/child/(page|blogpost)/?"), self.children),
+            ("GET", re.compile(r"/wiki/rest/api/content/([^/]+)/?"), self.content_one),
+            ("GET", re.compile(r"/wiki/rest/api/space/?"), self.space_list),
+            ("GET", re.compile(r"/wiki/rest/api/space/([^/]+)/?"), self.space_one),
+            ("GET", re.compile(r"/wiki/rest/api/user/current/?"), self.user_current),
+            ("GET", re.compile(r"/wiki/rest/api/group/?"), self.group_list),
+            ("GET", re.compile(r"/wiki/rest/api/audit/?"), self.audit_list),
+        ]
+
+    def route(self, method: str, path: str, query: Query) -> Reply:
+        for verb, pattern, handler in self.routes:
+            match = pattern.fullmatch(path)
+            if match and verb == method:
+                try:
+                    return handler(query, *match.groups())
+                except BadRequest as exc:
+                    return error(400, str(exc))
+                except cql.CQLError as exc:
+                    return error(400, f"Could not parse cql : {exc}")
+        if method != "GET" and any(p.fullmatch(path) for _, p, _ in self.routes):
+            return error(405, f"{method} is not supported here by the emulator")
+        return error(404, f"No route for {path} in the emulator")
+
+    # ---- envelopes --------------------------------------------------------------------------
+    def _page(self, rows: Sequence[Any], query: Query, path: str, render_row: Callable[[Any], Any],
+              max_limit: int, cursor: bool = False) -> Reply:
+        start = _cursor_start(query) if cursor else _int(query, "start", 0)
+        limit = min(_int(query, "limit", DEFAULT_LIMIT), max_limit)
+        chunk = rows[start:start + limit]
+        results = [render_row(r) for r in chunk]
+        links: dict[str, str] = {"base": self.base, "context": "/wiki"}
+        rest = {k: v for k, v in query.items() if k not in ("start", "limit", "cursor", "next", "prev")}
+        if start + len(chunk) < len(rows) and limit > 0:
+            links["next"] = self._link(path, rest, start + limit, limit, cursor, "next")
+        if start > 0 and cursor:
+            links["prev"] = self._link(path, rest, max(0, start - limit), limit, cursor, "prev")
+        links["self"] = self.base + path[len("/wiki"):] + ("?" + urlencode(query, doseq=True) if query else "")
+        return Reply(200, {"results": results, "start": start, "limit": limit, "size": len(results),
+                           "_links": links})
+
+    def _link(self, path: str, rest: Query, start: int, limit: int, cursor: bool, way: str) -> str:
+        params: list[tuple[str, str]] = []
+        if cursor:
+            params += [(way, "true"), ("cursor", _encode_cursor(start))]
+        params += [(k, v) for k, vs in rest.items() for v in vs]
+        params += [("limit", str(limit)), ("start", str(start))]
+        return path[len("/wiki"):] + "?" + urlencode(params)
+
+    def _content_rows(self, rows: Sequence[Any], query: Query, path: str, cursor: bool = False) -> Reply:
+        expand = render.parse_expand(query.get("expand"))
+        max_limit = MAX_LIMIT_BODY if "body" in expand and expand["body"] else MAX_LIMIT
+        return self._page(rows, query, path,
+                          lambda item: render.content_json(item, self.store, self.base, expand),
+                          max_limit, cursor)
+
+    # ---- content ----------------------------------------------------------------------------
+    def _statuses(self, query: Query) -> list[str]:
+        values = [s for v in query.get("status", []) for s in v.split(",") if s]
+        return values or ["current"]
+
+    def content_list(self, query: Query) -> Reply:
+        kind = _one(query, "type", "page") or "page"
+        space = _one(query, "spaceKey")
+        rows = list(self.store.select([kind], [space] if space else None, self._statuses(query)))
+        title = _one(query, "title")
+        if title:
+            rows = [r for r in rows if r.title == title]
+        return self._content_rows(rows, query, "/wiki/rest/api/content")
+
+    def content_search(self, query: Query) -> Reply:
+        text = _one(query, "cql")
+        if not text:
+            raise BadRequest("cql is required")
+        rows = cql.search(text, self.store)
+        return self._content_rows(rows, query, "/wiki/rest/api/content/search", cursor=True)
+
+    def content_one(self, query: Query, content_id: str) -> Reply:
+        try:
+            item = self.store.get(content_id)
+        except NotFound:
+            return error(404, f"No content found with id: ContentId{{id={content_id}}}")
+        statuses = self._statuses(query)
+        if item.status not in statuses and "any" not in statuses:
+            return error(404, f"No content found with id: ContentId{{id={content_id}}}")
+        expand = render.parse_expand(query.get("expand"))
+        return Reply(200, render.content_json(item, self.store, self.base, expand))
+
+    def children(self, query: Query, content_id: str, kind: str) -> Reply:
+        if content_id not in self.store.items:
+            return error(404, f"No content found with id: ContentId{{id={content_id}}}")
+        rows = [i for i in self.store.select([kind]) if i.parent_id == content_id]
+        return self._content_rows(rows, query, f"/wiki/rest/api/content/{content_id}/child/{kind}")
+
+    # ---- spaces, users, groups, audit ------------------------------------------------------
+    def space_list(self, query: Query) -> Reply:
+        keys = {k for v in query.get("spaceKey", []) for k in v.split(",") if k}
+        kind = _one(query, "type")
+        rows = [s for s in self.store.spaces.values()
+                if (not keys or s.key in keys) and (not kind or s.type == kind)]
+        expand = render.parse_expand(query.get("expand"))
+        return self._page(rows, query, "/wiki/rest/api/space",
+                          lambda s: render.space_json(s, self.base, expand),
+                          50 if "permissions" in expand else MAX_LIMIT)
+
+    def space_one(self, query: Query, key: str) -> Reply:
+        space = self.store.spaces.get(key)
+        if space is None:
+            return error(404, f"No space with key : {key}")
+        return Reply(200, render.space_json(space, self.base, render.parse_expand(query.get("expand"))))
+
+    def user_current(self, query: Query) -> Reply:
+        found = next((u for u in self.store.users.values() if u.email == self.email), None)
+        user = found or self.store.user(self.store.default_author)
+        out = render.user_json(user, self.base)
+        out["_links"].update({"base": self.base, "context": "/wiki"})
+        return Reply(200, out)
+
+    def group_list(self, query: Query) -> Reply:
+        return self._page(self.store.groups, query, "/wiki/rest/api/group",
+                          lambda g: render.group_json(g, self.base), 200)
+
+    def audit_list(self, query: Query) -> Reply:
+        rows = list(self.store.audit)
+        if _one(query, "startDate"):
+            since = parse_iso(_one(query, "startDate") or "")
+            rows = [r for r in rows if int(r["creationDate"]) >= since]
+        return self._page(rows, query, "/wiki/rest/api/audit", lambda r: r, 1000)
+
+
+def now_reply(store: Store) -> Reply:
+    return Reply(200, {"now": iso(store.clock.now_ms())})

@@ -1,0 +1,140 @@
+"""Start the emulator in-process (a background thread) for tests, the demo and benchmarks.
+
+    with running_emulator() as emu:               # the bundled sample space, HTTPS
+        settings = load_settings(confluence=emu.confluence_settings(), data={"dir": tmp})
+        emu.admin.edit("10001", title="New title")
+"""
+
+from __future__ import annotations
+
+import secrets
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from emulator.admin import EmulatorAdmin
+from emulator.server import EmulatorServer
+from emulator.store import Store
+
+DEFAULT_EMAIL = "kb-emulator@example.com"
+DEFAULT_ACCOUNT = "557058:kb-emulator"
+
+_FALLBACK_ITEMS = [
+    {"id": "65601", "type": "page", "space": "DEMO", "title": "Demo Home",
+     "body": "<h1>Welcome</h1><p>The emulator's fallback space: the sample corpus is not there.</p>"},
+]
+
+
+@dataclass
+class EmulatorHandle:
+    """A running emulator: where it is, how to log in, and its admin client."""
+
+    server: EmulatorServer
+    admin: EmulatorAdmin = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.admin = EmulatorAdmin(self.url, ca_path=self.ca_path or None)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def domain(self) -> str:
+        return self.server.domain
+
+    @property
+    def email(self) -> str:
+        return self.server.email
+
+    @property
+    def token(self) -> str:
+        return self.server.token
+
+    @property
+    def ca_path(self) -> str:
+        return self.server.ca_path
+
+    @property
+    def store(self) -> Store:
+        return self.server.store
+
+    def confluence_settings(self) -> dict[str, Any]:
+        """The [confluence] settings that point the product at this emulator."""
+        return {"domain_name": self.domain, "email": self.email, "api_token": self.token,
+                "ca_bundle": self.ca_path, "scheme": self.server.scheme}
+
+    def stop(self) -> None:
+        self.admin.close()
+        self.server.stop()
+
+
+def _corpus_module() -> Any:
+    try:
+        from emulator import corpus
+    except ImportError:  # the corpus module not there yet: a one-page fallback
+        return None
+    return corpus
+
+
+def load_items(corpus: str | Path | Iterable[dict[str, Any]] | None = None, *, sample: bool = True,
+               pages: int = 0, blogposts: int = 0, seed: int = 0
+               ) -> tuple[Iterable[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """(items, spaces, users) for a corpus file or items, a generated site, or the sample space."""
+    module = _corpus_module()
+    users: list[dict[str, Any]] = []
+    if module is not None and Path(module.SAMPLE_USERS).exists():
+        users = module.read_users(module.SAMPLE_USERS)
+    if corpus is not None:
+        if isinstance(corpus, (str, Path)):
+            if module is None:
+                raise FileNotFoundError("emulator.corpus is missing: cannot read a corpus file")
+            return module.read_corpus(corpus), _sibling_spaces(module, Path(corpus)), users
+        return list(corpus), [], users
+    if pages or blogposts:
+        if module is None:
+            raise RuntimeError("emulator.corpus is missing: cannot generate pages")
+        return module.generate(pages, blogposts, seed), module.generated_spaces(), users
+    if sample and module is not None and Path(module.SAMPLE_CORPUS).exists():
+        return module.read_corpus(module.SAMPLE_CORPUS), module.read_spaces(module.SAMPLE_SPACES), users
+    return list(_FALLBACK_ITEMS), [{"key": "DEMO", "name": "Demo"}], users
+
+
+def _sibling_spaces(module: Any, corpus: Path) -> list[dict[str, Any]]:
+    """A corpus file's spaces: `spaces.jsonl` beside it, if there is one."""
+    spaces_file = corpus.with_name("spaces.jsonl")
+    return module.read_spaces(spaces_file) if spaces_file.exists() else []
+
+
+def build_store(corpus: str | Path | Iterable[dict[str, Any]] | None = None, *, sample: bool = True,
+                pages: int = 0, blogposts: int = 0, seed: int = 0, email: str = DEFAULT_EMAIL) -> Store:
+    items, spaces, users = load_items(corpus, sample=sample, pages=pages, blogposts=blogposts, seed=seed)
+    store = Store.build(items, spaces, users)
+    if not any(u.email == email for u in store.users.values()):
+        store.add_user(DEFAULT_ACCOUNT, "KB Emulator", email)
+    return store
+
+
+def start_emulator(corpus: str | Path | Iterable[dict[str, Any]] | None = None, *, sample: bool = True,
+                   pages: int = 0, blogposts: int = 0, seed: int = 0, http: bool = False, port: int = 0,
+                   email: str = DEFAULT_EMAIL, token: str | None = None) -> EmulatorHandle:
+    """Start an emulator on a background thread; call `.stop()` on the handle when done."""
+    store = build_store(corpus, sample=sample, pages=pages, blogposts=blogposts, seed=seed, email=email)
+    server = EmulatorServer(store, email=email, token=token or secrets.token_urlsafe(18),
+                            http=http, port=port)
+    return EmulatorHandle(server.start())
+
+
+@contextmanager
+def running_emulator(corpus: str | Path | Iterable[dict[str, Any]] | None = None, *, sample: bool = True,
+                     pages: int = 0, blogposts: int = 0, seed: int = 0, http: bool = False,
+                     port: int = 0, email: str = DEFAULT_EMAIL, token: str | None = None
+                     ) -> Iterator[EmulatorHandle]:
+    """The emulator on 127.0.0.1 for the duration of the block (stopped even on errors)."""
+    handle = start_emulator(corpus, sample=sample, pages=pages, blogposts=blogposts, seed=seed,
+                            http=http, port=port, email=email, token=token)
+    try:
+        yield handle
+    finally:
+        handle.stop()
