@@ -67,6 +67,8 @@ class PullSettings(BaseModel):
     max_delete_fraction: float = Field(default=0.2, ge=0.0, le=1.0)
     max_retries: int = Field(default=5, ge=0)
     max_retry_after: float = Field(default=60.0, ge=0.0)
+    backoff_factor: float = Field(default=1.0, gt=0.0)
+    sweep_page_size: int = Field(default=250, ge=1, le=1000)
     timeout_seconds: float = Field(default=60.0, gt=0)
 
 
