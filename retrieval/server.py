@@ -35,6 +35,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ingest.errors import ConfigError, KBError
 from retrieval import openai_shape
+from retrieval.serve_guard import Guard
 from retrieval.serving import Engine, RateLimiter, match_key, retry_after_header, standalone_query
 
 log = logging.getLogger("kb.server")
@@ -138,7 +139,7 @@ def create_app(settings: Any, engine: Engine | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.limiter = RateLimiter(settings.server.rate_limit_per_minute)
     _install_errors(app)
-    app.add_middleware(_Guard, max_body=settings.server.max_body_bytes)
+    app.add_middleware(Guard, max_body=settings.server.max_body_bytes)
     if settings.server.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.server.cors_origins),
                            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"])
@@ -322,71 +323,6 @@ def _install_errors(app: FastAPI) -> None:
     app.add_exception_handler(KBError, kb_error)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(StarletteHTTPException, http_error)
-
-
-class _Guard:
-    """Pure ASGI: refuse bodies over `max_body` (413) before anything parses them, and turn an
-    unexpected exception into a 500 {error, guidance} with a one-line log (no traceback)."""
-
-    def __init__(self, app: Callable[..., Any], max_body: int) -> None:
-        self.app, self.max_body = app, max_body
-
-    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracked_send(message: dict[str, Any]) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            body = await self._read(scope, receive)
-            if body is None:
-                await _send_json(send, 413, {"error": "request body is too large",
-                                             "guidance": f"keep it under {self.max_body} bytes"})
-                return
-            replayed = False
-
-            async def replay() -> dict[str, Any]:
-                nonlocal replayed
-                if not replayed:
-                    replayed = True
-                    return {"type": "http.request", "body": body, "more_body": False}
-                return await receive()  # type: ignore[no-any-return]
-
-            await self.app(scope, replay, tracked_send)
-        except Exception as exc:
-            log.error("unexpected %s on %s %s", type(exc).__name__, scope.get("method"), scope.get("path"))
-            if not started:
-                await _send_json(send, 500, {"error": "internal error",
-                                             "guidance": "retry; if it persists, see the server log"})
-
-    async def _read(self, scope: dict[str, Any], receive: Callable[..., Any]) -> bytes | None:
-        for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_body:
-                return None
-        chunks, size, more = [], 0, True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body:
-                return None
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        return b"".join(chunks)
-
-
-async def _send_json(send: Callable[..., Any], status: int, body: dict[str, Any]) -> None:
-    data = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
-    await send({"type": "http.response.body", "body": data})
 
 
 # -- running -----------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 # A follow-up "needs its history" when it is short or leans on something said before.
-FOLLOWUP_MAX_WORDS = 6
+FOLLOWUP_MAX_WORDS = 4
 FOLLOWUP_WORDS = frozenset(
     "it its it's itself this that these those they them their theirs there he she him her his hers "
     "one ones same such former latter above previous else".split())
@@ -49,7 +49,7 @@ class Engine(Protocol):
 
 # -- follow-ups --------------------------------------------------------------------------------------
 def needs_context(question: str) -> bool:
-    """The rule: a follow-up is short (≤ 6 words), uses a pronoun-like word, or opens like "and …"."""
+    """The rule: a follow-up is short (≤ 4 words), uses a pronoun-like word, or opens like "and …"."""
     text = question.strip().lower()
     words = re.findall(r"[a-z0-9']+", text)
     return (len(words) <= FOLLOWUP_MAX_WORDS or any(w in FOLLOWUP_WORDS for w in words)

@@ -1,0 +1,114 @@
+"""`/v1/chat/completions` through the official `openai` client pointed at a local `kb serve`, and the
+pure parts of the server (follow-up rule, keys, rate limiter) without HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from test_server import AUTH, KEY, FakeEngine, _settings
+
+from retrieval.openai_shape import pieces
+from retrieval.server import create_app, running_server
+from retrieval.serving import RateLimiter, match_key, needs_context, rule_query, standalone_query
+
+openai = pytest.importorskip("openai")
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> Iterator[str]:
+    with running_server(create_app(_settings(tmp_path), engine=FakeEngine())) as base:
+        yield base
+
+
+@pytest.fixture
+def client(url: str) -> Any:
+    return openai.OpenAI(base_url=f"{url}/v1", api_key=KEY, max_retries=0, timeout=30)
+
+
+def test_chat_completion_carries_citations_as_links_and_data(client: Any) -> None:
+    resp = client.chat.completions.create(
+        model="confluence-kb", messages=[{"role": "system", "content": "Be brief."},
+                                         {"role": "user", "content": "How do I rotate the VPN certificate?"}])
+    assert resp.object == "chat.completion" and resp.model == "confluence-kb"
+    text = resp.choices[0].message.content
+    assert resp.choices[0].finish_reason == "stop" and resp.choices[0].message.role == "assistant"
+    assert "[1]" in text and "Sources:\n[1] [VPN access](https://wiki.test/101)" in text
+    citations = resp.model_extra["citations"]
+    assert citations[0]["url"] == "https://wiki.test/101" and citations[0]["number"] == 1
+    assert resp.usage.total_tokens > 0
+
+
+def test_chat_completion_streams_chunks_that_reassemble(client: Any, url: str) -> None:
+    messages = [{"role": "user", "content": "Who answers on-call pages?"}]
+    plain = client.chat.completions.create(model="confluence-kb", messages=messages)
+    stream = client.chat.completions.create(model="confluence-kb", messages=messages, stream=True)
+    chunks = list(stream)
+    assert all(c.object == "chat.completion.chunk" and c.model == "confluence-kb" for c in chunks)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == plain.choices[0].message.content
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert chunks[-1].model_extra["citations"] == plain.model_extra["citations"]
+    raw = httpx.post(f"{url}/v1/chat/completions", headers=AUTH, json={"messages": messages, "stream": True})
+    assert raw.text.rstrip().endswith("data: [DONE]")
+
+
+def test_chat_follow_up_uses_the_conversation(client: Any) -> None:
+    first = client.chat.completions.create(
+        model="confluence-kb", messages=[{"role": "user", "content": "Where is the VPN certificate documented?"}])
+    follow = client.chat.completions.create(model="confluence-kb", messages=[
+        {"role": "user", "content": "Where is the VPN certificate documented?"},
+        {"role": "assistant", "content": first.choices[0].message.content},
+        {"role": "user", "content": [{"type": "text", "text": "How often must it be rotated?"}]}])
+    assert follow.model_extra["citations"][0]["title"] == "VPN access"
+    assert follow.model_extra["query"].endswith("How often must it be rotated?")
+
+
+def test_chat_errors_reach_the_client_as_status_errors(url: str) -> None:
+    bad_key = openai.OpenAI(base_url=f"{url}/v1", api_key="wrong", max_retries=0)
+    with pytest.raises(openai.AuthenticationError):
+        bad_key.chat.completions.create(model="confluence-kb", messages=[{"role": "user", "content": "vpn"}])
+    good = openai.OpenAI(base_url=f"{url}/v1", api_key=KEY, max_retries=0)
+    with pytest.raises(openai.UnprocessableEntityError):
+        good.chat.completions.create(model="confluence-kb", messages=[{"role": "system", "content": "hi"}])
+    assert [m.id for m in good.models.list()] == ["confluence-kb"]
+
+
+# -- pure parts ---------------------------------------------------------------------------------------
+def test_follow_up_rule() -> None:
+    assert needs_context("And the staging one?") and needs_context("How often must it be rotated?")
+    assert not needs_context("Which day of the week are releases cut from main?")
+    history = [{"role": "user", "content": "How do I get VPN access?"},
+               {"role": "assistant", "content": "Ask IT [1]."},
+               {"role": "user", "content": "How long does that take?"}]
+    assert rule_query("And who approves it?", history) == \
+        "How do I get VPN access? How long does that take? And who approves it?"
+    assert standalone_query("vpn?", [], None) == ("vpn?", [])
+    assert standalone_query("And why?", history, lambda q, h: "Why is VPN access needed?") == \
+        ("Why is VPN access needed?", [])
+
+    def broken(question: str, history: Any) -> str:
+        raise TimeoutError("llm down")
+
+    query, warnings = standalone_query("And why?", history, broken)
+    assert query.endswith("And why?") and "TimeoutError" in warnings[0]
+    long_history = [{"role": "user", "content": f"and then step {i} of it"} for i in range(40)]
+    assert len(rule_query("and it?", long_history).split()) <= 60
+
+
+def test_keys_rate_limiter_and_pieces() -> None:
+    assert match_key("b", ["a", "b"]) == 1 and match_key("c", ["a", "b"]) is None
+    assert match_key("", ["a"]) is None
+    now = [0.0]
+    limiter = RateLimiter(60, clock=lambda: now[0])
+    assert [limiter.acquire("k") for _ in range(60)] == [0.0] * 60
+    assert limiter.acquire("k") == pytest.approx(1.0)
+    assert limiter.acquire("other") == 0.0
+    now[0] += 1.0
+    assert limiter.acquire("k") == 0.0
+    assert RateLimiter(0).acquire("k") == 0.0
+    text = "  Two  spaces,\nnew lines [1].\n\nSources: x "
+    assert "".join(pieces(text)) == text and len(list(pieces(text))) > 1
