@@ -1,4 +1,9 @@
-"""`kb emulator`: start the local Confluence Cloud emulator."""
+"""`kb emulator`: run the local Confluence Cloud (REST v1) emulator until SIGINT/SIGTERM.
+
+The first stdout line is machine-readable:
+`confluence emulator: url=https://127.0.0.1:PORT domain=127.0.0.1:PORT email=EMAIL token=TOKEN ca=/path/ca.pem`
+(`ca=` is empty with --http). Heavy imports happen inside the command, so `--help` stays fast.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,46 @@ import typer
 
 def register(app: typer.Typer, state: Any) -> None:
     @app.command("emulator")
-    def emulator_cmd() -> None:
-        """Run a local Confluence Cloud (REST v1) emulator (not built yet)."""
-        raise typer.Exit(1)
+    def emulator_cmd(
+        port: int = typer.Option(0, "--port", help="port on 127.0.0.1 (0 = a free one)"),
+        http: bool = typer.Option(False, "--http", help="plain HTTP instead of HTTPS"),
+        corpus: str = typer.Option(None, "--corpus", help="a corpus file (JSON Lines) to serve"),
+        pages: int = typer.Option(0, "--pages", help="serve N generated pages"),
+        blogposts: int = typer.Option(0, "--blogposts", help="and M generated blog posts"),
+        seed: int = typer.Option(0, "--seed", help="seed of the generated corpus"),
+        sample: bool = typer.Option(True, "--sample/--no-sample",
+                                    help="the bundled sample space (the default)"),
+        email: str = typer.Option(None, "--email", help="the login email (default: generated)"),
+        token: str = typer.Option(None, "--token", envvar="KB_EMULATOR_TOKEN",
+                                  help="the API token to accept (default: random)"),
+    ) -> None:
+        """Run a local Confluence Cloud (REST v1) emulator with an admin API under /__admin/."""
+        run(port=port, http=http, corpus=corpus, pages=pages, blogposts=blogposts, seed=seed,
+            sample=sample, email=email, token=token)
+
+
+def run(*, port: int = 0, http: bool = False, corpus: str | None = None, pages: int = 0,
+        blogposts: int = 0, seed: int = 0, sample: bool = True, email: str | None = None,
+        token: str | None = None) -> None:
+    """Start the emulator, print its line, serve until SIGINT/SIGTERM, stop cleanly."""
+    import signal
+    import sys
+    import threading
+
+    from emulator.testing import DEFAULT_EMAIL, start_emulator
+
+    handle = start_emulator(corpus, sample=sample, pages=pages, blogposts=blogposts, seed=seed,
+                            http=http, port=port, email=email or DEFAULT_EMAIL, token=token)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    print(f"confluence emulator: url={handle.url} domain={handle.domain} email={handle.email} "
+          f"token={handle.token} ca={handle.ca_path}", flush=True)
+    print(f"serving {len(handle.store.items)} items in {len(handle.store.spaces)} spaces; "
+          f"admin API at {handle.url}/__admin/; Ctrl-C stops", flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        handle.stop()
+        print("confluence emulator: stopped", file=sys.stderr, flush=True)
