@@ -1,0 +1,378 @@
+"""The index: keep the Chroma collection and the ledger's chunks equal to the pulled pages.
+
+Work per page is decided by `pages.indexed_hash`, a fingerprint of everything that goes into the
+page's chunks and their metadata (content part : context part; a context change is a "move").
+A page to redo is cleaned and chunked (on a prefetch thread, overlapping the embedding), then
+replaced in this order, a group of pages at a time:
+  1. upsert the page's chunks into Chroma (vectors reused by text hash, the rest embedded in one
+     batch across the group's pages);
+  2. delete the page's stale chunk ids (what Chroma or the ledger holds beyond the new ids);
+  3. one ledger transaction: the page's chunk rows (FTS5 follows by trigger) and indexed_version/hash.
+A crash between the steps leaves the old fingerprint in the ledger, so the next run redoes the page.
+Trashed and deleted pages (tombstones) lose their chunks in Chroma, then in the ledger.
+
+The ledger queries of the index live here (`_LedgerChunks`), against `Ledger.conn`.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from ingest.records import Chunk, Page, sha256
+
+Progress = Callable[[int, int | None, str], None]
+FLUSH_PAGES = 256
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What one index pass did. `to_dict()` gives the `--json` keys."""
+
+    pages_new: int = 0
+    pages_changed: int = 0
+    pages_unchanged: int = 0
+    pages_moved: int = 0
+    pages_deleted: int = 0
+    pages_failed: int = 0
+    chunks_embedded: int = 0
+    chunks_reused: int = 0
+    chunks_deleted: int = 0
+    chunks_written: int = 0
+    seconds: float = 0.0
+    failures: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+    @property
+    def pages_seen(self) -> int:
+        return self.pages_new + self.pages_changed + self.pages_unchanged + self.pages_moved
+
+    def to_dict(self) -> dict[str, Any]:
+        secs = self.seconds
+        return {
+            "pages": {"new": self.pages_new, "changed": self.pages_changed, "unchanged": self.pages_unchanged,
+                      "moved": self.pages_moved, "deleted": self.pages_deleted, "failed": self.pages_failed},
+            "chunks": {"embedded": self.chunks_embedded, "reused": self.chunks_reused,
+                       "deleted": self.chunks_deleted, "written": self.chunks_written},
+            "seconds": round(secs, 3),
+            "pages/s": round(self.pages_seen / secs, 1) if secs > 0 else 0.0,
+            "chunks/s": round(self.chunks_written / secs, 1) if secs > 0 else 0.0,
+            "failures": [{"page_id": pid, "error": msg} for pid, msg in self.failures],
+        }
+
+
+# -- fingerprints and metadata --------------------------------------------------------------------
+def page_fingerprint(page: Page, chunker_id: str, model_id: str) -> str:
+    """`content:context` — content covers body and every metadata field; context the page's place."""
+    content = [page.kind, page.version, page.updated_at, page.url, sorted(page.labels), list(page.read_users),
+               list(page.read_groups), sha256(page.body_html), chunker_id, model_id]
+    context = [page.space_key, page.space_name, page.title, [[a.id, a.title] for a in page.ancestors]]
+    return (sha256(json.dumps(content, ensure_ascii=False))[:32] + ":"
+            + sha256(json.dumps(context, ensure_ascii=False))[:32])
+
+
+def _epoch(iso: str) -> float:
+    try:
+        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
+
+
+def chunk_metadata(page: Page, chunk: Chunk, model_id: str) -> dict[str, Any]:
+    """The flat Chroma metadata of one chunk (CONTRACTS: Chunk metadata), plus chunk_index."""
+    return {
+        "page_id": page.id, "kind": page.kind, "space_key": page.space_key, "space_name": page.space_name,
+        "title": page.title, "url": page.url, "heading_path": " › ".join(chunk.heading_path),
+        "version": int(page.version), "updated_at": page.updated_at, "updated_ts": _epoch(page.updated_at),
+        "labels": ("," + ",".join(page.labels) + ",") if page.labels else "",
+        "text_hash": chunk.text_hash, "model_id": model_id, "chunk_index": chunk.index,
+        "read_users": ",".join(page.read_users), "read_groups": ",".join(page.read_groups),
+    }
+
+
+# -- the ledger's chunk rows ----------------------------------------------------------------------
+class _LedgerChunks:
+    """Reads and writes of the chunks table and the pages' indexed_* columns."""
+
+    def __init__(self, ledger: Any) -> None:
+        self.ledger = ledger
+        self.conn = ledger.conn
+
+    def indexed_hashes(self, spaces: Sequence[str] | None = None) -> dict[str, str | None]:
+        sql, params = "SELECT id, indexed_hash FROM pages WHERE status = 'current'", []
+        if spaces:
+            sql += f" AND space_key IN ({', '.join('?' * len(spaces))})"
+            params = list(spaces)
+        return {r[0]: r[1] for r in self.conn.execute(sql, params)}
+
+    def chunks_of(self, page_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        """page id -> {chunk id: text hash}."""
+        out: dict[str, dict[str, str]] = {pid: {} for pid in page_ids}
+        for part in _parts(list(page_ids)):
+            rows = self.conn.execute("SELECT page_id, id, text_hash FROM chunks WHERE page_id IN "
+                                     f"({', '.join('?' * len(part))})", part)
+            for pid, cid, h in rows:
+                out.setdefault(pid, {})[cid] = h
+        return out
+
+    def ids_by_hash(self, hashes: Sequence[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for part in _parts(list(hashes)):
+            rows = self.conn.execute(f"SELECT text_hash, id FROM chunks WHERE text_hash IN "
+                                     f"({', '.join('?' * len(part))})", part)
+            for h, cid in rows:
+                out.setdefault(h, []).append(cid)
+        return out
+
+    def replace(self, works: Sequence[_Work]) -> None:
+        """One transaction: each page's chunk rows and its indexed version and fingerprint."""
+        with self.ledger.tx() as conn:
+            for work in works:
+                conn.execute("DELETE FROM chunks WHERE page_id = ?", (work.page.id,))
+                conn.executemany(
+                    "INSERT INTO chunks(id, page_id, idx, text_hash, header, heading_path, text, tokens) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [_chunk_row(c) for c in work.chunks])
+                conn.execute("UPDATE pages SET indexed_version = ?, indexed_hash = ? WHERE id = ?",
+                             (work.page.version, work.fingerprint, work.page.id))
+
+    def gone_pages(self, spaces: Sequence[str] | None = None) -> list[str]:
+        """Tombstoned pages that still have index state."""
+        sql = ("SELECT id FROM pages WHERE status != 'current' AND (indexed_hash IS NOT NULL "
+               "OR EXISTS (SELECT 1 FROM chunks WHERE chunks.page_id = pages.id))")
+        params: list[str] = []
+        if spaces:
+            sql += f" AND space_key IN ({', '.join('?' * len(spaces))})"
+            params = list(spaces)
+        return [r[0] for r in self.conn.execute(sql, params)]
+
+    def forget(self, page_ids: Sequence[str]) -> int:
+        """Drop the pages' chunk rows and index state, in one transaction; the rows removed."""
+        removed = 0
+        with self.ledger.tx() as conn:
+            for part in _parts(list(page_ids)):
+                marks = ", ".join("?" * len(part))
+                removed += conn.execute(f"DELETE FROM chunks WHERE page_id IN ({marks})", part).rowcount
+                conn.execute(f"UPDATE pages SET indexed_version = NULL, indexed_hash = NULL "
+                             f"WHERE id IN ({marks})", part)
+        return removed
+
+
+def _chunk_row(c: Chunk) -> tuple[Any, ...]:
+    return (c.id, c.page_id, c.index, c.text_hash, c.header, json.dumps(list(c.heading_path),
+                                                                        ensure_ascii=False), c.text, c.tokens)
+
+
+def _parts(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+# -- one page's pending work ----------------------------------------------------------------------
+@dataclass
+class _Work:
+    page: Page
+    fingerprint: str
+    state: str  # new | changed | moved
+    chunks: list[Chunk]
+    vectors: list[np.ndarray | None] = field(default_factory=list)
+
+
+@dataclass
+class _Tally:
+    pages: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
+        ("new", "changed", "unchanged", "moved", "deleted", "failed"), 0))
+    embedded: int = 0
+    reused: int = 0
+    deleted: int = 0
+    written: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def report(self, seconds: float) -> IndexReport:
+        p = self.pages
+        return IndexReport(p["new"], p["changed"], p["unchanged"], p["moved"], p["deleted"], p["failed"],
+                           self.embedded, self.reused, self.deleted, self.written, seconds,
+                           tuple(self.failures))
+
+
+def prefetch(items: Iterable[Any], depth: int = 64) -> Iterator[Any]:
+    """Run `items` on a background thread, `depth` ahead: cleaning overlaps embedding."""
+    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put(("item", item), timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(("end", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            q.put(("error", exc))
+
+    thread = threading.Thread(target=produce, name="kb-index-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = q.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+class Indexer:
+    """Brings a Store and the ledger's chunks up to the pages it is given."""
+
+    def __init__(self, settings: Any, ledger: Any, store: Any, embedder: Any, *, chunker: Any = None,
+                 cleaner: Callable[..., Any] | None = None, users: Mapping[str, str] | None = None,
+                 reuse_from: Any = "same", sink: Any = None) -> None:
+        self.settings = settings
+        self.rows = _LedgerChunks(ledger)
+        self.store = store
+        self.embedder = embedder
+        self.chunker = chunker or default_chunker(settings, embedder)
+        self.cleaner = cleaner or default_cleaner()
+        self.users = users
+        self.reuse_from = store if reuse_from == "same" else reuse_from
+        self.sink = sink or self.rows
+        self.chunker_id = str(self.chunker.fingerprint())
+        self.flush_texts = max(4 * settings.embed.batch_size, 256)
+
+    # -- the pass -------------------------------------------------------------------------------
+    def run(self, pages: Iterable[Page], *, full: bool = False, spaces: Sequence[str] | None = None,
+            progress: Progress | None = None, total: int | None = None) -> IndexReport:
+        """Index `pages` (current ones), then remove the chunks of tombstoned pages."""
+        started = time.perf_counter()
+        tally = _Tally()
+        known = {} if full and self.sink is not self.rows else self.rows.indexed_hashes(spaces)
+        group: list[_Work] = []
+        pending = done = 0
+        for item in prefetch(self._prepare(p, known, full) for p in pages):
+            done += 1
+            if isinstance(item, _Work):
+                group.append(item)
+                pending += len(item.chunks)
+                if pending >= self.flush_texts or len(group) >= FLUSH_PAGES:
+                    self._flush(group, tally)
+                    group, pending = [], 0
+            elif item[0] == "unchanged":
+                tally.pages["unchanged"] += 1
+            else:
+                tally.pages["failed"] += 1
+                tally.failures.append((item[1], item[2]))
+            if progress:
+                progress(done, total, "index")
+        self._flush(group, tally)
+        if self.sink is self.rows:
+            self.remove_gone(spaces, tally)
+        return tally.report(time.perf_counter() - started)
+
+    def _prepare(self, page: Page, known: Mapping[str, str | None], full: bool) -> Any:
+        """On the prefetch thread: decide, clean and chunk one page."""
+        fingerprint = page_fingerprint(page, self.chunker_id, self.embedder.model_id)
+        old = known.get(page.id)
+        if old == fingerprint and not full:
+            return ("unchanged", page.id)
+        try:
+            blocks = self.cleaner(page.body_html, users=self.users)
+            chunks = list(self.chunker.chunk(page, blocks))
+        except Exception as exc:  # CleanError or a bug in one page: report it, go on
+            return ("failed", page.id, f"{type(exc).__name__}: {exc}")
+        if old is None:
+            state = "new"
+        elif old.split(":")[-1] != fingerprint.split(":")[-1]:
+            state = "moved"
+        else:
+            state = "changed"
+        return _Work(page, fingerprint, state, chunks)
+
+    # -- a group of pages -----------------------------------------------------------------------
+    def _flush(self, group: list[_Work], tally: _Tally) -> None:
+        if not group:
+            return
+        page_ids = [w.page.id for w in group]
+        old = self.rows.chunks_of(page_ids) if self.sink is self.rows else {}
+        self._vectors(group, old, tally)
+        ids, vectors, metas = [], [], []
+        for work in group:
+            for chunk, vec in zip(work.chunks, work.vectors):
+                ids.append(chunk.id)
+                vectors.append(vec)
+                metas.append(chunk_metadata(work.page, chunk, self.embedder.model_id))
+        held = self.store.ids_of_pages(page_ids)
+        stale = set().union(*(held.get(pid, set()) | set(old.get(pid, {})) for pid in page_ids)) - set(ids)
+        if ids:
+            self.store.upsert(ids, np.stack(vectors), metas)
+        if stale:
+            self.store.delete(sorted(stale))
+        self.sink.replace(group)
+        for work in group:
+            tally.pages[work.state] += 1
+        tally.written += len(ids)
+        tally.deleted += len(stale)
+
+    def _vectors(self, group: list[_Work], old: Mapping[str, Mapping[str, str]], tally: _Tally) -> None:
+        """Fill each work's vectors: reuse by text hash (checked against Chroma), embed the rest."""
+        wanted: dict[str, list[str]] = {}  # text hash -> candidate chunk ids holding it
+        for work in group:
+            for cid, h in old.get(work.page.id, {}).items():
+                wanted.setdefault(h, []).insert(0, cid)
+        hashes = {c.text_hash for w in group for c in w.chunks}
+        if self.reuse_from is not None:
+            for h, cids in self.rows.ids_by_hash(sorted(hashes)).items():
+                wanted.setdefault(h, []).extend(cids)
+        found: dict[str, np.ndarray] = {}
+        candidates = sorted({cid for h in hashes for cid in wanted.get(h, [])[:3]})
+        if self.reuse_from is not None and candidates:
+            for cid, (vec, meta) in self.reuse_from.get(candidates).items():
+                if vec is not None and meta.get("text_hash") and meta["text_hash"] not in found:
+                    found[meta["text_hash"]] = vec
+        reused = {h for h in hashes if h in found}
+        texts = {c.text_hash: c.embed_text for w in group for c in w.chunks if c.text_hash not in found}
+        if texts:
+            fresh = self.embedder.embed_documents(list(texts.values()))
+            found.update(zip(texts.keys(), fresh))
+            tally.embedded += len(texts)
+        for work in group:
+            work.vectors = [found[c.text_hash] for c in work.chunks]
+            tally.reused += sum(1 for c in work.chunks if c.text_hash in reused)
+
+    # -- tombstones -----------------------------------------------------------------------------
+    def remove_gone(self, spaces: Sequence[str] | None, tally: _Tally) -> None:
+        """Trashed or purged pages lose their chunks: Chroma first, then the ledger."""
+        gone = self.rows.gone_pages(spaces)
+        if not gone:
+            return
+        held = self.store.ids_of_pages(gone)
+        self.store.delete_pages(gone)
+        removed = self.rows.forget(gone)
+        tally.pages["deleted"] += len(gone)
+        tally.deleted += max(removed, sum(len(v) for v in held.values()))
+
+
+def default_chunker(settings: Any, embedder: Any) -> Any:
+    from ingest.chunk import Chunker
+
+    return Chunker(settings.chunk, window_tokens=embedder.max_tokens, count_window=embedder.count_tokens)
+
+
+def default_cleaner() -> Callable[..., Any]:
+    from ingest.clean import clean
+
+    return clean

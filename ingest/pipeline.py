@@ -1,0 +1,177 @@
+"""Composition only: `ingest()` = pull, then index; `reindex()` = rebuild beside, then switch.
+
+The stages live in their modules (sync, clean, chunk, embed, store, index, staging); this module
+opens the ledger and the store, wires the stages together and records the run.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ingest.config import Settings, as_settings
+from ingest.index import Indexer, IndexReport
+from ingest.records import PullReport
+from ingest.staging import ReindexReport
+
+Progress = Callable[[int, int | None, str], None]
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """One `kb ingest`: the pull's report, the index's report, the whole run's time."""
+
+    pull: PullReport
+    index: IndexReport
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        index = self.index.to_dict()
+        secs = self.seconds
+        return {**index, "seconds": round(secs, 3),
+                "pages/s": round(self.index.pages_seen / secs, 1) if secs > 0 else 0.0,
+                "chunks/s": round(self.index.chunks_written / secs, 1) if secs > 0 else 0.0,
+                "index_seconds": index["seconds"], "pull": self.pull.to_dict()}
+
+
+class _Background:
+    """Load the embedder on a thread while the pull runs (model load overlaps the network)."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self._result: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn,), name="kb-load-embedder", daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[[], Any]) -> None:
+        try:
+            self._result = fn()
+        except BaseException as exc:
+            self._error = exc
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+def _embedder_later(settings: Settings, embedder: Any) -> _Background:
+    if embedder is not None:
+        return _Background(lambda: embedder)
+    from ingest.embed import load_embedder
+
+    return _Background(lambda: load_embedder(settings))
+
+
+def ingest(settings: Settings | str | None = None, *, spaces: Sequence[str] | None = None, full: bool = False,
+           allow_mass_delete: bool = False, embedder: Any = None, progress: Progress | None = None,
+           source: Any = None) -> IngestReport:
+    """Pull Confluence into the ledger, then bring the index up to it."""
+    from ingest.sync import pull
+
+    settings = as_settings(settings)
+    started = time.perf_counter()
+    loading = _embedder_later(settings, embedder)
+    pull_report = pull(settings, spaces=spaces, full=full, allow_mass_delete=allow_mass_delete,
+                       source=source, progress=progress)
+    index_report = index(settings, spaces=spaces, full=full, embedder=loading.result(), progress=progress,
+                         run_kind="ingest")
+    return IngestReport(pull_report, index_report, time.perf_counter() - started)
+
+
+def index(settings: Settings | str | None = None, *, spaces: Sequence[str] | None = None, full: bool = False,
+          embedder: Any = None, progress: Progress | None = None, run_kind: str = "index") -> IndexReport:
+    """Bring the active collection and the ledger's chunks up to the ledger's pages (no pull)."""
+    from ingest.embed import load_embedder
+    from ingest.ledger import Ledger
+    from ingest.store import open_store
+
+    settings = as_settings(settings)
+    embedder = embedder or load_embedder(settings)
+    with Ledger(settings.data_dir) as ledger, Ledger(settings.data_dir) as reader:
+        store = open_store(settings, embedder)
+        run_id = ledger.start_run(run_kind)
+        try:
+            indexer = Indexer(settings, ledger, store, embedder, users=_users(ledger))
+            where = "status = 'current'" + (f" AND space_key IN ({', '.join('?' * len(spaces))})" if spaces else "")
+            total = ledger.count("pages", where, tuple(spaces or ()))
+            report = indexer.run(reader.iter_pages(spaces=spaces), full=full, spaces=spaces, progress=progress,
+                                 total=total)
+        except BaseException as exc:
+            ledger.finish_run(run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"})
+            raise
+        ledger.finish_run(run_id, "ok", report.to_dict())
+    return report
+
+
+def reindex(settings: Settings | str | None = None, *, embedder: Any = None,
+            progress: Progress | None = None) -> ReindexReport:
+    """Rebuild the index from the ledger into a new collection and switch to it (no Confluence call)."""
+    from ingest.embed import load_embedder
+    from ingest.ledger import Ledger
+    from ingest.staging import rebuild
+
+    settings = as_settings(settings)
+    embedder = embedder or load_embedder(settings)
+    with Ledger(settings.data_dir) as ledger, Ledger(settings.data_dir) as reader:
+        run_id = ledger.start_run("reindex")
+        try:
+            report = rebuild(settings, ledger, reader, embedder, progress=progress)
+        except BaseException as exc:
+            ledger.finish_run(run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"})
+            raise
+        ledger.finish_run(run_id, "ok", report.to_dict())
+    return report
+
+
+def status(settings: Settings | str | None = None) -> dict[str, Any]:
+    """What the knowledge base holds: counts, spaces, the last run, the cursor, the model, the collection."""
+    from ingest.ledger import Ledger
+    from ingest.store import active_collection
+
+    settings = as_settings(settings)
+    path = settings.data_dir / Ledger.FILENAME
+    if not path.is_file():
+        return {"data_dir": str(settings.data_dir), "ready": False, "pages": 0, "chunks": 0, "spaces": {},
+                "last_run": None, "cursor": {}, "model": settings.embed.model, "active_collection": None}
+    with Ledger(settings.data_dir) as ledger:
+        conn = ledger.conn
+        spaces = {r[0]: {"pages": r[1], "indexed": r[2]} for r in conn.execute(
+            "SELECT space_key, count(*), count(indexed_hash) FROM pages WHERE status = 'current' "
+            "GROUP BY space_key ORDER BY space_key")}
+        cursor = {r[0]: r[1] for r in conn.execute("SELECT stream, value FROM cursor ORDER BY stream")}
+        last = ledger.last_run()
+        return {
+            "data_dir": str(settings.data_dir), "ready": ledger.count("chunks") > 0,
+            "pages": ledger.count("pages", "status = 'current'"),
+            "pages_indexed": ledger.count("pages", "status = 'current' AND indexed_hash IS NOT NULL"),
+            "tombstones": ledger.count("pages", "status != 'current'"),
+            "chunks": ledger.count("chunks"), "spaces": spaces, "cursor": cursor,
+            "last_run": _run_summary(last), "model": settings.embed.model,
+            "active_collection": active_collection(settings),
+            "chroma": f"{settings.chroma.host}:{settings.chroma.port}" if settings.chroma.host else "embedded",
+        }
+
+
+def _run_summary(run: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    return {"id": run["id"], "kind": run["kind"], "status": run["status"],
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(run["started_at"])),
+            "seconds": round((run["finished_at"] or time.time()) - run["started_at"], 3),
+            "report": run["report"]}
+
+
+def _users(ledger: Any) -> dict[str, str] | None:
+    """accountId -> display name, when the pull recorded them (meta 'users', a JSON object)."""
+    raw = ledger.get_meta("users")
+    try:
+        users = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return users if isinstance(users, dict) else None
