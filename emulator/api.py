@@ -188,14 +188,15 @@ class Site:
                 if (not keys or s.key in keys) and (not kind or s.type == kind)]
         expand = render.parse_expand(query.get("expand"))
         return self._page(rows, query, "/wiki/rest/api/space",
-                          lambda s: render.space_json(s, self.base, expand),
+                          lambda s: render.space_json(s, self.base, expand, self.store),
                           50 if "permissions" in expand else MAX_LIMIT)
 
     def space_one(self, query: Query, key: str) -> Reply:
         space = self.store.spaces.get(key)
         if space is None:
             return error(404, f"No space with key : {key}")
-        return Reply(200, render.space_json(space, self.base, render.parse_expand(query.get("expand"))))
+        return Reply(200, render.space_json(space, self.base, render.parse_expand(query.get("expand")),
+                                            self.store))
 
     def user_current(self, query: Query) -> Reply:
         found = next((u for u in self.store.users.values() if u.email == self.email), None)

@@ -72,7 +72,28 @@ def webui(item: Item) -> str:
     return f"/spaces/{item.space}/pages/{item.id}/{title}"
 
 
-def space_json(space: Space, base: str, expand: Expand | None = None) -> dict[str, Any]:
+def permissions_json(space: Space, store: Store, base: str) -> list[dict[str, Any]]:
+    """Space permissions like Cloud's: the creator may do everything, each group may read."""
+    creator = store.user(store.default_author)
+    out: list[dict[str, Any]] = []
+    for number, (operation, target) in enumerate((("read", "space"), ("create", "page"),
+                                                  ("create", "blogpost"), ("create", "comment"))):
+        out.append({"id": space.id + 10 + number,
+                    "subjects": {"user": {"results": [user_json(creator, base)], "size": 1},
+                                 "_expandable": {"group": ""}},
+                    "operation": {"operation": operation, "targetType": target},
+                    "anonymousAccess": False, "unlicensedAccess": False})
+    for number, name in enumerate(store.groups):
+        out.append({"id": space.id + 100 + number,
+                    "subjects": {"group": {"results": [group_json(name, base)], "size": 1},
+                                 "_expandable": {"user": ""}},
+                    "operation": {"operation": "read", "targetType": "space"},
+                    "anonymousAccess": False, "unlicensedAccess": False})
+    return out
+
+
+def space_json(space: Space, base: str, expand: Expand | None = None,
+               store: Store | None = None) -> dict[str, Any]:
     expand = expand or {}
     out: dict[str, Any] = {"id": space.id, "key": space.key, "name": space.name}
     if "icon" in expand:
@@ -84,7 +105,7 @@ def space_json(space: Space, base: str, expand: Expand | None = None) -> dict[st
             for rep in ("plain", "view") if rep in expand["description"] or not expand["description"]}
     out["type"] = space.type
     if "permissions" in expand:
-        out["permissions"] = []
+        out["permissions"] = permissions_json(space, store, base) if store is not None else []
     out["status"] = "current"
     out["_expandable"] = {k: v for k, v in {
         "settings": f"/rest/api/space/{space.key}/settings", "metadata": "", "operations": "",
@@ -128,10 +149,13 @@ def history_json(item: Item, store: Store, base: str, expand: Expand) -> dict[st
 def body_json(item: Item, expand: Expand) -> dict[str, Any]:
     out: dict[str, Any] = {}
     value = item.body if ("storage" in expand or "view" in expand) else ""
-    for rep in ("storage", "view"):
-        if rep in expand:
-            out[rep] = {"value": value, "representation": rep, "embeddedContent": [],
-                        "_expandable": {"content": f"/rest/api/content/{item.id}"}}
+    if "storage" in expand:
+        out["storage"] = {"value": value, "representation": "storage", "embeddedContent": [],
+                          "_expandable": {"content": f"/rest/api/content/{item.id}"}}
+    if "view" in expand:  # the emulator does not render: the view is the storage markup
+        out["view"] = {"value": value, "representation": "view",
+                       "_expandable": {"webresource": "", "embeddedContent": "", "mediaToken": "",
+                                       "content": f"/rest/api/content/{item.id}"}}
     out["_expandable"] = {k: "" for k in ("editor", "view", "export_view", "styled_view", "storage",
                                           "editor2", "anonymous_export_view", "atlas_doc_format",
                                           "dynamic") if k not in expand}
@@ -183,7 +207,7 @@ def content_json(item: Item, store: Store, base: str, expand: Expand) -> dict[st
                            "title": item.title}
     space = store.spaces.get(item.space)
     if "space" in expand and space is not None:
-        out["space"] = space_json(space, base, expand["space"])
+        out["space"] = space_json(space, base, expand["space"], store)
     if "history" in expand:
         out["history"] = history_json(item, store, base, expand["history"])
     if "version" in expand:
@@ -193,7 +217,7 @@ def content_json(item: Item, store: Store, base: str, expand: Expand) -> dict[st
     if "descendants" in expand:
         out["descendants"] = descendants_json(item, base, expand["descendants"])
     if "container" in expand and space is not None:
-        out["container"] = space_json(space, base, expand["container"])
+        out["container"] = space_json(space, base, expand["container"], store)
     out["macroRenderedOutput"] = {}
     if "body" in expand:
         out["body"] = body_json(item, expand["body"])
@@ -205,7 +229,8 @@ def content_json(item: Item, store: Store, base: str, expand: Expand) -> dict[st
                                                "frontend", "labels", "likes")
                                if k not in expand["metadata"]}
         out["metadata"] = meta
-    out["extensions"] = {"position": item.position} if item.type == "page" else {}
+    if item.type == "page":
+        out["extensions"] = {"position": item.position}
     if "restrictions" in expand:
         out["restrictions"] = restrictions_json(item, store, base, expand["restrictions"])
     out["_expandable"] = _expandable(item, expand)

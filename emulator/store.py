@@ -157,17 +157,19 @@ class Store:
     def add_space(self, key: str, name: str, kind: str = "global", description: str = "") -> Space:
         space = Space(key, name, 98304 + 65536 * len(self.spaces) + 4, kind, description)
         self.spaces[key] = space
-        self.audit.append(self._audit_record("Space created", "Spaces", name, "Space"))
+        self.audit.append(self._audit_record("Space created", "Spaces", name, "Space",
+                                             [{"name": key, "objectType": "Space"}]))
         return space
 
-    def _audit_record(self, summary: str, category: str, name: str, kind: str) -> dict[str, Any]:
+    def _audit_record(self, summary: str, category: str, name: str, kind: str,
+                      associated: list[dict[str, str]]) -> dict[str, Any]:
         return {"author": {"type": "user", "displayName": "System", "operations": None,
                            "isExternalCollaborator": False, "accountType": "",
                            "publicName": "Unknown user", "externalCollaborator": False},
                 "remoteAddress": "127.0.0.1", "creationDate": str(self.clock.now_ms()),
                 "summary": summary, "description": "", "category": category, "sysAdmin": False,
                 "superAdmin": False, "affectedObject": {"name": name, "objectType": kind},
-                "changedValues": [], "associatedObjects": []}
+                "changedValues": [], "associatedObjects": associated}
 
     # ---- reading --------------------------------------------------------------------------
     def get(self, content_id: str) -> Item:
