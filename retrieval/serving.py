@@ -24,7 +24,7 @@ from typing import Any, Protocol
 FOLLOWUP_MAX_WORDS = 4
 FOLLOWUP_WORDS = frozenset(
     "it its it's itself this that these those they them their theirs there he she him her his hers "
-    "one ones same such former latter above previous else".split())
+    "one ones same such former latter above previous else then".split())
 FOLLOWUP_LEADS = ("and ", "also ", "what about", "how about", "and what", "then ", "so ", "but ",
                   "what else", "why not", "more on", "tell me more")
 CONTEXT_MAX_WORDS = 60
