@@ -27,6 +27,16 @@ Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
 MAX_FTS_TERMS = 32
 _WORD = re.compile(r"\w+", re.UNICODE)
+# Words that match most chunks: dropped from the lexical query (unless nothing else is left), so that
+# bm25 does not score half the index for "how do I ...".
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being below
+between both but by can could did do does doing down during each few for from further had has have
+having he her here hers him his how i if in into is it its itself just me more most my no nor not
+now of off on once only or other our ours out over own same she should so some such than that the
+their theirs them then there these they this those through to too under until up very was we were
+what when where which while who whom why will with would you your yours
+""".split())
 
 
 @dataclass(frozen=True)
@@ -106,18 +116,15 @@ def to_epoch(value: str) -> float:
 
 
 def fts_query(text: str) -> str:
-    """A safe FTS5 MATCH expression for free text: words, each quoted, joined with OR.
+    """A safe FTS5 MATCH expression for free text: words, each quoted, joined with OR (stopwords
+    dropped when other words remain).
 
     Quotes, operators (AND/OR/NOT/NEAR), `*`, `^`, `:` and parentheses lose their meaning; the result
     is never a syntax error. Empty when the text has no words.
     """
-    terms: list[str] = []
-    for word in _WORD.findall(text or ""):
-        term = word.lower()
-        if term not in terms:
-            terms.append(term)
-        if len(terms) >= MAX_FTS_TERMS:
-            break
+    words = list(dict.fromkeys(w.lower() for w in _WORD.findall(text or "")))
+    terms = [w for w in words if w not in STOPWORDS] or words
+    terms = terms[:MAX_FTS_TERMS]
     return " OR ".join(f'"{t}"' for t in terms)
 
 

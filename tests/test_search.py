@@ -24,7 +24,8 @@ def searcher(tiny_kb):
 
 
 def test_fts_query_quotes_every_word():
-    assert fts_query('NEAR(deploy "gateway" AND x*') == '"near" OR "deploy" OR "gateway" OR "and" OR "x"'
+    assert fts_query('NEAR(deploy "gateway" AND x*') == '"near" OR "deploy" OR "gateway" OR "x"'
+    assert fts_query("what is it") == '"what" OR "is" OR "it"'
     assert fts_query("((( ***") == ""
     assert fts_query("ERR-4012") == '"err" OR "4012"'
 

@@ -1,0 +1,157 @@
+"""Query latency in embedded mode (SQLite FTS5 + embedded Chroma) at 10k and 100k generated chunks.
+
+Chunks are synthetic (template sentences over a technical vocabulary, with common English words)
+and their vectors random unit vectors, written straight into the ledger and the store: nothing is
+embedded but the queries, with the real bundled model. Prints search (hybrid, dense, lexical) and ask
+latency p50/p95 in ms. Goal: hybrid search p50 <= 30 ms and p95 <= 60 ms at 100k chunks.
+
+    .venv/bin/python bench/query.py [--sizes 10000,100000] [--queries 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+try:
+    from emulator.gentext import COMPONENTS, TECHS, TOPICS
+except ImportError:  # the generator's vocabulary, or a small stand-in
+    COMPONENTS = ("billing service", "ingest gateway", "auth proxy", "search indexer", "rate limiter")
+    TECHS = ("Kafka", "PostgreSQL", "Redis", "Kubernetes", "Terraform")
+    TOPICS = ("runbook", "deployment guide", "troubleshooting", "FAQ", "incident review")
+
+TEMPLATES = (
+    "The {c} uses {t} to store its state, and the {o} reads it every {n} seconds.",
+    "When the {c} returns error E{n}, restart it and check the {t} connection pool.",
+    "Set {k} to {n} in the {c} config before you deploy it with {t}.",
+    "During the last incident the {c} lost its {t} leader for {n} minutes.",
+    "The {o} team owns the {c}; page them through the on-call rota if it is down.",
+    "Our {topic} for the {c} explains how to scale {t} beyond {n} nodes.",
+    "If requests to the {c} time out, raise {k} and watch the {t} dashboards.",
+)
+KEYS = ("max_connections", "retry_after", "timeout_seconds", "batch_size", "pool_size", "cache_ttl")
+QUESTIONS = (
+    "How do I fix error E{n} in the {c}?", "What does {k} do for the {c}?",
+    "Who owns the {c} and how do I page them?", "How do we scale {t} for the {c}?",
+    "Where is the {topic} for the {c}?", "Why did the {c} lose its {t} leader?",
+)
+
+
+def fill(rng: random.Random, template: str) -> str:
+    return template.format(c=rng.choice(COMPONENTS), o=rng.choice(COMPONENTS), t=rng.choice(TECHS),
+                           topic=rng.choice(TOPICS), k=rng.choice(KEYS), n=rng.randint(2, 9999))
+
+
+def chunk_text(rng: random.Random) -> str:
+    return " ".join(fill(rng, rng.choice(TEMPLATES)) for _ in range(rng.randint(5, 12)))
+
+
+def build(data_dir: Path, size: int, embedder: object, seed: int = 0) -> object:
+    """A knowledge base of `size` synthetic chunks (5 per page) under data_dir. Returns Settings."""
+    from ingest.config import load_settings
+    from ingest.ledger import Ledger
+    from ingest.store import open_store
+
+    rng = random.Random(seed)
+    nprng = np.random.default_rng(seed)
+    settings = load_settings(data={"dir": str(data_dir)})
+    store = open_store(settings, embedder)
+    dims = int(embedder.dimensions)  # type: ignore[attr-defined]
+    step = 5000
+    with Ledger(settings.data_dir) as ledger:
+        for start in range(0, size, step):
+            ids, metas, pages, rows = [], [], [], []
+            for i in range(start, min(size, start + step)):
+                pid, idx = str(100000 + i // 5), i % 5
+                space = ("ENG", "OPS", "HR")[int(pid) % 3]
+                day = 1 + int(pid) % 28
+                updated = f"2024-{1 + int(pid) % 12:02d}-{day:02d}T10:00:00.000Z"
+                title = f"{rng.choice(COMPONENTS).title()} {rng.choice(TOPICS)} {pid}"
+                if idx == 0:
+                    pages.append((pid, "page", space, title, f"https://example.atlassian.net/wiki/x/{pid}", 1,
+                                  updated, json.dumps(["bench"])))
+                cid = f"{pid}:{idx}"
+                rows.append((cid, pid, idx, f"h{i}", f"{space} › {title}", "[]", chunk_text(rng), 120))
+                ids.append(cid)
+                metas.append({"page_id": pid, "kind": "page", "space_key": space, "title": title,
+                              "url": f"https://example.atlassian.net/wiki/x/{pid}", "heading_path": "",
+                              "version": 1, "updated_at": updated, "updated_ts": 1.7e9, "labels": ",bench,",
+                              "text_hash": f"h{i}", "model_id": embedder.model_id})  # type: ignore[attr-defined]
+            with ledger.tx() as conn:
+                conn.executemany("INSERT OR IGNORE INTO pages(id, kind, space_key, title, url, version, updated_at, "
+                                 "labels) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", pages)
+                conn.executemany("INSERT INTO chunks(id, page_id, idx, text_hash, header, heading_path, text, "
+                                 "tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            vecs = nprng.standard_normal((len(ids), dims)).astype(np.float32)
+            vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+            store.upsert(ids, vecs, metas)
+        ledger.conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('optimize')")
+    return settings
+
+
+def pct(values: list[float]) -> str:
+    arr = np.asarray(values)
+    return f"p50 {np.percentile(arr, 50):6.1f} ms  p95 {np.percentile(arr, 95):6.1f} ms"
+
+
+def measure(settings: object, embedder: object, queries: list[str]) -> dict[str, list[float]]:
+    from retrieval.answer import Answerer
+    from retrieval.search import Searcher
+
+    searcher = Searcher(settings, embedder=embedder)  # type: ignore[arg-type]
+    answerer = Answerer(searcher)
+    out: dict[str, list[float]] = {"embed": [], "hybrid": [], "dense": [], "lexical": [], "ask": []}
+    for q in queries[:3]:  # warm up: HNSW index load, SQLite pages
+        searcher.search(q)
+    for q in queries:
+        t0 = time.perf_counter()
+        vec = embedder.embed_query(q)  # type: ignore[attr-defined]
+        out["embed"].append((time.perf_counter() - t0) * 1000)
+        for mode in ("hybrid", "dense", "lexical"):
+            t0 = time.perf_counter()
+            searcher.search(q, mode=mode)  # embeds the query itself: the user's latency
+            out[mode].append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        answerer.ask(q)
+        out["ask"].append((time.perf_counter() - t0) * 1000)
+        del vec
+    searcher.close()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--queries", type=int, default=60)
+    args = parser.parse_args()
+    from ingest.embed import load_embedder
+    from ingest.config import load_settings
+
+    embedder = load_embedder(load_settings())
+    rng = random.Random(42)
+    queries = [fill(rng, rng.choice(QUESTIONS)) for _ in range(args.queries)]
+    for size in (int(s) for s in args.sizes.split(",")):
+        with tempfile.TemporaryDirectory(prefix="kb-bench-query-") as tmp:
+            t0 = time.perf_counter()
+            settings = build(Path(tmp), size, embedder)
+            print(f"== {size} chunks (built in {time.perf_counter() - t0:.0f}s), {len(queries)} queries")
+            for name, values in measure(settings, embedder, queries).items():
+                label = "query embedding" if name == "embed" else ("ask (extractive)" if name == "ask"
+                                                                    else f"search {name}")
+                print(f"  {label:<18} {pct(values)}")
+
+
+if __name__ == "__main__":
+    main()
