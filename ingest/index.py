@@ -201,25 +201,34 @@ class _Tally:
                            tuple(self.failures))
 
 
-def prefetch(items: Iterable[Any], depth: int = 64) -> Iterator[Any]:
-    """Run `items` on a background thread, `depth` ahead: cleaning overlaps embedding."""
+def prefetch(items: Iterable[Any], fn: Callable[[Any], Any], depth: int = 64) -> Iterator[Any]:
+    """`fn(item)` for each item, computed on a background thread `depth` ahead (cleaning overlaps
+    embedding). The items' iterator is closed on that thread, whatever happens."""
     q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
+    def put(kind: str, value: Any) -> bool:
+        while not stop.is_set():
+            try:
+                q.put((kind, value), timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
+        it = iter(items)
         try:
-            for item in items:
-                while not stop.is_set():
-                    try:
-                        q.put(("item", item), timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+            for item in it:
+                if not put("item", fn(item)):
                     return
-            q.put(("end", None))
+            put("end", None)
         except BaseException as exc:  # handed to the consumer, raised there
-            q.put(("error", exc))
+            put("error", exc)
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()
 
     thread = threading.Thread(target=produce, name="kb-index-prefetch", daemon=True)
     thread.start()
@@ -233,7 +242,7 @@ def prefetch(items: Iterable[Any], depth: int = 64) -> Iterator[Any]:
             yield value
     finally:
         stop.set()
-        thread.join(timeout=5)
+        thread.join(timeout=30)
 
 
 class Indexer:
@@ -263,7 +272,7 @@ class Indexer:
         known = {} if full and self.sink is not self.rows else self.rows.indexed_hashes(spaces)
         group: list[_Work] = []
         pending = done = 0
-        for item in prefetch(self._prepare(p, known, full) for p in pages):
+        for item in prefetch(pages, lambda p: self._prepare(p, known, full)):
             done += 1
             if isinstance(item, _Work):
                 group.append(item)

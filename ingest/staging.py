@@ -107,7 +107,8 @@ def rebuild(settings: Any, ledger: Any, reader: Any, embedder: Any, *, progress:
         ledger.set_meta(BUILDING_KEY, new_name)
     new = st.Store(client, st.create_collection(client, new_name, settings, embedder), settings=settings,
                    embedder=embedder)
-    reuse = _old_store_if_same_model(client, old_name, embedder)
+    reuse = indexer_kw.pop("reuse_from") if "reuse_from" in indexer_kw else \
+        _old_store_if_same_model(client, old_name, embedder)
     staging = Staging(settings.data_dir)
     try:
         indexer = Indexer(settings, ledger, new, embedder, reuse_from=reuse, sink=staging, **indexer_kw)
