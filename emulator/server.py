@@ -68,6 +68,7 @@ class EmulatorServer(ThreadingHTTPServer):
         self._thread: threading.Thread | None = None
 
     def finish_request(self, request: Any, client_address: Any) -> None:
+        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle stall per reply
         if self.tls is not None:
             request.settimeout(30)
             try:
