@@ -33,3 +33,101 @@ def register(app: typer.Typer, state: Any) -> None:
         from ingest.errors import KBError
 
         raise KBError("kb pull is not built yet", "see the open issues")
+
+    _register_index_commands(app, state)  # kb ingest / status / reindex (INDEX)
+
+
+# --- kb ingest / status / reindex (issue: index) ---------------------------------------------------
+def _register_index_commands(app: typer.Typer, state: Any) -> None:
+    @app.command("ingest")
+    def ingest_cmd(
+        space: list[str] = typer.Option(None, "--space", "-s", help="only this space key (repeatable)"),
+        full: bool = typer.Option(False, "--full", help="re-read everything and redo every page (vectors reused)"),
+        as_json: bool = typer.Option(False, "--json", help="one JSON object on stdout"),
+        allow_mass_delete: bool = typer.Option(False, "--allow-mass-delete",
+                                               help="apply deletions above [pull] max_delete_fraction"),
+    ) -> None:
+        """Pull from Confluence, then clean, chunk, embed and store what changed."""
+        from ingest.pipeline import ingest
+
+        with _rich_progress() as progress:
+            report = ingest(state.settings(), spaces=space or None, full=full,
+                            allow_mass_delete=allow_mass_delete, progress=progress)
+        data = report.to_dict()
+        if as_json:
+            emit_json(data)
+            return
+        _echo_failures(data)
+        p, c = data["pages"], data["chunks"]
+        typer.echo(f"pages: new={p['new']} changed={p['changed']} unchanged={p['unchanged']} moved={p['moved']} "
+                   f"deleted={p['deleted']} failed={p['failed']}")
+        typer.echo(f"chunks: embedded={c['embedded']} reused={c['reused']} deleted={c['deleted']} "
+                   f"written={c['written']}")
+        typer.echo(f"time: {data['seconds']} s ({data['pages/s']} pages/s, {data['chunks/s']} chunks/s); "
+                   f"pull {data['pull']['seconds']} s")
+
+    @app.command("status")
+    def status_cmd(as_json: bool = typer.Option(False, "--json", help="one JSON object on stdout")) -> None:
+        """What the knowledge base holds: pages, chunks, spaces, last run, cursor, model, collection."""
+        from ingest.pipeline import status
+
+        data = status(state.settings())
+        if as_json:
+            emit_json(data)
+            return
+        typer.echo(f"data dir: {data['data_dir']}")
+        typer.echo(f"pages: {data['pages']} (indexed {data.get('pages_indexed', 0)}, "
+                   f"tombstones {data.get('tombstones', 0)}); chunks: {data['chunks']}")
+        for key, row in data["spaces"].items():
+            typer.echo(f"  space {key}: {row['pages']} pages, {row['indexed']} indexed")
+        typer.echo(f"model: {data['model']}; collection: {data['active_collection'] or '(none yet)'}"
+                   f" ({data.get('chroma', 'embedded')})")
+        for stream, value in data["cursor"].items():
+            typer.echo(f"cursor {stream}: {value}")
+        run = data["last_run"]
+        typer.echo("last run: " + (f"{run['kind']} #{run['id']} {run['status']} at {run['started']} "
+                                   f"({run['seconds']} s)" if run else "none"))
+
+    @app.command("reindex")
+    def reindex_cmd(as_json: bool = typer.Option(False, "--json", help="one JSON object on stdout")) -> None:
+        """Rebuild the index from the ledger into a new collection, switch to it, drop the old one."""
+        from ingest.pipeline import reindex
+
+        with _rich_progress() as progress:
+            report = reindex(state.settings(), progress=progress)
+        data = report.to_dict()
+        if as_json:
+            emit_json(data)
+            return
+        _echo_failures(data)
+        typer.echo(f"reindexed into {data['new_collection']} (was {data['old_collection'] or 'none'}): "
+                   f"{data['chunks']['written']} chunks, {data['chunks']['embedded']} embedded, "
+                   f"{data['chunks']['reused']} reused, {data['seconds']} s")
+
+
+def _echo_failures(data: dict[str, Any]) -> None:
+    for failure in data.get("failures", []):
+        typer.echo(f"warning: page {failure['page_id']} skipped: {failure['error']}", err=True)
+
+
+class _rich_progress:  # noqa: N801 - used as a context manager, like a function
+    """A rich progress bar on stderr, one task per phase; a plain callable for the library."""
+
+    def __enter__(self) -> Any:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                             TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+        self._tasks: dict[str, Any] = {}
+        self._bar.__enter__()
+        return self
+
+    def __call__(self, done: int, total: int | None, what: str) -> None:
+        phase = what.split(":")[0].split()[0] if what else "work"
+        if phase not in self._tasks:
+            self._tasks[phase] = self._bar.add_task(phase, total=total)
+        self._bar.update(self._tasks[phase], completed=done, total=total, description=what[:40])
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.__exit__(None, None, None)
