@@ -28,13 +28,43 @@ def register(app: typer.Typer, state: Any) -> None:
         dry_run: bool = typer.Option(False, "--dry-run", help="print the work list; change nothing"),
         as_json: bool = typer.Option(False, "--json", help="one JSON object on stdout"),
         source: str = typer.Option(None, "--source", help="manifest (ours, incremental) or stock"),
+        allow_mass_delete: bool = typer.Option(False, "--allow-mass-delete",
+                                               help="apply deletions above [pull] max_delete_fraction"),
     ) -> None:
         """Pull pages and blog posts from Confluence into the cache and the ledger."""
-        from ingest.errors import KBError
+        from ingest.sync import iter_work, pull
 
-        raise KBError("kb pull is not built yet", "see the open issues")
+        report = pull(state.settings(), spaces=space or None, full=full, dry_run=dry_run,
+                      allow_mass_delete=allow_mass_delete, source=source, progress=_stderr_progress())
+        if as_json:
+            emit_json(report.to_dict())
+            return
+        if dry_run:
+            for line in iter_work(report):
+                typer.echo(line)
+        for note in report.notes:
+            if not note.startswith("would: "):
+                typer.echo(f"note: {note}", err=True)
+        typer.echo(" ".join(f"{k}={v}" for k, v in report.to_dict().items()))
 
     _register_index_commands(app, state)  # kb ingest / status / reindex (INDEX)
+
+
+def _stderr_progress() -> Any:
+    """A progress callable that writes one short line on stderr per step (at most ~1 per second)."""
+    import sys
+    import time
+
+    last = [0.0]
+
+    def tell(done: int, total: int | None, what: str) -> None:
+        now = time.monotonic()
+        if now - last[0] < 1.0 and done:
+            return
+        last[0] = now
+        print(f"pull: {what} {done}{'/' + str(total) if total else ''}", file=sys.stderr, flush=True)
+
+    return tell
 
 
 # --- kb ingest / status / reindex (issue: index) ---------------------------------------------------

@@ -215,6 +215,14 @@ class Ledger:
         self.conn.execute("UPDATE pages SET status = ?, last_seen_run = coalesce(?, last_seen_run) "
                           "WHERE id = ?", (status, run_id, page_id))
 
+    def relink_page(self, page_id: str, title: str, space_key: str, ancestors: Sequence[Ancestor],
+                    run_id: int | None) -> None:
+        """A page moved (or an ancestor was renamed) without a new version: place only, body kept."""
+        self.conn.execute("UPDATE pages SET title = ?, space_key = CASE WHEN ? = '' THEN space_key ELSE ? END, "
+                          "ancestors = ?, last_seen_run = coalesce(?, last_seen_run) WHERE id = ?",
+                          (title, space_key, space_key, json.dumps([[a.id, a.title] for a in ancestors]),
+                           run_id, page_id))
+
     def mark_seen(self, page_ids: Sequence[str], run_id: int) -> None:
         self.conn.executemany("UPDATE pages SET last_seen_run = ? WHERE id = ?",
                               [(run_id, pid) for pid in page_ids])

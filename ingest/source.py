@@ -1,0 +1,313 @@
+"""The PyAirbyte edge: build the source, read it into the DuckDB cache, yield our records.
+
+The only module that imports airbyte (lazily, inside functions, after `prepare_environment`).
+Two sources:
+- `manifest` (default): ingest/confluence.yaml, our incremental manifest, run in-process by
+  PyAirbyte. PyAirbyte 0.71 does not hand saved state to an in-process manifest, so the cursor is
+  ours (the ledger's) and comes in through the config (`start_date`); see ingest/sync.py.
+- `stock`: Airbyte's `source-confluence` 0.2.16 manifest, exactly as a user of it would run it
+  (full refresh, `content?type=page` 25 at a time).
+Airbyte's dict keys stay in this module: callers get `Page`, `SweepEntry` and space names.
+Every HTTP request is counted (requests, bytes) by `RequestMeter`; the last failing one names
+the endpoint in the error a failed read raises.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ingest.config import Settings
+from ingest.errors import ConfigError, SourceError
+from ingest.records import Ancestor, Page
+
+MANIFEST_PATH = Path(__file__).with_name("confluence.yaml")
+CONTENT_STREAMS = {"pages": "page", "blog_posts": "blogpost"}
+SWEEP_STREAMS = ("content_ids", "trashed_ids")
+
+
+@dataclass(frozen=True)
+class SweepEntry:
+    """One row of the id sweep: what exists, without its body."""
+
+    id: str
+    kind: str
+    status: str
+    version: int
+    title: str = ""
+    space_key: str = ""
+    ancestors: tuple[Ancestor, ...] | None = None  # None: the listing did not say
+
+
+# --- environment and config ------------------------------------------------------------------
+def prepare_environment(settings: Settings) -> Path:
+    """Offline, no telemetry, logs and caches under the data dir, the configured CA trusted.
+    Call before importing airbyte; returns the PyAirbyte root under the data dir."""
+    root = settings.data_dir / "airbyte"
+    (root / "logs").mkdir(parents=True, exist_ok=True)
+    os.environ["AIRBYTE_OFFLINE_MODE"] = "1"
+    os.environ["DO_NOT_TRACK"] = "1"
+    os.environ.setdefault("AIRBYTE_LOGGING_ROOT", str(root / "logs"))
+    os.environ.setdefault("AIRBYTE_CACHE_ROOT", str(root))
+    ca = settings.confluence.ca_bundle
+    if ca:
+        if not Path(ca).is_file():
+            raise ConfigError(f"[confluence] ca_bundle not found: {ca}", "point it at the server's CA (PEM)")
+        os.environ["REQUESTS_CA_BUNDLE"] = str(Path(ca).resolve())  # what requests reads in-process
+    return root
+
+
+def _credentials(settings: Settings) -> dict[str, str]:
+    c = settings.confluence
+    token = c.api_token.get_secret_value()
+    missing = [n for n, v in (("domain_name", c.domain_name), ("email", c.email), ("api_token", token)) if not v]
+    if missing:
+        raise ConfigError(f"Confluence connection is not configured: missing {', '.join(missing)}",
+                          "set [confluence] domain_name and email in config.toml and "
+                          "KB_CONFLUENCE__API_TOKEN in the environment")
+    return {"domain_name": c.domain_name, "email": c.email, "api_token": token}
+
+
+def stock_config(settings: Settings) -> dict[str, str]:
+    """The stock connector's config: exactly its three keys."""
+    return _credentials(settings)
+
+
+def manifest_config(settings: Settings, *, start_date: str, spaces: Iterable[str] = (),
+                    ids: Iterable[str] = ()) -> dict[str, Any]:
+    """The config our manifest reads (see the header of ingest/confluence.yaml)."""
+    p = settings.pull
+    return {**_credentials(settings), "scheme": settings.confluence.scheme, "start_date": start_date,
+            "lookback_minutes": p.lookback_minutes, "page_size": p.page_size,
+            "sweep_page_size": p.sweep_page_size, "spaces": list(spaces), "ids": list(ids),
+            "max_retries": p.max_retries, "max_retry_after": p.max_retry_after,
+            "backoff_factor": p.backoff_factor}
+
+
+# --- request metering ------------------------------------------------------------------------
+@dataclass
+class RequestMeter:
+    """Counts every HTTP request made through `requests` while active: honest numbers."""
+
+    requests: int = 0
+    bytes: int = 0
+    last_failure: str = ""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(self, method: str, url: str, status: int | None, size: int, error: str = "") -> None:
+        with self._lock:
+            self.requests += 1
+            self.bytes += size
+            if error or (status is not None and status >= 400):
+                self.last_failure = f"{method} {urlsplit(url).path} -> {error or status}"
+
+
+@contextmanager
+def metering(meter: RequestMeter) -> Iterator[RequestMeter]:
+    """Patch requests' adapter for the duration of a read (the CDK's session goes through it)."""
+    import requests.adapters
+
+    adapter = requests.adapters.HTTPAdapter
+    original = adapter.send
+
+    def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            response = original(self, request, *args, **kwargs)
+        except Exception as exc:
+            meter.record(request.method, request.url, None, 0, type(exc).__name__)
+            raise
+        try:
+            size = len(response.content)
+        except Exception as exc:  # a body cut short: requests raises while reading it
+            meter.record(request.method, request.url, response.status_code, 0, type(exc).__name__)
+            raise
+        meter.record(request.method, request.url, response.status_code, size)
+        return response
+
+    adapter.send = send  # type: ignore[method-assign]
+    try:
+        yield meter
+    finally:
+        adapter.send = original  # type: ignore[method-assign]
+
+
+@dataclass
+class ClampedBackoff:
+    """CDK backoff strategy (referenced by class name from confluence.yaml): Retry-After when the
+    server sends one, clamped to `max_retry_after`; otherwise exponential, `factor * 2**attempt`.
+    Plain Python (duck-typed), so importing this module does not import airbyte."""
+
+    config: Mapping[str, Any]
+
+    @property
+    def cap(self) -> float:
+        return float(self.config.get("max_retry_after", 60))
+
+    @property
+    def factor(self) -> float:
+        return float(self.config.get("backoff_factor", 1))
+
+    def backoff_time(self, response_or_exception: Any, attempt_count: int) -> float:
+        headers = getattr(response_or_exception, "headers", None) or {}
+        value = headers.get("Retry-After")
+        if value is not None:
+            try:
+                return max(0.001, min(float(value), self.cap))
+            except ValueError:
+                pass
+        return max(0.001, min(self.factor * 2 ** max(0, attempt_count - 1), self.cap))
+
+
+# --- sources ---------------------------------------------------------------------------------
+def open_source(settings: Settings, config: dict[str, Any], *, stock: bool = False) -> Any:
+    """An airbyte Source for our manifest (or the stock one), in-process."""
+    prepare_environment(settings)
+    import warnings
+
+    with warnings.catch_warnings():  # google-cloud packages warn about Python 3.11 on import
+        warnings.simplefilter("ignore", FutureWarning)
+        import airbyte as ab
+
+    if stock:
+        from ingest.assets import ensure_stock_manifest
+
+        return ab.get_source("source-confluence", config=config, source_manifest=ensure_stock_manifest(),
+                             install_if_missing=False)
+    import yaml
+
+    manifest = yaml.safe_load(MANIFEST_PATH.read_text(encoding="utf-8"))
+    return ab.get_source("confluence-kb", config=config, source_manifest=manifest, install_if_missing=False)
+
+
+def open_cache(settings: Settings, name: str) -> Any:
+    """The DuckDB cache under the data dir (one file per source kind)."""
+    root = prepare_environment(settings)
+    from airbyte.caches import DuckDBCache
+
+    return DuckDBCache(db_path=root / f"{name}.duckdb", schema_name="main", cache_dir=root / "cache-tmp")
+
+
+def read(settings: Settings, source: Any, cache: Any, streams: list[str], meter: RequestMeter) -> None:
+    """Read `streams` into the cache (each replaced: the cache holds the last read's raw records).
+    Any failure becomes a SourceError naming the endpoint and status."""
+    with metering(meter), redirect_stdout(sys.stderr):  # PyAirbyte prints progress on stdout
+        try:
+            source.read(cache=cache, streams=streams, write_strategy="replace", force_full_refresh=True)
+        except Exception as exc:
+            raise _source_error(exc, meter, settings) from exc
+
+
+def check(settings: Settings, *, stock: bool = False) -> None:
+    """Check the connection; raise SourceError with a clear message on bad credentials."""
+    config = stock_config(settings) if stock else manifest_config(settings, start_date="2000-01-01T00:00:00Z")
+    source = open_source(settings, config, stock=stock)
+    meter = RequestMeter()
+    with metering(meter), redirect_stdout(sys.stderr):
+        try:
+            source.check()
+        except Exception as exc:
+            raise _source_error(exc, meter, settings, "connection check failed") from exc
+
+
+def _source_error(exc: Exception, meter: RequestMeter, settings: Settings,
+                  what: str = "reading Confluence failed") -> SourceError:
+    text = str(getattr(exc, "message", "") or exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+    where = meter.last_failure or "no HTTP response"
+    if "401" in where or "403" in where:
+        guidance = "check [confluence] email and KB_CONFLUENCE__API_TOKEN (and that the account can read the site)"
+    else:
+        guidance = (f"check that {settings.confluence.base_url} is reachable (and [confluence] ca_bundle for a "
+                    "private CA), then run `kb pull` again: nothing was applied for pages it did not finish")
+    return SourceError(f"{what}: {where} ({text})", guidance,
+                       {"endpoint": where, "requests": meter.requests})
+
+
+# --- records out of the cache -------------------------------------------------------------------
+def cached_records(cache: Any, stream: str) -> Iterator[dict[str, Any]]:
+    """Stream the cache's rows of `stream` as plain dicts with nested JSON decoded."""
+    if stream not in cache.streams:
+        return
+    dataset = cache.streams[stream]  # keep a reference while iterating
+    for row in dataset:
+        yield {k: _decode(v) for k, v in dict(row).items()}
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _get(obj: Any, *path: str, default: Any = None) -> Any:
+    for key in path:
+        if not isinstance(obj, Mapping):
+            return default
+        obj = obj.get(key)
+    return default if obj is None else obj
+
+
+def _ancestors(record: Mapping[str, Any]) -> tuple[Ancestor, ...] | None:
+    raw = record.get("ancestors")
+    if raw is None:
+        return None
+    return tuple(Ancestor(str(a.get("id")), str(a.get("title") or "")) for a in raw if isinstance(a, Mapping))
+
+
+def _space_key(record: Mapping[str, Any]) -> str:
+    key = _get(record, "space", "key")
+    if key:
+        return str(key)
+    container = str(_get(record, "_expandable", "space", default=""))  # stock records: "/rest/api/space/KEY"
+    return container.rsplit("/", 1)[-1] if container else ""
+
+
+def to_page(record: Mapping[str, Any], *, site: str, space_names: Mapping[str, str]) -> Page:
+    """A Confluence content record (ours or the stock connector's) as a Page."""
+    kind = "blogpost" if record.get("type") == "blogpost" else "page"
+    space = _space_key(record)
+    restrictions = _get(record, "restrictions", "read", "restrictions", default={})
+    webui = str(_get(record, "_links", "webui", default=""))
+    return Page(
+        id=str(record["id"]), kind=kind, space_key=space, title=str(record.get("title") or ""),
+        url=(site + webui) if webui.startswith("/") else webui,
+        version=int(_get(record, "version", "number", default=0)),
+        updated_at=str(_get(record, "version", "when", default="")),
+        body_html=str(_get(record, "body", "storage", "value", default="")),
+        space_name=space_names.get(space) or str(_get(record, "space", "name", default="")),
+        created_at=str(_get(record, "history", "createdDate", default="")),
+        author=str(_get(record, "history", "createdBy", "accountId", default="")
+                   or _get(record, "version", "by", "accountId", default="")),
+        status=str(record.get("status") or "current"),
+        labels=tuple(str(x.get("name")) for x in _get(record, "metadata", "labels", "results", default=[])),
+        ancestors=_ancestors(record) or (),
+        read_users=tuple(str(u.get("accountId")) for u in _get(restrictions, "user", "results", default=[])),
+        read_groups=tuple(str(g.get("name")) for g in _get(restrictions, "group", "results", default=[])),
+    )
+
+
+def to_sweep_entry(record: Mapping[str, Any]) -> SweepEntry:
+    return SweepEntry(id=str(record["id"]), kind="blogpost" if record.get("type") == "blogpost" else "page",
+                      status=str(record.get("status") or "current"),
+                      version=int(_get(record, "version", "number", default=0)),
+                      title=str(record.get("title") or ""), space_key=_space_key(record),
+                      ancestors=_ancestors(record))
+
+
+def space_names(cache: Any, stream: str = "spaces") -> dict[str, str]:
+    return {str(r.get("key")): str(r.get("name") or "") for r in cached_records(cache, stream)}
+
+
+def site_url(settings: Settings) -> str:
+    """The webui base: links in records are relative to it."""
+    return f"{settings.confluence.base_url}/wiki"

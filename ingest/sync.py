@@ -1,0 +1,302 @@
+"""`pull()`: read Confluence through PyAirbyte and make the ledger's pages exact.
+
+One run:
+1. read, in one PyAirbyte read into the DuckDB cache: the pages and blog posts modified since the
+   ledger's cursor minus the lookback, the spaces, and (every `sweep_every` pulls) the id sweep;
+2. apply the pulled pages to the ledger in batches (each one transaction), classified by
+   `ingest.reconcile.classify`;
+3. plan the sweep (`reconcile.plan_sweep`): fetch by id what the window missed, relink moved
+   pages, restore, and — after the mass-delete guard — trash or delete what vanished;
+4. one last transaction: sweep actions and the new cursor (the newest `version.when` read).
+The cursor is written only after every page it covers is committed, so a crash (even kill -9)
+at any point leaves a ledger that the next pull completes to the same state as a clean pull.
+Pull never deletes rows: tombstones keep status 'trashed' or 'deleted'.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+from ingest.config import Settings
+from ingest.errors import KBError, MassDeleteRefused
+from ingest.ledger import Ledger, PageState
+from ingest.reconcile import SweepPlan, classify, plan_sweep, too_many_removals
+from ingest.records import Page, PullReport
+
+Progress = Callable[[int, "int | None", str], None]
+CURSOR_STREAM = "content"
+BATCH = 200
+FETCH_IDS_PER_READ = 100
+
+
+def batched(items: Iterable[Any], n: int) -> Iterator[tuple[Any, ...]]:
+    """itertools.batched (Python 3.12) for 3.11."""
+    it = iter(items)
+    while chunk := tuple(islice(it, n)):
+        yield chunk
+
+
+@dataclass
+class _Run:
+    """The state of one pull while it runs."""
+
+    settings: Settings
+    ledger: Ledger
+    run_id: int | None
+    spaces: tuple[str, ...]
+    dry_run: bool
+    progress: Progress | None
+    counts: Counter[str] = field(default_factory=Counter)
+    pulled: dict[str, int] = field(default_factory=dict)
+    work: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    newest: str = ""
+
+    def tell(self, done: int, total: int | None, what: str) -> None:
+        if self.progress is not None:
+            self.progress(done, total, what)
+
+    def plan(self, line: str) -> None:
+        if self.dry_run:
+            self.work.append(line)
+
+
+def cursor_key(spaces: Sequence[str]) -> str:
+    """One cursor per space filter: a filtered pull must not move the whole site's cursor."""
+    return CURSOR_STREAM + (f"@{','.join(sorted(spaces))}" if spaces else "")
+
+
+def start_date(ledger: Ledger, settings: Settings, spaces: Sequence[str], full: bool) -> str:
+    """Where the window starts: the cursor (the manifest subtracts the lookback), else start_date.
+    A filtered pull without its own cursor may use the whole site's cursor (it covers every space)."""
+    if full:
+        return settings.pull.start_date
+    value = ledger.get_cursor(cursor_key(spaces)) or (ledger.get_cursor(cursor_key(())) if spaces else None)
+    return value or settings.pull.start_date
+
+
+def pull(settings: Settings, *, spaces: Sequence[str] | None = None, full: bool = False,
+         dry_run: bool = False, allow_mass_delete: bool = False, source: str | None = None,
+         progress: Progress | None = None) -> PullReport:
+    """Pull pages and blog posts into the ledger; returns what happened (see PullReport)."""
+    from ingest import source as src
+
+    started = time.monotonic()
+    kind = source or settings.pull.source
+    if kind not in ("manifest", "stock"):
+        raise KBError(f"unknown source {kind!r}", "use --source manifest (ours, incremental) or --source stock")
+    scope = tuple(spaces or settings.confluence.spaces)
+    meter = src.RequestMeter()
+    with Ledger(settings.data_dir) as ledger:
+        run = _Run(settings, ledger, None if dry_run else ledger.start_run("pull"), scope, dry_run, progress)
+        try:
+            if kind == "stock":
+                _pull_stock(run, meter, allow_mass_delete=allow_mass_delete)
+            else:
+                _pull_manifest(run, meter, full=full, allow_mass_delete=allow_mass_delete)
+        except KBError as err:
+            _finish(run, "failed", {"error": err.message, "requests": meter.requests})
+            raise
+        report = _report(run, meter, time.monotonic() - started)
+        _finish(run, "dry-run" if dry_run else "ok", {**report.to_dict(), "notes": list(report.notes)})
+    return report
+
+
+def _finish(run: _Run, status: str, report: dict[str, Any]) -> None:
+    if run.run_id is not None:
+        run.ledger.finish_run(run.run_id, status, report)
+
+
+def _report(run: _Run, meter: Any, seconds: float) -> PullReport:
+    c = run.counts
+    notes = list(run.notes) + ([f"would: {line}" for line in run.work] if run.dry_run else [])
+    return PullReport(seen=c["seen"], new=c["new"], changed=c["changed"], unchanged=c["unchanged"],
+                      moved=c["moved"], deleted=c["deleted"], restored=c["restored"],
+                      requests=meter.requests, bytes=meter.bytes, seconds=seconds, notes=tuple(notes))
+
+
+# --- our manifest ------------------------------------------------------------------------------
+def _pull_manifest(run: _Run, meter: Any, *, full: bool, allow_mass_delete: bool) -> None:
+    from ingest import source as src
+
+    settings, ledger = run.settings, run.ledger
+    sweeping = _sweep_due(ledger, settings.pull.sweep_every)
+    streams = ["pages", "blog_posts", "spaces"] + (list(src.SWEEP_STREAMS) if sweeping else [])
+    config = src.manifest_config(settings, start_date=start_date(ledger, settings, run.spaces, full),
+                                 spaces=run.spaces)
+    cache = src.open_cache(settings, "manifest")
+    run.tell(0, None, f"reading {', '.join(streams)}")
+    src.read(settings, src.open_source(settings, config), cache, streams, meter)
+    names = src.space_names(cache)
+    known = ledger.page_states(run.spaces)
+    site = src.site_url(settings)
+    for stream in src.CONTENT_STREAMS:
+        pages = (src.to_page(r, site=site, space_names=names) for r in src.cached_records(cache, stream))
+        _apply_pages(run, pages, known, track_cursor=True)
+    if not sweeping:
+        run.notes.append(f"no id sweep this run (sweep_every={settings.pull.sweep_every}): deletions and "
+                         f"moves without a new version lag by at most {settings.pull.sweep_every} pulls")
+        _commit_cursor(run, None)
+        return
+    current = {e.id: e for e in map(src.to_sweep_entry, src.cached_records(cache, "content_ids"))}
+    trashed = {e.id: e for e in map(src.to_sweep_entry, src.cached_records(cache, "trashed_ids"))
+               if not run.spaces or e.space_key in run.spaces}
+    plan = plan_sweep(known, run.pulled, current, trashed)
+    if plan.fetch:
+        _fetch_ids(run, meter, plan.fetch, known, names)
+    n_current = sum(1 for k in known.values() if k.status == "current")
+    refuse = too_many_removals(plan, n_current, settings.pull.max_delete_fraction) and not allow_mass_delete
+    _commit_sweep(run, plan, known, apply_removals=not refuse)
+    if refuse:
+        raise MassDeleteRefused(
+            f"refusing to remove {plan.removals} of {n_current} known pages (more than "
+            f"max_delete_fraction={settings.pull.max_delete_fraction}); nothing was deleted",
+            "check the site and the space filter; if the deletions are real, run `kb pull --allow-mass-delete`",
+            {"removals": plan.removals, "known": n_current})
+
+
+def _fetch_ids(run: _Run, meter: Any, ids: list[str], known: dict[str, PageState],
+               names: dict[str, str]) -> None:
+    """Read the bodies of pages the window missed (created or edited outside it), by id."""
+    from ingest import source as src
+
+    settings = run.settings
+    cache = src.open_cache(settings, "manifest-ids")
+    site = src.site_url(settings)
+    for chunk in batched(ids, FETCH_IDS_PER_READ):
+        config = src.manifest_config(settings, start_date=settings.pull.start_date, ids=chunk)
+        run.tell(0, len(ids), f"fetching {len(chunk)} pages by id")
+        src.read(settings, src.open_source(settings, config), cache, list(src.CONTENT_STREAMS), meter)
+        for stream in src.CONTENT_STREAMS:
+            pages = (src.to_page(r, site=site, space_names=names) for r in src.cached_records(cache, stream))
+            _apply_pages(run, pages, known, track_cursor=False)
+
+
+def _sweep_due(ledger: Ledger, every: int) -> bool:
+    return every <= 1 or int(ledger.get_meta("pull_runs_since_sweep") or every) + 1 >= every
+
+
+# --- applying ----------------------------------------------------------------------------------
+def _apply_pages(run: _Run, pages: Iterable[Page], known: dict[str, PageState], *, track_cursor: bool) -> None:
+    """Classify and upsert pulled pages, BATCH per transaction; the cursor is not touched here."""
+    for batch in batched(pages, BATCH):
+        upserts: list[tuple[Page, str]] = []
+        for page in batch:
+            if run.spaces and page.space_key not in run.spaces:
+                continue
+            action = classify(page, known.get(page.id))
+            run.counts["seen"] += 1
+            run.counts[action] += 1
+            run.pulled[page.id] = max(run.pulled.get(page.id, 0), page.version)
+            if track_cursor and page.updated_at > run.newest:
+                run.newest = page.updated_at
+            if action != "unchanged":
+                upserts.append((page, action))
+                run.plan(f"{action} {page.kind} {page.id} v{page.version} {page.space_key} {page.title!r}")
+        _write(run, upserts)
+        run.tell(run.counts["seen"], None, "pages applied")
+
+
+def _write(run: _Run, upserts: list[tuple[Page, str]]) -> None:
+    if run.dry_run:
+        return
+    with run.ledger.tx():
+        for page, _ in upserts:
+            run.ledger.upsert_page(page, run.run_id)
+
+
+def _commit_sweep(run: _Run, plan: SweepPlan, known: dict[str, PageState], *, apply_removals: bool) -> None:
+    """Relinks, restores and (when allowed) removals, with the cursor: one transaction."""
+    c = run.counts
+    c["moved"] += len(plan.relink)
+    c["restored"] += len(plan.restore)
+    for e in plan.relink:
+        run.plan(f"moved {e.id} (place only) {e.title!r}")
+    for pid in plan.restore:
+        run.plan(f"restored {pid}")
+    if apply_removals:
+        c["deleted"] += plan.removals + len(plan.purge)
+        for label, ids in (("trashed", plan.trash), ("deleted", plan.delete), ("purged", plan.purge)):
+            for pid in ids:
+                run.plan(f"{label} {pid} {known[pid].title!r}")
+    else:
+        run.notes.append(f"mass delete refused: {plan.removals} removals not applied")
+
+    def actions() -> None:
+        for e in plan.relink:
+            run.ledger.relink_page(e.id, e.title, e.space_key, e.ancestors or (), run.run_id)
+        for pid in plan.restore:
+            run.ledger.set_page_status(pid, "current", run.run_id)
+        if apply_removals:
+            for pid in plan.trash:
+                run.ledger.set_page_status(pid, "trashed", run.run_id)
+            for pid in plan.delete + plan.purge:
+                run.ledger.set_page_status(pid, "deleted", run.run_id)
+        run.ledger.set_meta("pull_runs_since_sweep", "0")
+
+    _commit_cursor(run, actions)
+
+
+def _commit_cursor(run: _Run, actions: Callable[[], None] | None) -> None:
+    """The last transaction of a run: pending actions and the cursor (never ahead of the pages)."""
+    if run.dry_run:
+        return
+    key = cursor_key(run.spaces)
+    with run.ledger.tx():
+        if actions is not None:
+            actions()
+        else:
+            since = int(run.ledger.get_meta("pull_runs_since_sweep") or 0)
+            run.ledger.set_meta("pull_runs_since_sweep", str(since + 1))
+        old = run.ledger.get_cursor(key) or ""
+        if run.newest > old:
+            run.ledger.set_cursor(key, run.newest, run.run_id)
+
+
+# --- the stock connector -------------------------------------------------------------------------
+def _pull_stock(run: _Run, meter: Any, *, allow_mass_delete: bool) -> None:
+    """Airbyte's source-confluence (full refresh): everything is read; the listing is the sweep."""
+    from ingest import source as src
+
+    settings, ledger = run.settings, run.ledger
+    cache = src.open_cache(settings, "stock")
+    run.tell(0, None, "reading pages, blog_posts, space (stock connector)")
+    src.read(settings, src.open_source(settings, src.stock_config(settings), stock=True), cache,
+             ["pages", "blog_posts", "space"], meter)
+    names = src.space_names(cache, "space")
+    known = ledger.page_states(run.spaces)
+    site = src.site_url(settings)
+    for stream in src.CONTENT_STREAMS:
+        pages = (src.to_page(r, site=site, space_names=names) for r in src.cached_records(cache, stream))
+        _apply_pages(run, pages, known, track_cursor=False)
+    listing = {pid: _Listed(pid, v) for pid, v in run.pulled.items()}
+    plan = plan_sweep(known, run.pulled, listing, {})
+    n_current = sum(1 for k in known.values() if k.status == "current")
+    refuse = too_many_removals(plan, n_current, settings.pull.max_delete_fraction) and not allow_mass_delete
+    run.notes.append("stock connector: full refresh, no labels or ancestors; vanished pages count as deleted")
+    _commit_sweep(run, plan, known, apply_removals=not refuse)
+    if refuse:
+        raise MassDeleteRefused(f"refusing to remove {plan.removals} of {n_current} known pages",
+                                "run `kb pull --allow-mass-delete` if the deletions are real")
+
+
+@dataclass(frozen=True)
+class _Listed:
+    """A page seen in a full listing: it exists, at this version."""
+
+    id: str
+    version: int
+    status: str = "current"
+    title: str = ""
+    space_key: str = ""
+    ancestors: None = None
+
+
+def iter_work(report: PullReport) -> Iterator[str]:
+    """The work list of a dry run, one line each."""
+    return (n[len("would: "):] for n in report.notes if n.startswith("would: "))
