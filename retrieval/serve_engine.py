@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from ingest.errors import NotReady
@@ -108,22 +107,11 @@ class KBEngine:
 
 
 def kb_status(settings: Any, embedder: Any = None, searcher: Any = None) -> dict[str, Any]:
-    """Pages (by status), chunks, spaces, the last run, the model and the active collection."""
-    from ingest.ledger import Ledger
+    """`kb status`'s report (ingest.pipeline.status), plus the served model and the vector count."""
+    from ingest.pipeline import status
 
-    data_dir = Path(settings.data_dir)
-    out: dict[str, Any] = {"data_dir": str(data_dir), "ready": False,
-                           "model": getattr(embedder, "model_id", settings.embed.model)}
-    if not (data_dir / Ledger.FILENAME).is_file():
-        return {**out, "pages": {}, "chunks": 0, "spaces": [], "last_run": None, "active_collection": None}
-    with Ledger(data_dir, readonly=True) as ledger:
-        conn = ledger.conn
-        pages = {r[0]: r[1] for r in conn.execute("SELECT status, count(*) FROM pages GROUP BY status")}
-        spaces = [r[0] for r in conn.execute(
-            "SELECT DISTINCT space_key FROM pages WHERE status = 'current' ORDER BY space_key")]
-        out.update(pages=pages, chunks=ledger.count("chunks"), spaces=spaces,
-                   last_run=ledger.last_run(), active_collection=ledger.get_meta("active_collection"))
-    out["ready"] = bool(out["active_collection"]) and out["chunks"] > 0
+    out = status(settings)
+    out["model"] = getattr(embedder, "model_id", out.get("model"))
     if searcher is not None:
         try:
             out["vectors"] = searcher.store.count()

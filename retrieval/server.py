@@ -311,6 +311,9 @@ def _install_errors(app: FastAPI) -> None:
             return _error_response(400, "request body is not valid JSON",
                                    "send a JSON object with Content-Type: application/json")
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+        if where == "body" and first.get("type") in ("model_attributes_type", "dict_type", "missing"):
+            return _error_response(422, "request body must be a JSON object",
+                                   "send a JSON object with Content-Type: application/json (see /docs)")
         return _error_response(422, f"invalid request: {where}: {first.get('msg', 'invalid')}",
                                "see the request schema at /docs")
 

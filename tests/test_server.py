@@ -245,7 +245,10 @@ def test_oversize_malformed_and_invalid_bodies_get_clear_json_errors(serve: Any)
     assert "too long" in long_q["error"] and "100" in long_q["guidance"]
     assert "question" in _error(httpx.post(f"{url}/v1/ask", headers=AUTH, json={"k": 3}), 422)["error"]
     _error(httpx.post(f"{url}/v1/ask", headers=AUTH, json={"question": "vpn", "k": "many"}), 422)
-    _error(httpx.post(f"{url}/v1/ask", headers=AUTH, json=["vpn"]), 422)
+    assert _error(httpx.post(f"{url}/v1/ask", headers=AUTH, json=["vpn"]), 422)["error"] == \
+        "request body must be a JSON object"
+    form = httpx.post(f"{url}/v1/ask", headers=AUTH, data={"question": "vpn"})  # curl -d without -H
+    assert "Content-Type: application/json" in _error(form, 422)["guidance"]
     _error(httpx.get(f"{url}/v1/nowhere", headers=AUTH), 404)
     _error(httpx.get(f"{url}/v1/ask", headers=AUTH), 405)
 
