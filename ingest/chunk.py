@@ -1,0 +1,418 @@
+"""Blocks → Chunks along the heading path, within two token budgets.
+
+Every chunk holds to both budgets, and `check_budgets` shows it:
+- `chunk_tokens`: the chunk text counted with tiktoken cl100k_base (LLM context);
+- `window_tokens`: `header + "\\n" + text` (exactly what is embedded) counted with the embedder's own
+  tokenizer. It is hard: sentence-transformers silently truncates longer input.
+Counting is a parameter (`count_tokens`, `count_window`), so tests use cheap counters.
+
+A chunk holds one section (consecutive blocks with the same heading path); neighbouring sections
+merge only when one of them is tiny (< `min_section_tokens`) and the merge fits. A block too big for
+a chunk splits at lines, then sentences, then words; a run of non-space characters is cut only when it
+alone is bigger than a chunk. Within a section, a chunk starts with up to `overlap_tokens` of the end of
+the previous one. Table rows repeat the table's header line at the top of every chunk; code keeps its
+fence. Packing uses per-unit counts; each chunk is then counted exactly before it is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ingest.records import Block, Chunk, Page, embed_text, make_chunk
+
+CHUNKER_VERSION = "1"
+SEP = " › "
+Counter = Callable[[str], int]
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_FENCE = re.compile(r"^(`{3,})([^`\n]*)$")
+
+
+def tiktoken_counter(name: str = "cl100k_base") -> Counter:
+    """Count tokens with the offline tiktoken encoding (special-token text counted as plain text)."""
+    from ingest.assets import encoding
+
+    enc = encoding(name)
+
+    def count_tiktoken(text: str) -> int:
+        return len(enc.encode_ordinary(text))
+
+    return count_tiktoken
+
+
+def window_counter(tokenizer_json: Path | str | None = None) -> Counter:
+    """Count the bundled model's word pieces, [CLS] and [SEP] included, without loading torch."""
+    from tokenizers import Tokenizer
+
+    from ingest.assets import model_path
+
+    tok = Tokenizer.from_file(str(tokenizer_json or model_path() / "tokenizer.json"))
+    tok.no_truncation()  # tokenizer.json ships truncation and padding at 128: counts would be capped
+    tok.no_padding()
+
+    def count_wordpieces(text: str) -> int:
+        return len(tok.encode(text).ids)
+
+    return count_wordpieces
+
+
+def window_size(default: int = 256) -> int:
+    """The bundled model's window (sentence-transformers `max_seq_length`)."""
+    from ingest.assets import model_path
+
+    try:
+        config = json.loads((model_path() / "sentence_bert_config.json").read_text())
+        return int(config.get("max_seq_length") or default)
+    except (OSError, ValueError):
+        return default
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """A piece of one block: a whole block, a line, a table row, a sentence or a run of words."""
+
+    text: str
+    block: int          # which block of the section (units of one block form a group)
+    joiner: str         # put before this unit when it follows a unit of the same block
+    tok: int
+    win: int
+    overlap: bool = False
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """What a block's groups carry around their units: a table header line, a code fence."""
+
+    prefix: str = ""
+    suffix: str = ""
+    tok: int = 0
+    win: int = 0
+    overlaps: bool = True
+
+
+@dataclass
+class _Draft:
+    path: tuple[str, ...]
+    parts: list[tuple[tuple[str, ...], str]]
+    text: str
+    tok: int
+    single: bool
+
+
+class Chunker:
+    """`Chunker(settings.chunk, count_tokens=..., window_tokens=256, count_window=...)`."""
+
+    def __init__(self, settings: Any = None, count_tokens: Counter | None = None,
+                 window_tokens: int | None = None, count_window: Counter | None = None) -> None:
+        self.chunk_tokens = int(getattr(settings, "chunk_tokens", 320))
+        self.overlap_tokens = int(getattr(settings, "overlap_tokens", 32))
+        self.min_section_tokens = int(getattr(settings, "min_section_tokens", 48))
+        self.count_tokens = count_tokens or tiktoken_counter()
+        self.window_tokens = window_tokens
+        self.count_window = count_window or (self.count_tokens if window_tokens else None)
+        self._base = self.count_window("") if self.count_window else 0
+
+    # ------------------------------------------------------------------ public
+    def fingerprint(self) -> str:
+        """A stable id of everything that decides the chunks: settings, window, counters, versions."""
+        from ingest.clean import CLEAN_VERSION
+
+        data = {"chunker": CHUNKER_VERSION, "clean": CLEAN_VERSION, "chunk_tokens": self.chunk_tokens,
+                "overlap_tokens": self.overlap_tokens, "min_section_tokens": self.min_section_tokens,
+                "window_tokens": self.window_tokens,
+                "count_tokens": getattr(self.count_tokens, "__qualname__", type(self.count_tokens).__name__),
+                "count_window": getattr(self.count_window, "__qualname__", "") if self.count_window else ""}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+    def chunk(self, page: Page, blocks: Sequence[Block]) -> list[Chunk]:
+        drafts: list[_Draft] = []
+        self._headers: dict[tuple[str, ...], str] = {}  # per call: headers by page and path
+        for path, section in _sections(blocks):
+            header = self.header(page, path)
+            texts = self._section(header, section)
+            for text in texts:
+                drafts.append(_Draft(path, [(path, text)], text, self.count_tokens(text), len(texts) == 1))
+        drafts = self._merge(page, drafts)
+        return [make_chunk(page.id, i, self.header(page, d.path), d.path, d.text, d.tok)
+                for i, d in enumerate(drafts)]
+
+    def check(self, chunks: Sequence[Chunk]) -> list[str]:
+        return check_budgets(chunks, chunk_tokens=self.chunk_tokens, count_tokens=self.count_tokens,
+                             window_tokens=self.window_tokens, count_window=self.count_window)
+
+    def header(self, page: Page, path: Sequence[str]) -> str:
+        """`Space › Ancestors › Title › Heading path`, shortened to half the window at most."""
+        cache = getattr(self, "_headers", {})
+        key = (page.id, page.space_name, page.space_key, page.title, *page.ancestor_titles, "\0", *path)
+        if key not in cache:
+            cache[key] = self._header(page, path)
+        return cache[key]
+
+    def _header(self, page: Page, path: Sequence[str]) -> str:
+        ancestors, heads = list(page.ancestor_titles), list(path)
+        while True:
+            parts = [page.space_name or page.space_key, *ancestors, page.title, *heads]
+            header = SEP.join(p for p in parts if p)
+            if not self.window_tokens or self._win(header) <= self.window_tokens // 2:
+                return header
+            if any(a != "…" for a in ancestors):
+                ancestors = ["…"] if len(ancestors) == 1 else ["…", *ancestors[2:]]
+            elif len(heads) > 1:
+                heads = heads[1:]
+            else:
+                return _cut_words(header, lambda t: self._win(t) <= self.window_tokens // 2)  # type: ignore[operator]
+
+    # ------------------------------------------------------------------ one section
+    def _win(self, text: str) -> int:
+        return self.count_window(text) - self._base if self.count_window else 0
+
+    def _budgets(self, header: str) -> tuple[int, int]:
+        if not self.window_tokens:
+            return self.chunk_tokens, 1 << 30
+        return self.chunk_tokens, self.window_tokens - self._base - self._win(header + "\n") - 1
+
+    def _fits(self, header: str, text: str) -> bool:
+        if self.count_tokens(text) > self.chunk_tokens:
+            return False
+        return not self.window_tokens or self.count_window(embed_text(header, text)) <= self.window_tokens  # type: ignore[misc]
+
+    def _section(self, header: str, blocks: Sequence[Block]) -> list[str]:
+        tb, wb = self._budgets(header)
+        frames: dict[int, _Frame] = {}
+        units: list[_Unit] = []
+        for j, block in enumerate(blocks):
+            frame, pieces, joiner = self._frame(block)
+            frames[j] = frame
+            limit = (tb - frame.tok, wb - frame.win)
+            for k, piece in enumerate(pieces):
+                units.extend(self._units(piece, j, joiner if k else "", limit))
+        return self._pack(header, units, frames, (tb, wb))
+
+    def _frame(self, block: Block) -> tuple[_Frame, list[str], str]:
+        lines = block.text.split("\n")
+        if block.kind == "table":
+            return self._make_frame(block.table_header, "", False), lines, "\n"
+        opening = _FENCE.match(lines[0]) if block.kind == "code" and len(lines) >= 2 else None
+        if opening and lines[-1] == opening.group(1):
+            return self._make_frame(lines[0], lines[-1], False), lines[1:-1] or [""], "\n"
+        return _Frame(), [block.text], "\n"
+
+    def _make_frame(self, prefix: str, suffix: str, overlaps: bool) -> _Frame:
+        tok = sum(self.count_tokens(s) + 1 for s in (prefix, suffix) if s)
+        win = sum(self._win(s) for s in (prefix, suffix) if s)
+        return _Frame(prefix, suffix, tok, win, overlaps)
+
+    def _units(self, text: str, block: int, joiner: str, limit: tuple[int, int]) -> list[_Unit]:
+        """`text` as one unit, or split at lines, sentences, words (then characters) until each fits."""
+        out: list[_Unit] = []
+        stack: list[tuple[str, str, int]] = [(text, joiner, 0)]
+        while stack:
+            piece, join, level = stack.pop()
+            tok, win = self.count_tokens(piece), self._win(piece)
+            if (tok <= limit[0] and win <= limit[1]) or len(piece) <= 1:
+                out.append(_Unit(piece, block, join, tok, win))
+                continue
+            parts, inner = _split(piece, level, lambda t: self._unit_fits(t, limit))
+            if len(parts) == 1:
+                stack.append((piece, join, level + 1))  # nothing to split at this level: go down
+                continue
+            stack.extend(reversed([(p, join if i == 0 else inner, min(level + 1, 3))
+                                   for i, p in enumerate(parts)]))
+        return out
+
+    def _unit_fits(self, text: str, limit: tuple[int, int]) -> bool:
+        return self.count_tokens(text) <= limit[0] and self._win(text) <= limit[1]
+
+    def _pack(self, header: str, units: list[_Unit], frames: dict[int, _Frame],
+              budget: tuple[int, int]) -> list[str]:
+        out: list[str] = []
+        queue = deque(units)
+        cur: list[_Unit] = []
+        used = (0, 0)
+        while True:
+            if queue:
+                cost = self._cost(cur, queue[0], frames)
+                if not cur or (used[0] + cost[0] <= budget[0] and used[1] + cost[1] <= budget[1]):
+                    cur.append(queue.popleft())
+                    used = (used[0] + cost[0], used[1] + cost[1])
+                    continue
+                if all(c.overlap for c in cur):  # the overlap leaves no room for the next unit: drop it
+                    cur, used = [], (0, 0)
+                    continue
+            elif all(c.overlap for c in cur):
+                break
+            out.append(self._close(header, cur, frames, queue))
+            cur = self._overlap(cur, frames)
+            used = (sum(c.tok for c in cur), sum(c.win for c in cur))
+        return [t for t in out if t]
+
+    def _cost(self, cur: list[_Unit], u: _Unit, frames: dict[int, _Frame]) -> tuple[int, int]:
+        if cur and cur[-1].block == u.block:
+            return u.tok + 1, u.win
+        frame = frames[u.block]
+        return u.tok + frame.tok + (1 if cur else 0), u.win + frame.win
+
+    def _close(self, header: str, cur: list[_Unit], frames: dict[int, _Frame], queue: deque[_Unit]) -> str:
+        """Render `cur`, counted exactly; units that overflow go back to the front of the queue."""
+        while True:
+            text = _render(cur, frames)
+            if self._fits(header, text):
+                return text
+            real = [c for c in cur if not c.overlap]
+            if len(real) > 1:
+                queue.appendleft(cur.pop())
+                continue
+            if len(cur) > 1:  # an overlap plus one unit: drop the overlap
+                cur[:] = real
+                continue
+            halves, inner = _halve(cur[0].text)
+            if not halves:
+                return text  # one character over budget: nothing smaller exists (check_budgets shows it)
+            u = cur[0]
+            pieces = [_Unit(h, u.block, u.joiner if i == 0 else inner, self.count_tokens(h), self._win(h))
+                      for i, h in enumerate(halves)]
+            cur[:] = pieces[:1]
+            queue.appendleft(pieces[1])
+
+    def _overlap(self, prev: list[_Unit], frames: dict[int, _Frame]) -> list[_Unit]:
+        last = prev[-1] if prev else None
+        budget = min(self.overlap_tokens, self.chunk_tokens // 4)
+        if last is None or budget <= 0 or not frames[last.block].overlaps:
+            return []
+        words = last.text.split(" ")
+        fits = lambda k: self.count_tokens(" ".join(words[-k:])) <= budget  # noqa: E731
+        k = _largest(len(words) - 1, fits)  # never the whole unit
+        if k <= 0:
+            return []
+        text = " ".join(words[-k:])
+        if self.window_tokens and self._win(text) > (self.window_tokens // 4):
+            return []
+        return [_Unit(text, last.block, "", self.count_tokens(text), self._win(text), overlap=True)]
+
+    # ------------------------------------------------------------------ tiny sections
+    def _merge(self, page: Page, drafts: list[_Draft]) -> list[_Draft]:
+        out: list[_Draft] = []
+        for d in drafts:
+            prev = out[-1] if out else None
+            if (prev is not None and prev.single and d.single and self.min_section_tokens
+                    and min(prev.tok, d.tok) < self.min_section_tokens):
+                merged = self._merged(page, prev, d)
+                if merged is not None:
+                    out[-1] = merged
+                    continue
+            out.append(d)
+        return out
+
+    def _merged(self, page: Page, a: _Draft, b: _Draft) -> _Draft | None:
+        path = _common(a.path, b.path)
+        parts = a.parts + b.parts
+        text = "\n\n".join(f"{SEP.join(p[len(path):])}\n{t}" if len(p) > len(path) else t for p, t in parts)
+        if not self._fits(self.header(page, path), text):
+            return None
+        return _Draft(path, parts, text, self.count_tokens(text), True)
+
+
+def check_budgets(chunks: Sequence[Chunk], *, chunk_tokens: int, count_tokens: Counter,
+                  window_tokens: int | None = None, count_window: Counter | None = None) -> list[str]:
+    """Every chunk within both budgets? One line per violation; empty when all hold."""
+    problems = []
+    for c in chunks:
+        tokens = count_tokens(c.text)
+        if tokens > chunk_tokens:
+            problems.append(f"{c.id}: text is {tokens} tokens > chunk_tokens {chunk_tokens}")
+        if window_tokens:
+            window = (count_window or count_tokens)(c.embed_text)
+            if window > window_tokens:
+                problems.append(f"{c.id}: header + text is {window} > window {window_tokens}")
+    return problems
+
+
+def _sections(blocks: Sequence[Block]) -> list[tuple[tuple[str, ...], list[Block]]]:
+    out: list[tuple[tuple[str, ...], list[Block]]] = []
+    for b in blocks:
+        if not b.text.strip():
+            continue
+        if out and out[-1][0] == tuple(b.heading_path):
+            out[-1][1].append(b)
+        else:
+            out.append((tuple(b.heading_path), [b]))
+    return out
+
+
+def _render(units: Sequence[_Unit], frames: dict[int, _Frame]) -> str:
+    groups: list[str] = []
+    i = 0
+    while i < len(units):
+        j = i + 1
+        while j < len(units) and units[j].block == units[i].block:
+            j += 1
+        body = units[i].text + "".join(u.joiner + u.text for u in units[i + 1:j])
+        frame = frames[units[i].block]
+        if frame.prefix and not all(u.overlap for u in units[i:j]):
+            body = f"{frame.prefix}\n{body}"
+        if frame.suffix:
+            body = f"{body}\n{frame.suffix}"
+        groups.append(body)
+        i = j
+    return "\n\n".join(groups)
+
+
+def _split(text: str, level: int, fits: Callable[[str], bool]) -> tuple[list[str], str]:
+    """One level down: lines, sentences, runs of words that fit, or halves of a word."""
+    if level == 0:
+        return text.split("\n"), "\n"
+    if level == 1:
+        return _SENTENCE.split(text), " "
+    if level == 2:
+        words, parts = text.split(" "), []
+        while words:
+            k = max(_largest(len(words), lambda n: fits(" ".join(words[:n]))), 1)
+            parts.append(" ".join(words[:k]))
+            words = words[k:]
+        return parts, " "
+    halves, inner = _halve(text)
+    return halves or [text], inner
+
+
+def _largest(n: int, ok: Callable[[int], bool]) -> int:
+    """The largest k in 1..n with ok(k) (ok is monotone: fewer is smaller); 0 when none."""
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if ok(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _halve(text: str) -> tuple[list[str], str]:
+    """Two halves (and their joiner) at the space nearest the middle, else at the middle character."""
+    if len(text) <= 1:
+        return [], ""
+    mid = len(text) // 2
+    left, right = text.rfind(" ", 0, mid + 1), text.find(" ", mid)
+    cut = min((c for c in (left, right) if 0 < c < len(text) - 1), key=lambda c: abs(c - mid), default=-1)
+    if cut > 0:
+        return [text[:cut], text[cut + 1:]], " "
+    return [text[:mid], text[mid:]], ""
+
+
+def _cut_words(text: str, ok: Callable[[str], bool]) -> str:
+    words = text.split(" ")
+    k = _largest(len(words), lambda n: ok(" ".join(words[:n])))
+    return " ".join(words[:k]) if k else text[:20]
+
+
+def _common(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return a[:n]
