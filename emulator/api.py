@@ -84,6 +84,7 @@ class Site:
 
     def __init__(self, store: Store, base: str, email: str) -> None:
         self.store, self.base, self.email = store, base, email
+        self._cache: dict[Any, tuple[int, list[Any]]] = {}
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = [
             ("GET", re.compile(r"/wiki/rest/api/content/?"), self.content_list),
             ("GET", re.compile(r"/wiki/rest/api/content/search/?"), self.content_search),
@@ -95,6 +96,17 @@ class Site:
             ("GET", re.compile(r"/wiki/rest/api/group/?"), self.group_list),
             ("GET", re.compile(r"/wiki/rest/api/audit/?"), self.audit_list),
         ]
+
+    def _cached(self, key: Any, compute: Callable[[], list[Any]]) -> list[Any]:
+        """Query results per store generation: paging through 20,000 pages filters them once."""
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] == self.store.generation:
+            return hit[1]
+        if len(self._cache) > 64:
+            self._cache.clear()
+        rows = compute()
+        self._cache[key] = (self.store.generation, rows)
+        return rows
 
     def route(self, method: str, path: str, query: Query) -> Reply:
         for verb, pattern, handler in self.routes:
@@ -150,7 +162,9 @@ class Site:
     def content_list(self, query: Query) -> Reply:
         kind = _one(query, "type", "page") or "page"
         space = _one(query, "spaceKey")
-        rows = list(self.store.select([kind], [space] if space else None, self._statuses(query)))
+        statuses = tuple(self._statuses(query))
+        rows = self._cached(("content", kind, space, statuses), lambda: list(
+            self.store.select([kind], [space] if space else None, statuses)))
         title = _one(query, "title")
         if title:
             rows = [r for r in rows if r.title == title]
@@ -160,7 +174,7 @@ class Site:
         text = _one(query, "cql")
         if not text:
             raise BadRequest("cql is required")
-        rows = cql.search(text, self.store)
+        rows = self._cached(("cql", text), lambda: cql.search(text, self.store))
         return self._content_rows(rows, query, "/wiki/rest/api/content/search", cursor=True)
 
     def content_one(self, query: Query, content_id: str) -> Reply:

@@ -123,6 +123,7 @@ class Store:
     audit: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
     default_author: str = "557058:emulator-admin"
+    generation: int = 0  # bumped by every mutation: readers cache query results per generation
     _next_id: int = 100000
 
     # ---- building -------------------------------------------------------------------------
@@ -235,6 +236,7 @@ class Store:
                 status=str(raw.get("status") or "current"),
                 read_users=tuple(restr.get("users") or ()),
                 read_groups=tuple(restr.get("groups") or ()), position=len(self.order))
+            self.generation += 1
             self.items[content_id] = item
             self.order.append(content_id)
             if content_id.isdigit():
@@ -267,6 +269,7 @@ class Store:
             if restrictions is not None:
                 item.read_users = tuple(restrictions.get("users") or ())
                 item.read_groups = tuple(restrictions.get("groups") or ())
+            self.generation += 1
             item.version += 1
             item.message = message
             item.updated_ms = max(self.clock.now_ms(), item.updated_ms)
@@ -278,6 +281,7 @@ class Store:
         with self.lock:
             item = self.get(content_id)
             if item.status != status:
+                self.generation += 1
                 item.status = status
                 item.updated_ms = max(self.clock.now_ms(), item.updated_ms)
             return item
@@ -286,6 +290,7 @@ class Store:
         """Remove for good: every later read of it is a 404."""
         with self.lock:
             self.get(content_id)
+            self.generation += 1
             del self.items[str(content_id)]
             self.order.remove(str(content_id))
             for space in self.spaces.values():
