@@ -1,0 +1,126 @@
+"""The bundled sample space (the Corvid handbook) and its QA file."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lxml import etree
+
+from emulator import sample_build
+from emulator.corpus import SAMPLE_CORPUS, SAMPLE_QA, SAMPLE_SPACES, SAMPLE_USERS, read_corpus, read_jsonl, \
+    read_spaces, read_users, users_by_id
+
+WRAP = ('<root xmlns:ac="http://atlassian.com/content" xmlns:ri="http://atlassian.com/resource/identifier">'
+        "{}</root>")
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")
+
+
+@pytest.fixture(scope="module")
+def items() -> list[dict[str, Any]]:
+    return list(read_corpus(SAMPLE_CORPUS))
+
+
+def text_of(body: str) -> str:
+    """The text of a storage body, CDATA included, tags stripped."""
+    return "".join(etree.fromstring(WRAP.format(body).encode()).itertext())
+
+
+def test_sample_counts_and_fields(items: list[dict[str, Any]]) -> None:
+    kinds = Counter(i["type"] for i in items)
+    assert 38 <= kinds["page"] <= 48 and kinds["blogpost"] == 8
+    for item in items:
+        assert {"id", "type", "space", "title", "body", "labels", "author", "created", "updated", "version"} <= item.keys()
+        assert item["id"].isdigit() and isinstance(item["version"], int) and item["version"] >= 1
+        assert ISO.match(item["created"]) and ISO.match(item["updated"]) and item["created"] <= item["updated"]
+    assert len({i["id"] for i in items}) == len(items)
+    assert Counter((i["space"], i["title"]) for i in items).most_common(1)[0][1] == 1
+
+
+def test_sample_tree_parents_first(items: list[dict[str, Any]]) -> None:
+    seen: dict[str, dict[str, Any]] = {}
+    for item in items:
+        if "parent_id" in item:
+            parent = seen.get(item["parent_id"])
+            assert parent is not None, f"{item['id']}: parent {item['parent_id']} missing or later"
+            assert parent["type"] == "page" and parent["space"] == item["space"] and item["type"] == "page"
+        seen[item["id"]] = item
+    roots = [i["title"] for i in items if i["type"] == "page" and "parent_id" not in i]
+    assert roots == ["Corvid Handbook", "Corvid Support"]
+    depth = {}
+    for item in items:
+        depth[item["id"]] = depth[item["parent_id"]] + 1 if "parent_id" in item else 0
+    assert max(depth.values()) >= 3
+
+
+def test_sample_spaces_users_links_resolve(items: list[dict[str, Any]]) -> None:
+    spaces = {s["key"] for s in read_spaces(SAMPLE_SPACES)}
+    assert all(s["type"] == "global" and s["name"] for s in read_spaces(SAMPLE_SPACES))
+    users = users_by_id(SAMPLE_USERS)
+    assert all(u["email"] for u in read_users(SAMPLE_USERS))
+    titles = {(i["space"], i["title"]) for i in items}
+    for item in items:
+        assert item["space"] in spaces and item["author"] in users
+        body = item["body"]
+        text_of(body)  # well-formed
+        for account in re.findall(r'ri:account-id="([^"]+)"', body):
+            assert account in users, (item["id"], account)
+        for match in re.finditer(r"<ri:page (?:ri:space-key=\"([^\"]+)\" )?ri:content-title=\"([^\"]+)\"", body):
+            space = match.group(1) or item["space"]
+            assert (space, match.group(2)) in titles, (item["id"], match.group(2))
+    restricted = [i for i in items if i.get("restrictions")]
+    assert 1 <= len(restricted) <= 3
+    assert all(set(r["restrictions"]) <= {"users", "groups"} for r in restricted)
+
+
+CONSTRUCTS = {
+    "h1": "<h1>", "h2": "<h2>", "code macro": '<ac:structured-macro ac:name="code"',
+    "code language": '<ac:parameter ac:name="language">', "CDATA": "<ac:plain-text-body><![CDATA[",
+    "noformat": 'ac:name="noformat"', "split CDATA": "]]]]><![CDATA[>", "info": 'ac:name="info"',
+    "note": 'ac:name="note"', "warning": 'ac:name="warning"', "tip": 'ac:name="tip"', "expand": 'ac:name="expand"',
+    "table header row": "<tr><th>", "task list": "<ac:task-list><ac:task>", "task status": "<ac:task-status>complete",
+    "layout": "<ac:layout><ac:layout-section", "layout cell": "<ac:layout-cell>",
+    "page link": "<ac:link><ri:page ri:content-title=", "cross-space link": 'ri:space-key="CORVID"',
+    "link body": "<ac:plain-text-link-body><![CDATA[", "user mention": "<ac:link><ri:user ri:account-id=",
+    "status": 'ac:name="status"', "image alt": "<ac:image ", "image caption": "<ac:caption>",
+    "attachment": "<ri:attachment ri:filename=", "toc": 'ac:name="toc"', "children": 'ac:name="children"',
+    "inline comment": "<ac:inline-comment-marker ac:ref=", "lists": "<ol>",
+}
+
+
+def test_sample_uses_every_storage_construct(items: list[dict[str, Any]]) -> None:
+    markup = "".join(i["body"] for i in items)
+    missing = [name for name, needle in CONSTRUCTS.items() if needle not in markup]
+    assert not missing, f"the sample lacks {missing}"
+    assert 'ac:alt="' in markup
+    assert any(i["labels"] for i in items) and all(isinstance(i["labels"], list) for i in items)
+
+
+def test_split_cdata_reads_back_as_one_text(items: list[dict[str, Any]]) -> None:
+    body = next(i["body"] for i in items if "]]]]><![CDATA[>" in i["body"])
+    assert "]]>" in text_of(body)
+
+
+def test_qa_answers_occur_in_gold_pages(items: list[dict[str, Any]]) -> None:
+    by_id = {i["id"]: i for i in items}
+    questions = list(read_jsonl(SAMPLE_QA))
+    assert 28 <= len(questions) <= 40
+    assert len({q["question"] for q in questions}) == len(questions)
+    for q in questions:
+        assert q["question"].endswith("?") and q["gold"] and q["answers"]
+        assert all(g in by_id for g in q["gold"]), q
+        texts = [text_of(by_id[g]["body"]) for g in q["gold"]]
+        for answer in q["answers"]:
+            assert any(answer in t for t in texts), f"{answer!r} is in no gold page of {q['question']!r}"
+    assert len({g for q in questions for g in q["gold"]}) >= 25  # the questions cover most of the handbook
+
+
+def test_committed_sample_matches_its_source(tmp_path: Path) -> None:
+    counts = sample_build.build(tmp_path)
+    assert counts["corpus.jsonl"] == len(list(read_corpus(SAMPLE_CORPUS)))
+    for name in ("corpus.jsonl", "spaces.jsonl", "users.jsonl", "qa.jsonl"):
+        committed = (Path(SAMPLE_CORPUS).parent / name).read_bytes()
+        assert (tmp_path / name).read_bytes() == committed, f"{name} is stale: run python -m emulator.sample_build"
