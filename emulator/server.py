@@ -114,6 +114,7 @@ class EmulatorServer(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    timeout = 120  # an idle keep-alive connection gives its thread back after this
     server: EmulatorServer
     server_version = "confluence-kb-emulator"
     sys_version = ""
