@@ -1,0 +1,114 @@
+"""`ingest()` end to end: the emulator over loopback, PyAirbyte, the real clean and chunk, a real Chroma
+on a tmp dir, the fake embedder (the real model has its own few tests)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ingest.config import Settings, load_settings
+from ingest.embed import FakeEmbedder
+from ingest.errors import IndexMismatch
+from ingest.ledger import Ledger
+from ingest.pipeline import ingest, reindex, status
+from ingest.store import open_store
+
+
+def kb_settings(emu: Any, data_dir: Path) -> Settings:
+    return load_settings(confluence=emu.confluence_settings(), data={"dir": str(data_dir)})
+
+
+def snapshot(settings: Settings, embedder: Any) -> dict[str, Any]:
+    """Everything the index holds: ledger chunk rows, and Chroma ids with metadata and vectors."""
+    with Ledger(settings.data_dir) as ledger:
+        rows = {r[0]: tuple(r[1:]) for r in ledger.conn.execute(
+            "SELECT id, page_id, idx, text_hash, header, heading_path, text, tokens FROM chunks")}
+    store = open_store(settings, embedder)
+    chroma = {cid: (meta, [round(float(x), 5) for x in vec]) for cid, vec, meta in store.iter_all(vectors=True)}
+    return {"rows": rows, "chroma": chroma}
+
+
+@pytest.fixture()
+def generated(emulator_factory: Any) -> Any:
+    return emulator_factory(sample=False, pages=24, seed=7)
+
+
+def test_ingest_counts_metadata_and_no_change(generated: Any, tmp_path: Path) -> None:
+    settings, fake = kb_settings(generated, tmp_path / "kb"), FakeEmbedder()
+    first = ingest(settings, embedder=fake)
+    assert first.index.pages_new == first.pull.seen == 24 and first.index.pages_failed == 0
+    snap = snapshot(settings, fake)
+    assert len(snap["chroma"]) == len(snap["rows"]) == first.index.chunks_written > 24
+    for cid, (meta, _) in snap["chroma"].items():
+        assert meta["page_id"] == snap["rows"][cid][0] and meta["text_hash"] == snap["rows"][cid][2]
+        assert meta["title"] and meta["url"].startswith("https://") and meta["space_key"] and meta["version"] >= 1
+    again = ingest(settings, embedder=fake)
+    assert again.index.chunks_embedded == 0 and again.index.pages_unchanged == 24
+    data = status(settings)
+    assert data["pages"] == 24 and data["chunks"] == len(snap["rows"]) and data["last_run"]["kind"] == "ingest"
+    assert again.to_dict()["chunks"]["embedded"] == 0 and "pages/s" in again.to_dict()
+
+
+def _longest_page(settings: Settings) -> str:
+    with Ledger(settings.data_dir) as ledger:
+        return str(ledger.conn.execute("SELECT page_id FROM chunks GROUP BY page_id ORDER BY count(*) DESC, "
+                                       "page_id LIMIT 1").fetchone()[0])
+
+
+def test_one_paragraph_edit_reembeds_only_its_chunks(generated: Any, tmp_path: Path) -> None:
+    settings, fake = kb_settings(generated, tmp_path / "kb"), FakeEmbedder()
+    ingest(settings, embedder=fake)
+    pid = _longest_page(settings)
+    before = snapshot(settings, fake)["rows"]
+    with Ledger(settings.data_dir) as ledger:
+        body = ledger.conn.execute("SELECT body FROM pages WHERE id = ?", (pid,)).fetchone()[0]
+    paragraphs = re.findall(r"<p>(.*?)</p>", body, flags=re.S)
+    target = paragraphs[len(paragraphs) // 2]
+    generated.admin.edit(pid, body=body.replace(target, "Zanzibar quokka marmalade appears here now.", 1))
+    report = ingest(settings, embedder=fake)
+    after = snapshot(settings, fake)["rows"]
+    mine = {c for c in after if after[c][0] == pid}
+    changed = {c for c in mine if before.get(c, (None,) * 3)[2] != after[c][2]}
+    assert report.index.pages_changed == 1 and report.index.pages_unchanged == 23
+    assert 1 <= report.index.chunks_embedded == len(changed) < len(mine)
+    assert any("Zanzibar" in after[c][5] for c in changed)
+    assert {c: r for c, r in before.items() if r[0] != pid} == {c: r for c, r in after.items() if r[0] != pid}
+
+
+def test_trash_purge_and_move(generated: Any, tmp_path: Path) -> None:
+    settings, fake = kb_settings(generated, tmp_path / "kb"), FakeEmbedder()
+    ingest(settings, embedder=fake)
+    rows = snapshot(settings, fake)["rows"]
+    pages = sorted({r[0] for r in rows.values()})
+    trashed, purged, moved, parent = pages[0], pages[1], pages[2], pages[3]
+    generated.admin.trash(trashed)
+    generated.admin.purge(purged)
+    generated.admin.edit(moved, title="A renamed page", parent_id=parent)
+    report = ingest(settings, embedder=fake)
+    # a move carries the page's descendants along: their ancestors (and headers) change too
+    assert report.index.pages_deleted == 2 and report.index.pages_moved == report.pull.moved >= 1
+    snap = snapshot(settings, fake)
+    held = {meta["page_id"] for meta, _ in snap["chroma"].values()}
+    assert trashed not in held and purged not in held and len(snap["chroma"]) == len(snap["rows"])
+    moved_meta = [meta for meta, _ in snap["chroma"].values() if meta["page_id"] == moved]
+    assert moved_meta and all(m["title"] == "A renamed page" for m in moved_meta)
+    parent_title = generated.admin.get(parent)["title"]
+    assert all(parent_title in r[3] for r in snap["rows"].values() if r[0] == moved)
+    with Ledger(settings.data_dir) as ledger:
+        hits = ledger.conn.execute("SELECT count(*) FROM chunks_fts f JOIN chunks c ON c.rowid = f.rowid "
+                                   "WHERE c.page_id IN (?, ?)", (trashed, purged)).fetchone()[0]
+    assert hits == 0
+
+
+def test_model_mismatch_is_a_clear_error(generated: Any, tmp_path: Path) -> None:
+    settings = kb_settings(generated, tmp_path / "kb")
+    ingest(settings, embedder=FakeEmbedder(dimensions=64))
+    with pytest.raises(IndexMismatch) as err:
+        ingest(settings, embedder=FakeEmbedder(dimensions=32))
+    assert "kb reindex" in str(err.value) and "model_id" in str(err.value)
+    report = reindex(settings, embedder=FakeEmbedder(dimensions=32))
+    assert report.index.chunks_written == status(settings)["chunks"] > 0
+    assert ingest(settings, embedder=FakeEmbedder(dimensions=32)).index.chunks_embedded == 0
