@@ -261,7 +261,7 @@ class Indexer:
         self.reuse_from = store if reuse_from == "same" else reuse_from
         self.sink = sink or self.rows
         self.chunker_id = str(self.chunker.fingerprint())
-        self.flush_texts = max(4 * settings.embed.batch_size, 256)
+        self.flush_texts = max(4 * settings.embed.batch_size, 32)
 
     # -- the pass -------------------------------------------------------------------------------
     def run(self, pages: Iterable[Page], *, full: bool = False, spaces: Sequence[str] | None = None,
