@@ -32,7 +32,8 @@ GENERATED_ID_BASE = 10_000_000  # generated ids never collide with the sample's 
 _EPOCH = datetime(2019, 1, 7, 9, 0, tzinfo=timezone.utc)
 _SPAN_DAYS = 6 * 365  # created/updated timestamps spread over 2019..2025
 _SPACE_KEYS = (("ENG", "Engineering"), ("OPS", "Operations"), ("DATA", "Data Platform"), ("SEC", "Security"),
-               ("PROD", "Product"), ("SUP", "Customer Support"), ("MOB", "Mobile"), ("FIN", "Finance Systems"))
+               ("PROD", "Product"), ("SUP", "Customer Support"), ("MOB", "Mobile"),
+               ("FIN", "Finance Systems"))
 _FALLBACK_USERS = ("5f0c8e2a1b3d4c0069a1e001",)
 
 
@@ -194,8 +195,8 @@ def _space_blogposts(space: dict[str, Any], count: int, first_id: int, seed: int
                      users: tuple[str, ...]) -> Iterator[dict[str, Any]]:
     for index in range(count):
         rng = random.Random(f"{seed}/{space['key']}/blogpost/{index}")
-        yield _item(rng, item_id=str(first_id + index), kind="blogpost", space=space, title=_blog_title(index),
-                    position=index / max(1, count), users=users, links=())
+        yield _item(rng, item_id=str(first_id + index), kind="blogpost", space=space,
+                    title=_blog_title(index), position=index / max(1, count), users=users, links=())
 
 
 def generate(pages: int, blogposts: int = 0, seed: int = 0, spaces: int = 3) -> Iterator[dict[str, Any]]:

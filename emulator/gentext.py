@@ -61,7 +61,8 @@ LABELS = (
 )
 LANGS = ("python", "bash", "yaml", "sql", "json", "java", "go")
 PANELS = ("info", "note", "warning", "tip")
-SETTINGS = ("max_batch", "timeout_ms", "pool_size", "retention_days", "workers", "queue_size", "flush_interval_s")
+SETTINGS = ("max_batch", "timeout_ms", "pool_size", "retention_days", "workers", "queue_size",
+            "flush_interval_s")
 
 SENTENCES = (
     "The {c} reads {e} records from {t} and writes them to {t2} within {n} ms at the 95th percentile.",
@@ -115,7 +116,8 @@ CODE = {
             "  \"maxRetries\": {k2}\n}}\n",
     "java": "public final class {cls}Client {{\n  private static final int MAX_RETRIES = {k2};\n"
             "  public {cls}Client(String baseUrl) {{ this.baseUrl = baseUrl; }}\n}}\n",
-    "go": "func (s *{cls}Server) Start(ctx context.Context) error {{\n\taddr := fmt.Sprintf(\":%d\", {port})\n"
+    "go": "func (s *{cls}Server) Start(ctx context.Context) error {{\n"
+          "\taddr := fmt.Sprintf(\":%d\", {port})\n"
           "\treturn s.listen(ctx, addr, {k} * time.Second)\n}}\n",
 }
 
@@ -161,7 +163,8 @@ class BodyWriter:
             "c": lambda: self.c, "t": lambda: self.t if r.random() < 0.6 else r.choice(TECHS),
             "t2": lambda: r.choice(TECHS), "e": lambda: r.choice(ENTITIES), "team": lambda: r.choice(TEAMS),
             "m": lambda: r.choice(METRICS), "n": lambda: r.choice((50, 100, 250, 500, 2000)),
-            "k": lambda: r.randint(2, 30), "k2": lambda: r.randint(2, 9), "port": lambda: r.randint(3000, 9999),
+            "k": lambda: r.randint(2, 30), "k2": lambda: r.randint(2, 9),
+            "port": lambda: r.randint(3000, 9999),
             "port2": lambda: r.randint(9000, 9999), "key": lambda: f"{mod}.{r.choice(SETTINGS)}",
             "keyleaf": lambda: r.choice(SETTINGS), "v": lambda: r.choice((8, 30, 64, 500, 1000)),
             "code": lambda: f"{self.prefix}-{r.randint(1000, 9999)}",
@@ -187,7 +190,8 @@ class BodyWriter:
 
     def bullets(self) -> str:
         tag = "ol" if self.rng.random() < 0.5 else "ul"
-        items = "".join(f"<li>{escape(self._fill(self.rng.choice(STEPS)))}</li>" for _ in range(self.rng.randint(3, 7)))
+        steps = (self._fill(self.rng.choice(STEPS)) for _ in range(self.rng.randint(3, 7)))
+        items = "".join(f"<li>{escape(step)}</li>" for step in steps)
         return f"<{tag}>{items}</{tag}>"
 
     def table(self) -> str:
@@ -196,15 +200,17 @@ class BodyWriter:
         rows = []
         for _ in range(r.randint(3, 8)):
             key = self._fill("{key}")
-            rows.append(f"<tr><td><code>{escape(key)}</code></td><td>{r.choice((1, 8, 30, 100, 5000, 'true', 'false'))}"
+            default = r.choice((1, 8, 30, 100, 5000, "true", "false"))
+            rows.append(f"<tr><td><code>{escape(key)}</code></td><td>{default}"
                         f"</td><td>{escape(self._fill(r.choice(SENTENCES)))}</td></tr>")
         return f"<table><tbody>{head}{''.join(rows)}</tbody></table>"
 
     def code(self) -> str:
         lang = self.rng.choice(LANGS)
         text = self._fill(CODE[lang]).replace("]]>", "]] >")
-        return (f'<ac:structured-macro ac:name="code" ac:schema-version="1"><ac:parameter ac:name="language">{lang}'
-                f"</ac:parameter><ac:plain-text-body><![CDATA[{text}]]></ac:plain-text-body></ac:structured-macro>")
+        return (f'<ac:structured-macro ac:name="code" ac:schema-version="1">'
+                f'<ac:parameter ac:name="language">{lang}</ac:parameter>'
+                f"<ac:plain-text-body><![CDATA[{text}]]></ac:plain-text-body></ac:structured-macro>")
 
     def panel(self) -> str:
         kind = self.rng.choice(PANELS)

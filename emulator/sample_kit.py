@@ -87,7 +87,8 @@ def panel(kind: str, html: str, title: str | None = None) -> str:
 
 def expand(title: str, html: str) -> str:
     return (f'<ac:structured-macro ac:name="expand" ac:schema-version="1"><ac:parameter ac:name="title">'
-            f"{escape(title)}</ac:parameter><ac:rich-text-body>{html}</ac:rich-text-body></ac:structured-macro>")
+            f"{escape(title)}</ac:parameter><ac:rich-text-body>{html}</ac:rich-text-body>"
+            "</ac:structured-macro>")
 
 
 def status(colour: str, title: str) -> str:
@@ -150,7 +151,8 @@ def layout(*sections: tuple[str, list[str]]) -> str:
 
 def image(filename: str, alt: str, caption: str) -> str:
     return (f'<ac:image ac:align="center" ac:layout="center" ac:alt={quoteattr(alt)}>'
-            f"<ri:attachment ri:filename={quoteattr(filename)} /><ac:caption><p>{escape(caption)}</p></ac:caption>"
+            f"<ri:attachment ri:filename={quoteattr(filename)} />"
+            f"<ac:caption><p>{escape(caption)}</p></ac:caption>"
             "</ac:image>")
 
 

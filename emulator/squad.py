@@ -41,7 +41,8 @@ def article_body(title: str, paragraphs: list[str], paragraphs_per_section: int)
     parts = []
     for start in range(0, len(paragraphs), paragraphs_per_section):
         parts.append(f"<h2>{_text(title)}: part {start // paragraphs_per_section + 1}</h2>")
-        parts.extend(f"<p>{_text(text.strip())}</p>" for text in paragraphs[start:start + paragraphs_per_section])
+        section = paragraphs[start:start + paragraphs_per_section]
+        parts.extend(f"<p>{_text(text.strip())}</p>" for text in section)
     return "".join(parts)
 
 
@@ -66,7 +67,8 @@ def _questions(articles: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     for index, article in enumerate(articles):
         for paragraph in article.get("paragraphs", []):
             for qa in paragraph.get("qas", []):
-                answers = list(dict.fromkeys(a["text"].strip() for a in qa.get("answers", []) if a["text"].strip()))
+                texts = (a["text"].strip() for a in qa.get("answers", []))
+                answers = list(dict.fromkeys(text for text in texts if text))
                 yield {"question": qa["question"].strip(), "answers": answers, "gold": [page_id(index)]}
 
 

@@ -81,7 +81,8 @@ def test_generated_spaces_beyond_the_named_ones() -> None:
 def test_generated_bodies_are_well_formed_xml() -> None:
     from lxml import etree
 
-    wrap = ('<root xmlns:ac="http://atlassian.com/content" xmlns:ri="http://atlassian.com/resource/identifier">'
+    wrap = ('<root xmlns:ac="http://atlassian.com/content" '
+            'xmlns:ri="http://atlassian.com/resource/identifier">'
             "{}</root>")
     for item in generate(120, blogposts=10, seed=5):
         etree.fromstring(wrap.format(item["body"]).encode())

@@ -11,11 +11,12 @@ import pytest
 from lxml import etree
 
 from emulator import sample_build
-from emulator.corpus import SAMPLE_CORPUS, SAMPLE_QA, SAMPLE_SPACES, SAMPLE_USERS, read_corpus, read_jsonl, \
-    read_spaces, read_users, users_by_id
+from emulator.corpus import (SAMPLE_CORPUS, SAMPLE_QA, SAMPLE_SPACES, SAMPLE_USERS, read_corpus, read_jsonl,
+                             read_spaces, read_users, users_by_id)
 
 WRAP = ('<root xmlns:ac="http://atlassian.com/content" xmlns:ri="http://atlassian.com/resource/identifier">'
         "{}</root>")
+FIELDS = {"id", "type", "space", "title", "body", "labels", "author", "created", "updated", "version"}
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")
 
 
@@ -33,9 +34,10 @@ def test_sample_counts_and_fields(items: list[dict[str, Any]]) -> None:
     kinds = Counter(i["type"] for i in items)
     assert 38 <= kinds["page"] <= 48 and kinds["blogpost"] == 8
     for item in items:
-        assert {"id", "type", "space", "title", "body", "labels", "author", "created", "updated", "version"} <= item.keys()
+        assert FIELDS <= item.keys()
         assert item["id"].isdigit() and isinstance(item["version"], int) and item["version"] >= 1
-        assert ISO.match(item["created"]) and ISO.match(item["updated"]) and item["created"] <= item["updated"]
+        assert ISO.match(item["created"]) and ISO.match(item["updated"])
+        assert item["created"] <= item["updated"]
     assert len({i["id"] for i in items}) == len(items)
     assert Counter((i["space"], i["title"]) for i in items).most_common(1)[0][1] == 1
 
@@ -68,7 +70,7 @@ def test_sample_spaces_users_links_resolve(items: list[dict[str, Any]]) -> None:
         text_of(body)  # well-formed
         for account in re.findall(r'ri:account-id="([^"]+)"', body):
             assert account in users, (item["id"], account)
-        for match in re.finditer(r"<ri:page (?:ri:space-key=\"([^\"]+)\" )?ri:content-title=\"([^\"]+)\"", body):
+        for match in PAGE_LINK.finditer(body):
             space = match.group(1) or item["space"]
             assert (space, match.group(2)) in titles, (item["id"], match.group(2))
     restricted = [i for i in items if i.get("restrictions")]
@@ -76,12 +78,14 @@ def test_sample_spaces_users_links_resolve(items: list[dict[str, Any]]) -> None:
     assert all(set(r["restrictions"]) <= {"users", "groups"} for r in restricted)
 
 
+PAGE_LINK = re.compile(r'<ri:page (?:ri:space-key="([^"]+)" )?ri:content-title="([^"]+)"')
 CONSTRUCTS = {
     "h1": "<h1>", "h2": "<h2>", "code macro": '<ac:structured-macro ac:name="code"',
     "code language": '<ac:parameter ac:name="language">', "CDATA": "<ac:plain-text-body><![CDATA[",
     "noformat": 'ac:name="noformat"', "split CDATA": "]]]]><![CDATA[>", "info": 'ac:name="info"',
-    "note": 'ac:name="note"', "warning": 'ac:name="warning"', "tip": 'ac:name="tip"', "expand": 'ac:name="expand"',
-    "table header row": "<tr><th>", "task list": "<ac:task-list><ac:task>", "task status": "<ac:task-status>complete",
+    "note": 'ac:name="note"', "warning": 'ac:name="warning"', "tip": 'ac:name="tip"',
+    "expand": 'ac:name="expand"', "table header row": "<tr><th>", "task list": "<ac:task-list><ac:task>",
+    "task status": "<ac:task-status>complete",
     "layout": "<ac:layout><ac:layout-section", "layout cell": "<ac:layout-cell>",
     "page link": "<ac:link><ri:page ri:content-title=", "cross-space link": 'ri:space-key="CORVID"',
     "link body": "<ac:plain-text-link-body><![CDATA[", "user mention": "<ac:link><ri:user ri:account-id=",
@@ -123,4 +127,5 @@ def test_committed_sample_matches_its_source(tmp_path: Path) -> None:
     assert counts["corpus.jsonl"] == len(list(read_corpus(SAMPLE_CORPUS)))
     for name in ("corpus.jsonl", "spaces.jsonl", "users.jsonl", "qa.jsonl"):
         committed = (Path(SAMPLE_CORPUS).parent / name).read_bytes()
-        assert (tmp_path / name).read_bytes() == committed, f"{name} is stale: run python -m emulator.sample_build"
+        stale = f"{name} is stale: run python -m emulator.sample_build"
+        assert (tmp_path / name).read_bytes() == committed, stale

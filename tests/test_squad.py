@@ -22,7 +22,8 @@ def _tiny(tmp_path: Path) -> Path:
         {"title": "Fish_&_Chips", "paragraphs": [
             {"context": f"Paragraph {n} says <b> & {n * 7} fish.\x0b", "qas": [
                 {"id": f"q{n}", "question": f" How many fish in paragraph {n}? ",
-                 "answers": [{"text": f"{n * 7} fish", "answer_start": 0}, {"text": f"{n * 7} fish", "answer_start": 0},
+                 "answers": [{"text": f"{n * 7} fish", "answer_start": 0},
+                             {"text": f"{n * 7} fish", "answer_start": 0},
                              {"text": f"{n * 7}", "answer_start": 0}]}]}
             for n in range(1, 8)]},
         {"title": "Second", "paragraphs": [{"context": "Only one.", "qas": []}]},
