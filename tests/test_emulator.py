@@ -199,3 +199,23 @@ def test_unknown_content_and_routes_are_404(client: httpx.Client) -> None:
 def test_children_of_a_page(client: httpx.Client) -> None:
     kids = client.get("/content/2000/child/page").json()["results"]
     assert [k["id"] for k in kids] == ["2001"]
+
+
+def test_the_sample_space_is_served_whole(emulator: Any) -> None:
+    from emulator.corpus import SAMPLE_CORPUS, SAMPLE_QA, SAMPLE_SPACES, read_corpus, read_jsonl, read_spaces
+
+    items = list(read_corpus(SAMPLE_CORPUS))
+    with httpx.Client(base_url=emulator.url + "/wiki/rest/api", auth=(emulator.email, emulator.token),
+                      verify=emulator.ca_path) as client:
+        served = {}
+        for kind in ("page", "blogpost"):
+            body = client.get("/content", params={"type": kind, "limit": 250, "expand": "space,body.storage"}).json()
+            served.update({r["id"]: r for r in body["results"]})
+        assert set(served) == {i["id"] for i in items}
+        for item in items:
+            assert served[item["id"]]["title"] == item["title"]
+            assert served[item["id"]]["body"]["storage"]["value"] == item["body"]
+        names = {s["key"]: s["name"] for s in read_spaces(SAMPLE_SPACES)}
+        assert {r["space"]["key"]: r["space"]["name"] for r in served.values()}.items() <= names.items()
+        gold = {g for qa in read_jsonl(SAMPLE_QA) for g in qa["gold"]}
+        assert gold and gold <= set(served)
