@@ -278,7 +278,8 @@ class _Walker:
             if text:
                 lines.append("  " * min(level, 8) + f"{marker} {text}")
             stack.extend(reversed([(n, level + 1, "") for n in nested]))
-        return "\n".join(lines)
+        indent = min((len(line) - len(line.lstrip(" ")) for line in lines), default=0)
+        return "\n".join(line[indent:] for line in lines)
 
     # ------------------------------------------------------------------ inline context
     def inline(self, root: Any, skip: frozenset[str] | set[str] = frozenset()) -> str:
