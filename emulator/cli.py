@@ -42,8 +42,17 @@ def run(*, port: int = 0, http: bool = False, corpus: str | None = None, pages: 
 
     from emulator.testing import DEFAULT_EMAIL, start_emulator
 
-    handle = start_emulator(corpus, sample=sample, pages=pages, blogposts=blogposts, seed=seed,
-                            http=http, port=port, email=email or DEFAULT_EMAIL, token=token)
+    try:
+        handle = start_emulator(corpus, sample=sample, pages=pages, blogposts=blogposts, seed=seed,
+                                http=http, port=port, email=email or DEFAULT_EMAIL, token=token)
+    except FileNotFoundError as exc:
+        print(f"error: corpus file not found: {exc.filename or exc}\n"
+              "hint: pass a JSON Lines corpus with --corpus, or use --sample / --pages N", file=sys.stderr)
+        raise SystemExit(1) from None
+    except (OSError, ValueError) as exc:
+        print(f"error: the emulator could not start: {exc}\n"
+              "hint: pick another --port (0 = a free one) or check the corpus file", file=sys.stderr)
+        raise SystemExit(1) from None
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
