@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
@@ -187,12 +188,20 @@ def open_source(settings: Settings, config: dict[str, Any], *, stock: bool = Fal
     return ab.get_source("confluence-kb", config=config, source_manifest=manifest, install_if_missing=False)
 
 
-def open_cache(settings: Settings, name: str) -> Any:
-    """The DuckDB cache under the data dir (one file per source kind)."""
+def open_cache(settings: Settings, name: str, *, fresh: bool = False) -> Any:
+    """The DuckDB cache under the data dir (one file per source kind). `fresh` starts it empty:
+    PyAirbyte's "replace" leaves a stream's old rows when a read returns none of it, and the
+    cache must hold exactly the last read."""
     root = prepare_environment(settings)
     from airbyte.caches import DuckDBCache
 
-    return DuckDBCache(db_path=root / f"{name}.duckdb", schema_name="main", cache_dir=root / "cache-tmp")
+    if fresh:  # a new file (PyAirbyte keeps engines per path in-process); the previous read's goes
+        for stale in root.glob(f"{name}-*.duckdb*"):
+            stale.unlink(missing_ok=True)
+        path = root / f"{name}-{time.time_ns():x}.duckdb"
+    else:
+        path = max(root.glob(f"{name}-*.duckdb"), default=root / f"{name}-0.duckdb")
+    return DuckDBCache(db_path=path, schema_name="main", cache_dir=root / "cache-tmp")
 
 
 def read(settings: Settings, source: Any, cache: Any, streams: list[str], meter: RequestMeter) -> None:

@@ -129,7 +129,7 @@ def _pull_manifest(run: _Run, meter: Any, *, full: bool, allow_mass_delete: bool
     streams = ["pages", "blog_posts", "spaces"] + (list(src.SWEEP_STREAMS) if sweeping else [])
     config = src.manifest_config(settings, start_date=start_date(ledger, settings, run.spaces, full),
                                  spaces=run.spaces)
-    cache = src.open_cache(settings, "manifest")
+    cache = src.open_cache(settings, "manifest", fresh=True)
     run.tell(0, None, f"reading {', '.join(streams)}")
     src.read(settings, src.open_source(settings, config), cache, streams, meter)
     names = src.space_names(cache)
@@ -166,9 +166,9 @@ def _fetch_ids(run: _Run, meter: Any, ids: list[str], known: dict[str, PageState
     from ingest import source as src
 
     settings = run.settings
-    cache = src.open_cache(settings, "manifest-ids")
     site = src.site_url(settings)
     for chunk in batched(ids, FETCH_IDS_PER_READ):
+        cache = src.open_cache(settings, "manifest-ids", fresh=True)
         config = src.manifest_config(settings, start_date=settings.pull.start_date, ids=chunk)
         run.tell(0, len(ids), f"fetching {len(chunk)} pages by id")
         src.read(settings, src.open_source(settings, config), cache, list(src.CONTENT_STREAMS), meter)
@@ -264,7 +264,7 @@ def _pull_stock(run: _Run, meter: Any, *, allow_mass_delete: bool) -> None:
     from ingest import source as src
 
     settings, ledger = run.settings, run.ledger
-    cache = src.open_cache(settings, "stock")
+    cache = src.open_cache(settings, "stock", fresh=True)
     run.tell(0, None, "reading pages, blog_posts, space (stock connector)")
     src.read(settings, src.open_source(settings, src.stock_config(settings), stock=True), cache,
              ["pages", "blog_posts", "space"], meter)
