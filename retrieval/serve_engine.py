@@ -3,20 +3,30 @@
 `KBEngine.open(settings)` loads the embedding model once and opens the ledger and the active
 collection. Before the first ingest the knowledge base does not exist yet: the engine still opens,
 requests answer 503 (NotReady) and it retries on the next request, so `kb serve` may start first.
-The store follows `kb reindex`'s switch of the active collection (ingest/store.py), and the ledger is
-read in WAL mode, so searches keep working while an ingest or a reindex runs in another process.
+The ledger is read in WAL mode and the store follows `kb reindex`'s switch of the active collection
+(ingest/store.py), so searches keep working while an ingest or a reindex runs in another process.
+
+Freshness: embedded Chroma keeps a collection's vector index in memory and does not see vectors that
+another process writes (counts do, queries do not). So the engine watches the ledger (at most once a
+second: `PRAGMA data_version`, and the runs table) and re-opens the Searcher with a fresh Chroma client
+when a run finishes, or, while one is writing, at most every `REFRESH_SECONDS`. In-flight requests
+finish on the old one.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from ingest.errors import NotReady
 
 log = logging.getLogger("kb.server")
+CHECK_SECONDS = 1.0
+REFRESH_SECONDS = 10.0
 
 REWRITE_PROMPT = (
     "Rewrite the user's last question as one standalone question that can be understood without the "
@@ -34,6 +44,9 @@ class KBEngine:
         self._searcher: Any = None
         self._answerer: Any = None
         self._lock = threading.Lock()
+        self._watch: sqlite3.Connection | None = None
+        self._seen: tuple[Any, ...] | None = None
+        self._checked = self._opened = 0.0
         conf = settings.llm
         self.rewrite = self._rewrite if (llm is not None or conf.provider or conf.model) else None
 
@@ -52,8 +65,12 @@ class KBEngine:
         return engine
 
     def _parts(self) -> tuple[Any, Any]:
-        """The Searcher and Answerer, opened on first use (and retried while the KB is not built)."""
+        """The Searcher and Answerer, opened on first use (retried while the KB is not built) and
+        re-opened when another process has changed the index (see the module docstring)."""
         with self._lock:
+            if self._searcher is not None and self._stale():
+                _forget_chroma_cache(self._searcher)
+                self._searcher = self._answerer = None  # in-flight requests finish on the old ones
             if self._searcher is None:
                 from retrieval.answer import Answerer
                 from retrieval.search import Searcher
@@ -65,7 +82,28 @@ class KBEngine:
                     searcher.close()
                     raise
                 self._searcher, self._answerer = searcher, Answerer(searcher, llm=self._llm)
+                self._opened = time.monotonic()
             return self._searcher, self._answerer
+
+    def _stale(self) -> bool:
+        """True when the index changed in another process: a run finished, or writes are under way
+        and the Searcher is older than REFRESH_SECONDS. Checked at most every CHECK_SECONDS."""
+        now = time.monotonic()
+        if now - self._checked < CHECK_SECONDS or self.settings.chroma.host:
+            return False  # a Chroma server is shared by every process: nothing to refresh
+        self._checked = now
+        try:
+            if self._watch is None:
+                path = self.settings.data_dir / "ledger.sqlite3"
+                self._watch = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+            version = self._watch.execute("PRAGMA data_version").fetchone()[0]
+            runs = self._watch.execute("SELECT max(id), count(finished_at) FROM runs").fetchone()
+        except sqlite3.Error:
+            return False
+        seen, self._seen = self._seen, (tuple(runs), version)
+        if seen is None or seen == self._seen:
+            return False
+        return seen[0] != tuple(runs) or now - self._opened >= REFRESH_SECONDS
 
     # -- the Engine seam ---------------------------------------------------------------------------
     def search(self, query: str, *, k: int | None = None, filters: dict[str, Any] | None = None,
@@ -86,6 +124,9 @@ class KBEngine:
             if self._searcher is not None:
                 self._searcher.close()
                 self._searcher = self._answerer = None
+            if self._watch is not None:
+                self._watch.close()
+                self._watch = None
 
     # -- follow-ups through the LLM ------------------------------------------------------------------
     def _rewrite(self, question: str, history: Sequence[dict[str, str]]) -> str:
@@ -104,6 +145,14 @@ class KBEngine:
         reply = llm.invoke([SystemMessage(REWRITE_PROMPT),
                             HumanMessage(f"Conversation:\n{turns}\n\nLast question: {question}")])
         return message_text(reply).strip()
+
+
+def _forget_chroma_cache(searcher: Any) -> None:
+    """Make the next embedded Chroma client load the collection from disk: a new client on the same
+    path otherwise reuses the process's cached system, with its stale in-memory index."""
+    client = getattr(getattr(searcher, "_store", None), "_client", None)
+    if client is not None and hasattr(client, "clear_system_cache"):
+        client.clear_system_cache()
 
 
 def kb_status(settings: Any, embedder: Any = None, searcher: Any = None) -> dict[str, Any]:
