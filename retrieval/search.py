@@ -14,6 +14,7 @@ import re
 import sqlite3
 import sys
 import threading
+import time
 import types
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -26,6 +27,9 @@ from ingest.errors import ConfigError, NotReady
 Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
 MAX_FTS_TERMS = 32
+PRUNE_MIN_CHUNKS = 20_000   # below this many chunks the lexical query keeps every term
+PRUNE_FRACTION = 0.05       # above it, terms in more than this fraction of chunks are left out
+PRUNE_CAP_FLOOR = 1000      # ... and in more than this many
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Words that match most chunks: dropped from the lexical query (unless nothing else is left), so that
 # bm25 does not score half the index for "how do I ...".
@@ -115,17 +119,19 @@ def to_epoch(value: str) -> float:
     return moment.timestamp()
 
 
-def fts_query(text: str) -> str:
-    """A safe FTS5 MATCH expression for free text: words, each quoted, joined with OR (stopwords
-    dropped when other words remain).
-
-    Quotes, operators (AND/OR/NOT/NEAR), `*`, `^`, `:` and parentheses lose their meaning; the result
-    is never a syntax error. Empty when the text has no words.
-    """
+def fts_terms(text: str) -> list[str]:
+    """The words of free text, lower-cased, unique, stopwords dropped when other words remain."""
     words = list(dict.fromkeys(w.lower() for w in _WORD.findall(text or "")))
-    terms = [w for w in words if w not in STOPWORDS] or words
-    terms = terms[:MAX_FTS_TERMS]
-    return " OR ".join(f'"{t}"' for t in terms)
+    return ([w for w in words if w not in STOPWORDS] or words)[:MAX_FTS_TERMS]
+
+
+def fts_query(text: str | Sequence[str], op: str = "OR") -> str:
+    """A safe FTS5 MATCH expression for free text (or a list of terms): each word quoted, joined with
+    OR (or AND). Quotes, operators (AND/OR/NOT/NEAR), `*`, `^`, `:` and parentheses lose their
+    meaning; the result is never a syntax error. Empty when the text has no words.
+    """
+    terms = fts_terms(text) if isinstance(text, str) else list(text)
+    return f" {op} ".join('"' + t.replace('"', '""') + '"' for t in terms)
 
 
 def rrf_fuse(rankings: dict[str, Sequence[str]], k: int = 60) -> list[tuple[str, float, dict[str, int]]]:
@@ -215,7 +221,11 @@ class Searcher:
         self.settings = as_settings(settings)
         self._embedder = embedder
         self._store = store
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # lazy parts (embedder, store, pool)
+        self._db = threading.Lock()     # the ledger connection: one statement at a time
+        self._df: dict[str, int] = {}
+        self._total: tuple[int, float] = (0, -1e9)
+        self._pool: Any = None
         if ledger is not None:
             self.ledger = ledger
         else:
@@ -244,7 +254,17 @@ class Searcher:
                 self._store = open_store(self.settings, self.embedder, create=False)
             return self._store
 
+    def _executor(self) -> Any:
+        with self._lock:
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kb-lexical")
+            return self._pool
+
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
         self.ledger.close()
 
     # -- the search ---------------------------------------------------------------------------------
@@ -260,13 +280,18 @@ class Searcher:
         depth = max(conf.candidates, k * conf.per_page, k)
         rankings: dict[str, list[str]] = {}
         sims: dict[str, float] = {}
+        lexical = None
+        if mode == "hybrid":  # FTS5 runs beside the query embedding and the vector search
+            lexical = self._executor().submit(self.lexical, query, depth, flt)
+        elif mode == "lexical":
+            rankings["lexical"] = self.lexical(query, depth, flt)
         if mode in ("hybrid", "dense"):
             vec = query_vector if query_vector is not None else self.embedder.embed_query(query)
             dense = self.dense(vec, depth, flt)
             rankings["dense"] = [cid for cid, _ in dense]
             sims = dict(dense)
-        if mode in ("hybrid", "lexical"):
-            rankings["lexical"] = self.lexical(query, depth, flt)
+        if lexical is not None:
+            rankings["lexical"] = lexical.result()
         fused = rrf_fuse(rankings, conf.rrf_k)
         hits = self._hits(fused, sims, flt)
         return cap_per_page(hits, conf.per_page, k)
@@ -309,12 +334,12 @@ class Searcher:
     def _labelled_pages(self, labels: tuple[str, ...]) -> set[str]:
         marks = ",".join("?" * len(labels))
         sql = f"SELECT id FROM pages p WHERE EXISTS (SELECT 1 FROM json_each(p.labels) WHERE value IN ({marks}))"
-        with self._lock:
+        with self._db:
             return {r[0] for r in self.ledger.conn.execute(sql, labels)}
 
     def lexical(self, query: str, n: int, filters: Filters) -> list[str]:
         """Chunk ids, best bm25 first, from the ledger's FTS5 index."""
-        match = fts_query(query)
+        match = self._match(fts_terms(query))
         if not match:
             return []
         cond, params = _page_sql(filters)
@@ -326,10 +351,41 @@ class Searcher:
             sql = ("SELECT c.id FROM chunks_fts f JOIN chunks c ON c.rowid = f.rowid "
                    "WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?")
         try:
-            with self._lock:
+            with self._db:
                 return [r[0] for r in self.ledger.conn.execute(sql, [match, *params, n])]
         except sqlite3.OperationalError as exc:  # e.g. a ledger without the FTS table
             raise NotReady(f"the lexical index cannot be read: {exc}", "run `kb ingest` (or `kb reindex`)") from exc
+
+    def _match(self, terms: list[str]) -> str:
+        """The MATCH expression. In a large index, terms found in more than PRUNE_FRACTION of the chunks
+        are left out (bm25 would score most of the index for them, for little gain); when every term
+        is that common, all of them must match (AND)."""
+        if not terms:
+            return ""
+        total = self._chunk_total()
+        if total < PRUNE_MIN_CHUNKS or len(terms) == 1:
+            return fts_query(terms)
+        cap = max(PRUNE_CAP_FLOOR, int(total * PRUNE_FRACTION))
+        rare = [t for t in terms if self._doc_freq(t, cap) < cap]
+        return fts_query(rare) if rare else fts_query(terms, "AND")
+
+    def _chunk_total(self) -> int:
+        now = time.monotonic()
+        if now - self._total[1] > 60:
+            with self._db:
+                row = self.ledger.conn.execute("SELECT max(rowid) FROM chunks").fetchone()
+            self._total = (int(row[0] or 0), now)
+        return self._total[0]
+
+    def _doc_freq(self, term: str, cap: int) -> int:
+        """Chunks holding `term`, counted up to `cap` (cached: it drifts slowly)."""
+        if term not in self._df:
+            sql = "SELECT count(*) FROM (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?)"
+            with self._db:
+                self._df[term] = int(self.ledger.conn.execute(sql, (fts_query([term]), cap)).fetchone()[0])
+            if len(self._df) > 50_000:
+                self._df.clear()
+        return self._df[term]
 
     def _hits(self, fused: list[tuple[str, float, dict[str, int]]], sims: dict[str, float],
               filters: Filters) -> list[Hit]:
@@ -345,7 +401,7 @@ class Searcher:
                    "p.kind, p.updated_at, p.labels FROM chunks c LEFT JOIN pages p ON p.id = c.page_id "
                    f"WHERE c.id IN ({','.join('?' * len(part))}) AND coalesce(p.status, 'current') = 'current'"
                    + (f" AND {cond}" if cond else ""))
-            with self._lock:
+            with self._db:
                 rows.update((r["id"], r) for r in self.ledger.conn.execute(sql, [*part, *params]))
         hits = []
         for cid, score, ranks in fused:

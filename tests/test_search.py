@@ -157,3 +157,16 @@ def test_module_search_api(tiny_kb):
     hits = search("holiday allowance", tiny_kb, k=2, embedder=FakeEmbedder())
     assert hits[0].page_id == "105"
     assert hits[0].to_dict()["labels"] == ["policy"]
+
+
+def test_large_index_leaves_out_very_common_terms(searcher, monkeypatch):
+    import retrieval.search as mod
+
+    monkeypatch.setattr(mod, "PRUNE_MIN_CHUNKS", 0)
+    monkeypatch.setattr(mod, "PRUNE_CAP_FLOOR", 3)
+    assert searcher._match(["gateway", "renew"]) == '"renew"'  # "gateway" is in 3+ chunks
+    assert searcher._match(["gateway", "the"]) == '"gateway" AND "the"'
+    hits = searcher.search("gateway renew", k=3, mode="lexical")
+    assert hits[0].chunk_id == "101:1"
+    monkeypatch.setattr(mod, "PRUNE_MIN_CHUNKS", 10**9)
+    assert searcher._match(["gateway", "renew"]) == '"gateway" OR "renew"'
