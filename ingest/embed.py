@@ -51,15 +51,14 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, model: Any, model_id: str, batch_size: int = 64) -> None:
         self._model = model
-        self._tokenizer = model.tokenizer
+        self._counter = _private_tokenizer(model.tokenizer)
         self.model_id = model_id
         self.dimensions = int(model.get_embedding_dimension())
         self.max_tokens = int(model.max_seq_length)
         self.batch_size = batch_size
 
     def count_tokens(self, text: str) -> int:
-        ids = self._tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
-        return len(ids)
+        return len(self._counter.encode(text, add_special_tokens=True).ids)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -70,6 +69,20 @@ class SentenceTransformerEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed_documents([text])[0]
+
+
+def _private_tokenizer(hf_tokenizer: Any) -> Any:
+    """A copy of the model's Rust tokenizer for counting, never truncating.
+
+    The model's own tokenizer is not safe to share: each encode() call sets its truncation to the
+    window, so a count on the prefetch thread during an encode would come back capped at 256.
+    """
+    from tokenizers import Tokenizer
+
+    counter = Tokenizer.from_str(hf_tokenizer.backend_tokenizer.to_str())
+    counter.no_truncation()
+    counter.no_padding()
+    return counter
 
 
 def load_embedder(settings: Any) -> Embedder:

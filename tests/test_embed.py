@@ -53,3 +53,24 @@ def test_unknown_model_is_a_config_error(tmp_path) -> None:
 
     with pytest.raises(ConfigError, match="not available offline"):
         load_embedder(load_settings(data={"dir": str(tmp_path)}, embed={"model": "no-such/model"}))
+
+
+def test_count_tokens_is_exact_while_the_model_encodes(model: Embedder) -> None:
+    """The index counts on its prefetch thread while the main thread embeds; encode() sets the
+    shared tokenizer's truncation, so counting must use a tokenizer of its own."""
+    import threading
+
+    done, counts = threading.Event(), []
+
+    def count() -> None:
+        while not done.is_set():
+            counts.append(model.count_tokens("word " * 600))
+
+    thread = threading.Thread(target=count)
+    thread.start()
+    try:
+        model.embed_documents(["some text " * 100] * 128)
+    finally:
+        done.set()
+        thread.join()
+    assert counts and set(counts) == {602}
