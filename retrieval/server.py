@@ -152,7 +152,7 @@ def create_app(settings: Any, engine: Engine | None = None) -> FastAPI:
 _bearer = HTTPBearer(auto_error=False, description="an API key from KB_SERVER__API_KEYS")
 
 
-def _caller(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> str:
+async def _caller(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> str:
     """Authenticate (bearer key) and rate-limit; the caller's id (never the key itself)."""
     keys = request.app.state.settings.server.keys
     if keys:
@@ -173,7 +173,7 @@ def _caller(request: Request, creds: HTTPAuthorizationCredentials | None = Depen
     return caller
 
 
-def _engine(request: Request) -> Engine:
+async def _engine(request: Request) -> Engine:
     err = request.app.state.startup_error
     if err is not None:
         raise err
@@ -216,23 +216,24 @@ def _add_routes(app: FastAPI, settings: Any) -> None:
         return JSONResponse({"status": "ok"})
 
     @app.get("/v1/status", tags=["kb"])
-    async def status(caller: str = Depends(_caller), engine: Engine = Depends(_engine)) -> dict[str, Any]:
+    async def status(caller: str = Depends(_caller), engine: Engine = Depends(_engine)) -> JSONResponse:
         """The knowledge base: pages, chunks, spaces, last run, model, active collection."""
-        return await run_in_threadpool(engine.status)
+        return _json(await run_in_threadpool(engine.status))
 
     @app.post("/v1/search", tags=["kb"])
     async def search(body: SearchIn, caller: str = Depends(_caller),
-                     engine: Engine = Depends(_engine)) -> dict[str, Any]:
+                     engine: Engine = Depends(_engine)) -> JSONResponse:
         """Hybrid (or dense/lexical) search: the best chunks with scores and per-method ranks."""
         _check_question(settings, body.query, "query")
         started = time.perf_counter()
         hits = await run_in_threadpool(engine.search, body.query, k=body.k, filters=_filters(body.filters),
                                        mode=body.mode)
-        return {"query": body.query, "hits": hits, "took_ms": round((time.perf_counter() - started) * 1e3, 2)}
+        return _json({"query": body.query, "hits": hits,
+                      "took_ms": round((time.perf_counter() - started) * 1e3, 2)})
 
     @app.post("/v1/ask", tags=["kb"], response_model=None)
     async def ask(body: AskIn, request: Request, caller: str = Depends(_caller),
-                  engine: Engine = Depends(_engine)) -> dict[str, Any] | StreamingResponse:
+                  engine: Engine = Depends(_engine)) -> JSONResponse | StreamingResponse:
         """A cited answer: JSON, or server-sent events (hits, delta…, citations, done) with
         "stream": true or `Accept: text/event-stream`."""
         _check_question(settings, body.question)
@@ -240,7 +241,7 @@ def _add_routes(app: FastAPI, settings: Any) -> None:
         answer = await _answer(engine, body.question, history, _filters(body.filters), body.k)
         if body.stream or "text/event-stream" in request.headers.get("accept", ""):
             return _sse(_ask_events(answer))
-        return answer
+        return _json(answer)
 
     @app.get("/v1/models", tags=["openai"])
     async def models(caller: str = Depends(_caller)) -> dict[str, Any]:
@@ -249,7 +250,7 @@ def _add_routes(app: FastAPI, settings: Any) -> None:
 
     @app.post("/v1/chat/completions", tags=["openai"], response_model=None)
     async def chat(body: ChatIn, caller: str = Depends(_caller),
-                   engine: Engine = Depends(_engine)) -> dict[str, Any] | StreamingResponse:
+                   engine: Engine = Depends(_engine)) -> JSONResponse | StreamingResponse:
         """OpenAI chat completions: the last user message is the question, earlier turns the history;
         the reply carries its citations as links in the text and in `citations`."""
         question, history = openai_shape.split_messages(body.messages)
@@ -260,7 +261,12 @@ def _add_routes(app: FastAPI, settings: Any) -> None:
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         if body.stream:
             return _sse(openai_shape.chunks(answer, completion_id), done_marker=True)
-        return openai_shape.completion(answer, completion_id)
+        return _json(openai_shape.completion(answer, completion_id))
+
+
+def _json(body: Any) -> JSONResponse:
+    """The engine's results are JSON-ready dicts: skip FastAPI's recursive encoder."""
+    return JSONResponse(body)
 
 
 # -- server-sent events --------------------------------------------------------------------------------
