@@ -234,7 +234,7 @@ class BodyWriter:
         r = self.rng
         parts = [self.paragraph(r.randint(1, 3))]
         size = len(parts[0])
-        while size < target_bytes:
+        while size < target_bytes - 150:  # a stub page is one short paragraph, as in real sites
             level = r.choice((1, 2, 2, 2, 3, 3))
             if level < 3:
                 heading = f"{r.choice(TOPICS).capitalize()}: {r.choice(ENTITIES)} handling"

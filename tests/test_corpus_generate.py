@@ -86,3 +86,10 @@ def test_generated_bodies_are_well_formed_xml() -> None:
             "{}</root>")
     for item in generate(120, blogposts=10, seed=5):
         etree.fromstring(wrap.format(item["body"]).encode())
+
+
+def test_generated_sizes_have_stubs_and_a_long_tail() -> None:
+    sizes = [len(i["body"]) for i in generate(2000, seed=7)]
+    stubs = sum(s < 500 for s in sizes) / len(sizes)
+    long = sum(s > 20_000 for s in sizes) / len(sizes)
+    assert 0.02 < stubs < 0.08 and 0.005 < long < 0.05, (stubs, long)
