@@ -22,56 +22,18 @@ import re
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ingest.records import Block, Chunk, Page, embed_text, make_chunk
+from ingest.tokens import Counter, tiktoken_counter, window_counter, window_size
+
+__all__ = ["Chunker", "check_budgets", "tiktoken_counter", "window_counter", "window_size", "CHUNKER_VERSION"]
 
 CHUNKER_VERSION = "1"
 SEP = " › "
-Counter = Callable[[str], int]
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _FENCE = re.compile(r"^(`{3,})([^`\n]*)$")
-
-
-def tiktoken_counter(name: str = "cl100k_base") -> Counter:
-    """Count tokens with the offline tiktoken encoding (special-token text counted as plain text)."""
-    from ingest.assets import encoding
-
-    enc = encoding(name)
-
-    def count_tiktoken(text: str) -> int:
-        return len(enc.encode_ordinary(text))
-
-    return count_tiktoken
-
-
-def window_counter(tokenizer_json: Path | str | None = None) -> Counter:
-    """Count the bundled model's word pieces, [CLS] and [SEP] included, without loading torch."""
-    from tokenizers import Tokenizer
-
-    from ingest.assets import model_path
-
-    tok = Tokenizer.from_file(str(tokenizer_json or model_path() / "tokenizer.json"))
-    tok.no_truncation()  # tokenizer.json ships truncation and padding at 128: counts would be capped
-    tok.no_padding()
-
-    def count_wordpieces(text: str) -> int:
-        return len(tok.encode(text).ids)
-
-    return count_wordpieces
-
-
-def window_size(default: int = 256) -> int:
-    """The bundled model's window (sentence-transformers `max_seq_length`)."""
-    from ingest.assets import model_path
-
-    try:
-        config = json.loads((model_path() / "sentence_bert_config.json").read_text())
-        return int(config.get("max_seq_length") or default)
-    except (OSError, ValueError):
-        return default
 
 
 @dataclass(frozen=True)
@@ -107,7 +69,9 @@ class _Draft:
 
 
 class Chunker:
-    """`Chunker(settings.chunk, count_tokens=..., window_tokens=256, count_window=...)`."""
+    """`Chunker(settings.chunk, count_tokens=..., window_tokens=256, count_window=...)`.
+
+    One per thread: `chunk()` keeps per-call state (the section's window ratio, a header cache)."""
 
     def __init__(self, settings: Any = None, count_tokens: Counter | None = None,
                  window_tokens: int | None = None, count_window: Counter | None = None) -> None:
@@ -118,6 +82,7 @@ class Chunker:
         self.window_tokens = window_tokens
         self.count_window = count_window or (self.count_tokens if window_tokens else None)
         self._base = self.count_window("") if self.count_window else 0
+        self._ratio = 1.0  # window tokens per character on the page being chunked
 
     # ------------------------------------------------------------------ public
     def fingerprint(self) -> str:
@@ -127,18 +92,20 @@ class Chunker:
         data = {"chunker": CHUNKER_VERSION, "clean": CLEAN_VERSION, "chunk_tokens": self.chunk_tokens,
                 "overlap_tokens": self.overlap_tokens, "min_section_tokens": self.min_section_tokens,
                 "window_tokens": self.window_tokens,
-                "count_tokens": getattr(self.count_tokens, "__qualname__", type(self.count_tokens).__name__),
-                "count_window": getattr(self.count_window, "__qualname__", "") if self.count_window else ""}
+                "count_tokens": _counter_id(self.count_tokens), "count_window": _counter_id(self.count_window)}
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
     def chunk(self, page: Page, blocks: Sequence[Block]) -> list[Chunk]:
         drafts: list[_Draft] = []
-        self._headers: dict[tuple[str, ...], str] = {}  # per call: headers by page and path
+        self._headers: dict[tuple[Any, ...], tuple[str, int]] = {}  # per call: header, its window cost
+        if self.window_tokens:
+            sample = "\n\n".join(b.text for b in blocks)[:20_000]
+            self._ratio = 1.1 * (self._win(sample) + 1) / max(len(sample), 1)
         for path, section in _sections(blocks):
-            header = self.header(page, path)
-            texts = self._section(header, section)
-            for text in texts:
-                drafts.append(_Draft(path, [(path, text)], text, self.count_tokens(text), len(texts) == 1))
+            header, cost = self._header(page, path)
+            texts = self._section(header, cost, section)
+            for text, tokens in texts:
+                drafts.append(_Draft(path, [(path, text)], text, tokens, len(texts) == 1))
         drafts = self._merge(page, drafts)
         return [make_chunk(page.id, i, self.header(page, d.path), d.path, d.text, d.tok)
                 for i, d in enumerate(drafts)]
@@ -149,13 +116,18 @@ class Chunker:
 
     def header(self, page: Page, path: Sequence[str]) -> str:
         """`Space › Ancestors › Title › Heading path`, shortened to half the window at most."""
+        return self._header(page, path)[0]
+
+    def _header(self, page: Page, path: Sequence[str]) -> tuple[str, int]:
+        """The header and its window cost, cached for the page being chunked."""
         cache = getattr(self, "_headers", {})
         key = (page.id, page.space_name, page.space_key, page.title, *page.ancestor_titles, "\0", *path)
         if key not in cache:
-            cache[key] = self._header(page, path)
+            header = self._make_header(page, path)
+            cache[key] = (header, self._win(header) if self.window_tokens else 0)
         return cache[key]
 
-    def _header(self, page: Page, path: Sequence[str]) -> str:
+    def _make_header(self, page: Page, path: Sequence[str]) -> str:
         ancestors, heads = list(page.ancestor_titles), list(path)
         while True:
             parts = [page.space_name or page.space_key, *ancestors, page.title, *heads]
@@ -173,18 +145,27 @@ class Chunker:
     def _win(self, text: str) -> int:
         return self.count_window(text) - self._base if self.count_window else 0
 
-    def _budgets(self, header: str) -> tuple[int, int]:
+    def _est(self, text: str) -> int:
+        """The window cost of a unit, estimated from its length and the page's tokens per character
+        (+10%): the window is counted exactly once per page, per header and per chunk, not per unit."""
+        return int(len(text) * self._ratio) + 1 if self.window_tokens else 0
+
+    def _budgets(self, header_cost: int) -> tuple[int, int]:
         if not self.window_tokens:
             return self.chunk_tokens, 1 << 30
-        return self.chunk_tokens, self.window_tokens - self._base - self._win(header + "\n") - 1
+        return self.chunk_tokens, self.window_tokens - self._base - header_cost - 2  # 2: the "\n", margin
 
-    def _fits(self, header: str, text: str) -> bool:
-        if self.count_tokens(text) > self.chunk_tokens:
-            return False
-        return not self.window_tokens or self.count_window(embed_text(header, text)) <= self.window_tokens  # type: ignore[misc]
+    def _fits(self, header: str, text: str) -> int | None:
+        """The text's token count when header + text fit both budgets (counted exactly), else None."""
+        tokens = self.count_tokens(text)
+        if tokens > self.chunk_tokens:
+            return None
+        if self.window_tokens and self.count_window(embed_text(header, text)) > self.window_tokens:  # type: ignore[misc]
+            return None
+        return tokens
 
-    def _section(self, header: str, blocks: Sequence[Block]) -> list[str]:
-        tb, wb = self._budgets(header)
+    def _section(self, header: str, header_cost: int, blocks: Sequence[Block]) -> list[tuple[str, int]]:
+        tb, wb = self._budgets(header_cost)
         frames: dict[int, _Frame] = {}
         units: list[_Unit] = []
         for j, block in enumerate(blocks):
@@ -196,17 +177,18 @@ class Chunker:
         return self._pack(header, units, frames, (tb, wb))
 
     def _frame(self, block: Block) -> tuple[_Frame, list[str], str]:
-        lines = block.text.split("\n")
+        """A block's frame and body: `_units` keeps the body whole when it fits, else splits it."""
         if block.kind == "table":
-            return self._make_frame(block.table_header, "", False), lines, "\n"
+            return self._make_frame(block.table_header, "", False), [block.text], "\n"
+        lines = block.text.split("\n")
         opening = _FENCE.match(lines[0]) if block.kind == "code" and len(lines) >= 2 else None
         if opening and lines[-1] == opening.group(1):
-            return self._make_frame(lines[0], lines[-1], False), lines[1:-1] or [""], "\n"
+            return self._make_frame(lines[0], lines[-1], False), ["\n".join(lines[1:-1])], "\n"
         return _Frame(), [block.text], "\n"
 
     def _make_frame(self, prefix: str, suffix: str, overlaps: bool) -> _Frame:
         tok = sum(self.count_tokens(s) + 1 for s in (prefix, suffix) if s)
-        win = sum(self._win(s) for s in (prefix, suffix) if s)
+        win = sum(self._est(s) for s in (prefix, suffix) if s)
         return _Frame(prefix, suffix, tok, win, overlaps)
 
     def _units(self, text: str, block: int, joiner: str, limit: tuple[int, int]) -> list[_Unit]:
@@ -215,7 +197,8 @@ class Chunker:
         stack: list[tuple[str, str, int]] = [(text, joiner, 0)]
         while stack:
             piece, join, level = stack.pop()
-            tok, win = self.count_tokens(piece), self._win(piece)
+            tok = self.count_tokens(piece)
+            win = self._est(piece)
             if (tok <= limit[0] and win <= limit[1]) or len(piece) <= 1:
                 out.append(_Unit(piece, block, join, tok, win))
                 continue
@@ -228,11 +211,12 @@ class Chunker:
         return out
 
     def _unit_fits(self, text: str, limit: tuple[int, int]) -> bool:
-        return self.count_tokens(text) <= limit[0] and self._win(text) <= limit[1]
+        tok = self.count_tokens(text)
+        return tok <= limit[0] and self._est(text) <= limit[1]
 
     def _pack(self, header: str, units: list[_Unit], frames: dict[int, _Frame],
-              budget: tuple[int, int]) -> list[str]:
-        out: list[str] = []
+              budget: tuple[int, int]) -> list[tuple[str, int]]:
+        out: list[tuple[str, int]] = []
         queue = deque(units)
         cur: list[_Unit] = []
         used = (0, 0)
@@ -251,7 +235,7 @@ class Chunker:
             out.append(self._close(header, cur, frames, queue))
             cur = self._overlap(cur, frames)
             used = (sum(c.tok for c in cur), sum(c.win for c in cur))
-        return [t for t in out if t]
+        return [(t, n) for t, n in out if t]
 
     def _cost(self, cur: list[_Unit], u: _Unit, frames: dict[int, _Frame]) -> tuple[int, int]:
         if cur and cur[-1].block == u.block:
@@ -259,12 +243,14 @@ class Chunker:
         frame = frames[u.block]
         return u.tok + frame.tok + (1 if cur else 0), u.win + frame.win
 
-    def _close(self, header: str, cur: list[_Unit], frames: dict[int, _Frame], queue: deque[_Unit]) -> str:
+    def _close(self, header: str, cur: list[_Unit], frames: dict[int, _Frame],
+               queue: deque[_Unit]) -> tuple[str, int]:
         """Render `cur`, counted exactly; units that overflow go back to the front of the queue."""
         while True:
             text = _render(cur, frames)
-            if self._fits(header, text):
-                return text
+            tokens = self._fits(header, text)
+            if tokens is not None:
+                return text, tokens
             real = [c for c in cur if not c.overlap]
             if len(real) > 1:
                 queue.appendleft(cur.pop())
@@ -274,10 +260,11 @@ class Chunker:
                 continue
             halves, inner = _halve(cur[0].text)
             if not halves:
-                return text  # one character over budget: nothing smaller exists (check_budgets shows it)
+                return text, self.count_tokens(text)  # one character over: check_budgets shows it
             u = cur[0]
-            pieces = [_Unit(h, u.block, u.joiner if i == 0 else inner, self.count_tokens(h), self._win(h))
-                      for i, h in enumerate(halves)]
+            counts = [self.count_tokens(h) for h in halves]
+            pieces = [_Unit(h, u.block, u.joiner if i == 0 else inner, n, self._est(h))
+                      for i, (h, n) in enumerate(zip(halves, counts))]
             cur[:] = pieces[:1]
             queue.appendleft(pieces[1])
 
@@ -287,14 +274,31 @@ class Chunker:
         if last is None or budget <= 0 or not frames[last.block].overlaps:
             return []
         words = last.text.split(" ")
-        fits = lambda k: self.count_tokens(" ".join(words[-k:])) <= budget  # noqa: E731
-        k = _largest(len(words) - 1, fits)  # never the whole unit
-        if k <= 0:
+        best = self._tail(words, budget)
+        if best is None:
             return []
-        text = " ".join(words[-k:])
-        if self.window_tokens and self._win(text) > (self.window_tokens // 4):
+        text, tok = best
+        if self.window_tokens and self._est(text) > (self.window_tokens // 4):
             return []
-        return [_Unit(text, last.block, "", self.count_tokens(text), self._win(text), overlap=True)]
+        return [_Unit(text, last.block, "", tok, self._est(text), overlap=True)]
+
+    def _tail(self, words: list[str], budget: int) -> tuple[str, int] | None:
+        """The longest run of last words within `budget` tokens (never all of them), in 1–3 counts."""
+        k, best, grown = min(len(words) - 1, max(budget * 3 // 4, 1)), None, False  # ~1.3 tokens a word
+        while k > 0:
+            text = " ".join(words[-k:])
+            tok = self.count_tokens(text)
+            if tok <= budget:
+                best = (text, tok)
+                more = min(len(words) - 1, k + (budget - tok) * k // max(tok, 1))
+                if grown or more <= k:
+                    return best
+                k, grown = more, True
+            elif best is not None:
+                return best
+            else:
+                k = min(k - 1, k * budget // tok)
+        return best
 
     # ------------------------------------------------------------------ tiny sections
     def _merge(self, page: Page, drafts: list[_Draft]) -> list[_Draft]:
@@ -314,9 +318,8 @@ class Chunker:
         path = _common(a.path, b.path)
         parts = a.parts + b.parts
         text = "\n\n".join(f"{SEP.join(p[len(path):])}\n{t}" if len(p) > len(path) else t for p, t in parts)
-        if not self._fits(self.header(page, path), text):
-            return None
-        return _Draft(path, parts, text, self.count_tokens(text), True)
+        tokens = self._fits(self.header(page, path), text)
+        return None if tokens is None else _Draft(path, parts, text, tokens, True)
 
 
 def check_budgets(chunks: Sequence[Chunk], *, chunk_tokens: int, count_tokens: Counter,
@@ -332,6 +335,12 @@ def check_budgets(chunks: Sequence[Chunk], *, chunk_tokens: int, count_tokens: C
             if window > window_tokens:
                 problems.append(f"{c.id}: header + text is {window} > window {window_tokens}")
     return problems
+
+
+def _counter_id(fn: Any) -> str:
+    if fn is None:
+        return ""
+    return str(getattr(fn, "__qualname__", None) or type(fn).__qualname__)
 
 
 def _sections(blocks: Sequence[Block]) -> list[tuple[tuple[str, ...], list[Block]]]:
@@ -398,6 +407,10 @@ def _halve(text: str) -> tuple[list[str], str]:
     if len(text) <= 1:
         return [], ""
     mid = len(text) // 2
+    left, right = text.rfind(". ", len(text) // 4, mid + 1), text.find(". ", mid, 3 * len(text) // 4)
+    cut = min((c + 1 for c in (left, right) if c > 0), key=lambda c: abs(c - mid), default=-1)
+    if 0 < cut < len(text) - 1:
+        return [text[:cut], text[cut + 1:]], " "
     left, right = text.rfind(" ", 0, mid + 1), text.find(" ", mid)
     cut = min((c for c in (left, right) if 0 < c < len(text) - 1), key=lambda c: abs(c - mid), default=-1)
     if cut > 0:

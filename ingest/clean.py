@@ -32,7 +32,7 @@ MAX_PARSE_DEPTH = 1500     # libxml2 stops at 2048; deeper tags are dropped (the
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _CDATA = re.compile(r"<!\[CDATA\[(.*?)(?:\]\]>|\Z)", re.S)
 _AMP = re.compile(r"&(?:(#[0-9]{1,8}|#[xX][0-9a-fA-F]{1,7}|[A-Za-z][A-Za-z0-9]{0,31});)?")
-_PREFIX = re.compile(r"</?([A-Za-z_][\w.-]*):|\s([A-Za-z_][\w.-]*):[\w.-]+\s*=")
+_PREFIX = re.compile(r"</?([A-Za-z_][\w.-]*):")  # element prefixes; an unknown attribute prefix → HTML parse
 _PROLOG = re.compile(r"<\?xml[^>]*\?>|<!DOCTYPE[^>]*>", re.I)
 _SENTINEL_URI = "urn:kb:"
 _XML_SAFE = {"lt", "gt", "amp", "quot", "apos"}
@@ -98,7 +98,7 @@ def _parse(text: str) -> Any:
     from lxml import etree
 
     text = _prepare(text)
-    prefixes = {p for pair in _PREFIX.findall(text) for p in pair if p} - {"xml", "xmlns"}
+    prefixes = ({"ac", "ri"} | set(_PREFIX.findall(text))) - {"xml", "xmlns"}
     decls = "".join(f' xmlns:{p}="{_SENTINEL_URI}{p}"' for p in sorted(prefixes))
     parser = etree.XMLParser(recover=True, huge_tree=True, resolve_entities=False, no_network=True)
     root = etree.fromstring(f"<kb-root{decls}>{text}</kb-root>", parser)
