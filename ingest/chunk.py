@@ -429,3 +429,28 @@ def _common(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
     while n < min(len(a), len(b)) and a[n] == b[n]:
         n += 1
     return a[:n]
+
+
+def inspect_page(page: Page, settings: Any = None, *, users: Any = None, window: bool = True) -> dict[str, Any]:
+    """What clean and chunk make of a page, with both token counts per chunk (for `kb inspect`)."""
+    from ingest.clean import clean
+
+    count_window = window_counter() if window else None
+    window_tokens = window_size() if window else None
+    chunker = Chunker(getattr(settings, "chunk", settings), count_tokens=tiktoken_counter(),
+                      window_tokens=window_tokens, count_window=count_window)
+    blocks = clean(page.body_html, users=users)
+    chunks = chunker.chunk(page, blocks)
+    return {
+        "page": {"id": page.id, "title": page.title, "space": page.space_key, "version": page.version,
+                 "bytes": len(page.body_html.encode("utf-8", "replace"))},
+        "budgets": {"chunk_tokens": chunker.chunk_tokens, "window_tokens": window_tokens,
+                    "overlap_tokens": chunker.overlap_tokens, "min_section_tokens": chunker.min_section_tokens},
+        "fingerprint": chunker.fingerprint(),
+        "blocks": [{"kind": b.kind, "heading_path": list(b.heading_path), "text": b.text,
+                    **({"table_header": b.table_header} if b.table_header else {})} for b in blocks],
+        "chunks": [{"id": c.id, "header": c.header, "heading_path": list(c.heading_path), "text": c.text,
+                    "tokens": c.tokens, "window": count_window(c.embed_text) if count_window else None,
+                    "text_hash": c.text_hash} for c in chunks],
+        "problems": chunker.check(chunks),
+    }

@@ -48,6 +48,7 @@ def register(app: typer.Typer, state: Any) -> None:
         typer.echo(" ".join(f"{k}={v}" for k, v in report.to_dict().items()))
 
     _register_index_commands(app, state)  # kb ingest / status / reindex (INDEX)
+    _register_inspect_command(app, state)  # kb inspect (CLEAN)
 
 
 def _stderr_progress() -> Any:
@@ -161,3 +162,72 @@ class _rich_progress:  # noqa: N801 - used as a context manager, like a function
 
     def __exit__(self, *exc: object) -> None:
         self._bar.__exit__(None, None, None)
+
+
+# --- kb inspect (issue: clean and chunk) -----------------------------------------------------------
+def _register_inspect_command(app: typer.Typer, state: Any) -> None:
+    @app.command("inspect")
+    def inspect_cmd(
+        page_id: str = typer.Argument(None, help="a page id from the ledger (after `kb pull`)"),
+        file: str = typer.Option(None, "--file", "-f", help="a storage-format XHTML file instead"),
+        as_json: bool = typer.Option(False, "--json", help="one JSON object on stdout"),
+        window: bool = typer.Option(True, "--window/--no-window", help="count the embedder's window too"),
+    ) -> None:
+        """Show a page's cleaned blocks and its chunks with their token counts."""
+        from ingest.chunk import inspect_page
+
+        settings = state.settings()
+        page, users = _inspect_source(settings, page_id, file)
+        data = inspect_page(page, settings, users=users, window=window)
+        if as_json:
+            emit_json(data)
+            return
+        b = data["budgets"]
+        typer.echo(f"page {page.id} {page.title!r} ({page.space_key}, v{page.version}, {data['page']['bytes']} bytes)"
+                   f": {len(data['blocks'])} blocks, {len(data['chunks'])} chunks; budgets: {b['chunk_tokens']}"
+                   f" tiktoken tokens, window {b['window_tokens'] or 'off'}; chunker {data['fingerprint']}")
+        typer.echo("\nblocks:")
+        for i, block in enumerate(data["blocks"]):
+            typer.echo(f"[{i}] {block['kind']}  {' › '.join(block['heading_path']) or '(top)'}"
+                       + (f"  header: {block['table_header']}" if block.get("table_header") else ""))
+            typer.echo(_indent(block["text"]))
+        typer.echo("\nchunks:")
+        for c in data["chunks"]:
+            win = f", window {c['window']}/{b['window_tokens']}" if c["window"] is not None else ""
+            typer.echo(f"[{c['id']}] {c['tokens']}/{b['chunk_tokens']} tokens{win}  {c['header']}")
+            typer.echo(_indent(c["text"]))
+        for problem in data["problems"]:
+            typer.echo(f"warning: {problem}", err=True)
+
+
+def _inspect_source(settings: Any, page_id: str | None, file: str | None) -> tuple[Any, Any]:
+    """The page to inspect, from --file or the ledger, and the ledger's user map (if any)."""
+    from pathlib import Path
+
+    from ingest.errors import KBError
+    from ingest.records import Page
+
+    if file:
+        path = Path(file)
+        if not path.is_file():
+            raise KBError(f"no such file: {file}", "pass a storage-format XHTML file to --file")
+        body = path.read_bytes().decode("utf-8", "replace")
+        return Page(page_id or path.stem, "page", "FILE", path.name, "", 1, "", body_html=body), None
+    if not page_id:
+        raise KBError("nothing to inspect", "give a PAGE_ID (from the ledger) or --file page.xml")
+    from ingest.ledger import Ledger
+
+    path = Path(settings.data_dir) / Ledger.FILENAME
+    if not path.is_file():
+        raise KBError(f"no ledger at {path}", "run `kb pull` first, or use --file page.xml")
+    with Ledger(settings.data_dir, readonly=True) as ledger:
+        page = ledger.get_page(page_id)
+        raw_users = ledger.get_meta("users")
+    if page is None:
+        raise KBError(f"page {page_id} is not in the ledger", "check the id, run `kb pull`, or use --file")
+    users = json.loads(raw_users) if raw_users else None
+    return page, users if isinstance(users, dict) else None
+
+
+def _indent(text: str, prefix: str = "    ") -> str:
+    return "\n".join(prefix + line for line in text.split("\n"))
