@@ -202,7 +202,7 @@ class Chunker:
             if (tok <= limit[0] and win <= limit[1]) or len(piece) <= 1:
                 out.append(_Unit(piece, block, join, tok, win))
                 continue
-            parts, inner = _split(piece, level, lambda t: self._unit_fits(t, limit))
+            parts, inner = _split(piece, level, lambda t: self._unit_fits(t, limit), limit[0])
             if len(parts) == 1:
                 stack.append((piece, join, level + 1))  # nothing to split at this level: go down
                 continue
@@ -373,18 +373,22 @@ def _render(units: Sequence[_Unit], frames: dict[int, _Frame]) -> str:
     return "\n\n".join(groups)
 
 
-def _split(text: str, level: int, fits: Callable[[str], bool]) -> tuple[list[str], str]:
-    """One level down: lines, sentences, runs of words that fit, or halves of a word."""
+def _split(text: str, level: int, fits: Callable[[str], bool], budget: int) -> tuple[list[str], str]:
+    """One level down: lines, sentences, runs of words that fit, or halves of a word.
+
+    A run never holds more than 2 × budget + 8 words (a word is at least one token), so a
+    megabyte-long sentence costs O(n log budget) counts of short strings."""
     if level == 0:
         return text.split("\n"), "\n"
     if level == 1:
         return _SENTENCE.split(text), " "
     if level == 2:
-        words, parts = text.split(" "), []
-        while words:
-            k = max(_largest(len(words), lambda n: fits(" ".join(words[:n]))), 1)
-            parts.append(" ".join(words[:k]))
-            words = words[k:]
+        words, parts, i = text.split(" "), [], 0
+        while i < len(words):
+            most = min(len(words) - i, 2 * max(budget, 1) + 8)
+            k = max(_largest(most, lambda n: fits(" ".join(words[i:i + n]))), 1)
+            parts.append(" ".join(words[i:i + k]))
+            i += k
         return parts, " "
     halves, inner = _halve(text)
     return halves or [text], inner
