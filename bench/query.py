@@ -135,6 +135,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--queries", type=int, default=60)
+    parser.add_argument("--keep", default="", help="build the indexes under this dir and reuse them next time")
     args = parser.parse_args()
     from ingest.embed import load_embedder
     from ingest.config import load_settings
@@ -144,13 +145,19 @@ def main() -> None:
     queries = [fill(rng, rng.choice(QUESTIONS)) for _ in range(args.queries)]
     for size in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory(prefix="kb-bench-query-") as tmp:
+            where = Path(args.keep) / f"chunks-{size}" if args.keep else Path(tmp)
             t0 = time.perf_counter()
-            settings = build(Path(tmp), size, embedder)
-            print(f"== {size} chunks (built in {time.perf_counter() - t0:.0f}s), {len(queries)} queries")
+            if (where / "ledger.sqlite3").is_file():
+                from ingest.config import load_settings as _load
+
+                settings, built = _load(data={"dir": str(where)}), "reused"
+            else:
+                settings, built = build(where, size, embedder), f"built in {time.perf_counter() - t0:.0f}s"
+            print(f"== {size} chunks ({built}), {len(queries)} queries")
             for name, values in measure(settings, embedder, queries).items():
                 label = "query embedding" if name == "embed" else ("ask (extractive)" if name == "ask"
                                                                     else f"search {name}")
-                print(f"  {label:<18} {pct(values)}")
+                print(f"  {label:<18} {pct(values)}", flush=True)
 
 
 if __name__ == "__main__":
