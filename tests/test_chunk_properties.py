@@ -28,7 +28,7 @@ FRAGMENTS = ["<p>", "</p>", "<h2>", "</h2>", "<ul>", "<li>", "</li>", "</ul>", "
 garbled = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=8)), max_size=60).map("".join)
 word = st.text(alphabet="abcdefghij", min_size=1, max_size=8)
 sentence = st.lists(word, min_size=1, max_size=12).map(lambda ws: " ".join(ws) + ".")
-paragraph = st.lists(sentence, min_size=1, max_size=8).map(" ".join)
+paragraph = st.lists(sentence, min_size=1, max_size=5).map(" ".join)
 path = st.lists(st.sampled_from(["Intro", "Setup", "Usage", "Faq"]), max_size=3).map(tuple)
 
 
@@ -37,10 +37,10 @@ def block(draw: st.DrawFn) -> Block:
     kind = draw(st.sampled_from(["text", "text", "list", "table", "code"]))
     heading = draw(path)
     if kind == "table":
-        rows = draw(st.lists(paragraph, min_size=1, max_size=12))
+        rows = draw(st.lists(paragraph, min_size=1, max_size=8))
         return Block("table", "\n".join(rows), heading, draw(st.sampled_from(["", "Col a | Col b"])))
     if kind == "code":
-        lines = draw(st.lists(paragraph, min_size=1, max_size=10))
+        lines = draw(st.lists(paragraph, min_size=1, max_size=6))
         return Block("code", "```py\n" + "\n".join(lines) + "\n```", heading)
     if kind == "list":
         return Block("list", "\n".join("- " + p for p in draw(st.lists(paragraph, min_size=1, max_size=6))),
