@@ -1,16 +1,23 @@
 """Confluence storage format (XHTML) → a flat list of `Block`s, each under its heading path.
 
+Block kinds: "text" (a paragraph; line breaks kept), "list" (nested lists as indented "- ", "1. ",
+"[x] " lines), "table" (rows as "Header: value; Header: value", the header line in
+`Block.table_header`), "code" (fenced, with the language), "quote", and "panel" (an info, note,
+warning, tip, panel, expand or excerpt body, its first block prefixed "Warning: ..."). Links become
+their text or their target's title, users their display name (never an account id), images their
+alt text and caption; parameters, placeholders and text-less macros (toc, children, ...) are dropped.
+
 Parsing: lxml's XML parser in recover mode on the body wrapped in a root that declares every
-namespace prefix the body uses (storage format is XHTML with `ac:`/`ri:` elements). CDATA is turned
+element prefix the body uses (storage format is XHTML with `ac:`/`ri:` elements). CDATA is turned
 into escaped text and HTML named entities into characters first, so the XML parser sees plain XML.
 A body the XML parser cannot read cleanly is parsed again with lxml's HTML parser (tag soup);
 nesting deeper than libxml2's limit is flattened before that. lxml is used directly rather than
-through bs4's tree: bs4 costs ~2.7 ms to parse a 5 KB page against lxml's ~0.1 ms (see
-bench/clean_chunk.py). bs4 (this is the one module that imports it) decodes byte bodies of unknown
-encoding (`UnicodeDammit`).
+through bs4's tree: bs4 parses a 5 KB page in ~4 ms (about 240 pages/s before any work), lxml in
+~0.1 ms (bench/clean_chunk.py --parsers). bs4 (this is the one module that imports it) decodes byte
+bodies of unknown encoding (`UnicodeDammit`).
 
-The walk is iterative for inline text and depth-guarded for blocks, so nesting thousands deep never
-hits Python's recursion limit. `clean()` never raises on bad markup.
+The walk (ingest/clean_walk.py) is iterative for inline text and depth-guarded for blocks, so nesting
+thousands deep never hits Python's recursion limit. `clean()` never raises on bad markup.
 """
 
 from __future__ import annotations
