@@ -223,6 +223,13 @@ class Ledger:
                           (title, space_key, space_key, json.dumps([[a.id, a.title] for a in ancestors]),
                            run_id, page_id))
 
+    def descendants(self, page_id: str) -> list[Page]:
+        """Pages with `page_id` among their ancestors (pull re-derives their place after a move)."""
+        cols = ", ".join(c for c in self._PAGE_COLS if c != "body")
+        rows = self.conn.execute(f"SELECT {cols}, '' AS body FROM pages WHERE ancestors LIKE ?",
+                                 (f'%"{page_id}"%',))
+        return [p for p in map(page_from_row, rows) if any(a.id == page_id for a in p.ancestors)]
+
     def mark_seen(self, page_ids: Sequence[str], run_id: int) -> None:
         self.conn.executemany("UPDATE pages SET last_seen_run = ? WHERE id = ?",
                               [(run_id, pid) for pid in page_ids])

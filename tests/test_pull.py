@@ -206,3 +206,25 @@ def test_a_sweep_that_fails_midway_deletes_nothing(site: tuple[Any, Settings]) -
     assert rows(settings) == before
     emu.admin.clear_faults()
     assert changes(pull(settings)) == {"deleted": 2}
+
+
+def test_moving_or_renaming_a_parent_moves_its_descendants(site: tuple[Any, Settings], tmp_path: Path) -> None:
+    emu, settings = site
+    pull(settings)
+    with ledger(settings) as led:
+        pages = [p for p in led.iter_pages(spaces=["ENG"]) if p.kind == "page"]
+    parents = {a.id for p in pages for a in p.ancestors}
+    node = next(p for p in pages if p.id in parents and p.ancestors)  # has children and a parent
+    below = [p.id for p in pages if node.id in {a.id for a in p.ancestors}]
+    target = next(p.id for p in pages if p.id not in parents and p.id not in below and p.id != node.id)
+    emu.admin.clock(advance_minutes=10)
+    emu.admin.edit(node.id, title="Moved and renamed", parent_id=target)
+    report = pull(settings)
+    assert changes(report) == {"moved": 1 + len(below)}
+    clean = load_settings(confluence=emu.confluence_settings(), data={"dir": str(tmp_path / "clean")})
+    pull(clean)
+    assert rows(settings) == rows(clean)  # exactly what a fresh pull of the moved tree holds
+    with ledger(settings) as led:
+        for pid in below:
+            chain = [a.id for a in led.get_page(pid).ancestors]
+            assert target in chain and "Moved and renamed" in [a.title for a in led.get_page(pid).ancestors]
