@@ -71,6 +71,10 @@ def test_every_sample_cleans_and_chunks_with_no_markup_left(cleaned: dict[str, t
                     problems.append(f"{name}: markup left: {m.group(0)!r}")
             if re.search(r"\b(ac|ri):[a-z]", b.text):
                 problems.append(f"{name}: namespace left: {b.text[:80]!r}")
+        text = "\n".join(b.text for b in blocks)
+        for account in set(re.findall(r'ri:(?:account-id|userkey)="([^"]{6,})"', body)):
+            if account in text:
+                problems.append(f"{name}: raw account id {account!r} in the text")
     assert problems == []
 
 
