@@ -36,7 +36,7 @@ CLEAN_VERSION = "1"
 
 MAX_PARSE_DEPTH = 1500     # libxml2 stops at 2048; deeper tags are dropped (their text kept)
 
-_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _CDATA = re.compile(r"<!\[CDATA\[(.*?)(?:\]\]>|\Z)", re.S)
 _AMP = re.compile(r"&(?:(#[0-9]{1,8}|#[xX][0-9a-fA-F]{1,7}|[A-Za-z][A-Za-z0-9]{0,31});)?")
 _PREFIX = re.compile(r"</?([A-Za-z_][\w.-]*):")  # element prefixes; an unknown attribute prefix → HTML parse
@@ -69,7 +69,7 @@ def _decode(body: str | bytes) -> str:
         except UnicodeDecodeError:
             from bs4 import UnicodeDammit
 
-            body = UnicodeDammit(body, ["utf-8", "windows-1252"]).unicode_markup or body.decode(
+            body = UnicodeDammit(body, ["utf-8", "windows-1252", "iso-8859-1"]).unicode_markup or body.decode(
                 "utf-8", "replace")
     return _BAD_CHARS.sub("", body) if _BAD_CHARS.search(body) else body
 
@@ -90,12 +90,9 @@ def _entity(m: re.Match[str]) -> str:
         return "&amp;"
     if name in _XML_SAFE:
         return m.group(0)
-    if name[0] == "#":
-        try:
-            char = chr(int(name[2:], 16) if name[1] in "xX" else int(name[1:]))
-        except (ValueError, OverflowError):
-            return ""
-        return "" if _BAD_CHARS.match(char) else html.escape(char, quote=False)
+    if name[0] == "#":  # HTML5 rules: &#150; is an en dash, an invalid code point is U+FFFD
+        char = _BAD_CHARS.sub("", html.unescape(f"&{name};"))
+        return html.escape(char, quote=False)
     char = html.entities.html5.get(name + ";")
     return html.escape(char, quote=False) if char else "&amp;" + name + ";"
 
