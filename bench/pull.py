@@ -1,0 +1,131 @@
+"""Benchmark of `kb pull` (our manifest through PyAirbyte) against the emulator with generated pages.
+
+Prints: the full pull's pages/s beside a plain client reading the same pages from the same emulator
+(the emulator's own ceiling), a no-change re-pull's time as a % of the full pull and its request
+count, and the same after editing 1% of the pages. The emulator runs as its own process
+(`kb emulator --pages N`), so it does not share the pull's interpreter.
+
+    .venv/bin/python bench/pull.py [--pages 5000] [--page-size 50]
+Goals (issue 3): a no-change re-pull within 5% of the full pull's time; a full pull limited by the
+emulator, not by our code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+KB = [sys.executable, "-c", "from retrieval.cli import main; main()"]
+
+
+def start_emulator(pages: int, workdir: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    proc = subprocess.Popen([*KB, "emulator", "--pages", str(pages), "--seed", "11"], cwd=workdir,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = proc.stdout.readline() if proc.stdout else ""
+    if not line.startswith("confluence emulator:"):
+        proc.kill()
+        raise SystemExit(f"the emulator did not start: {line!r}")
+    fields = dict(part.split("=", 1) for part in line.split()[2:])
+    return proc, fields
+
+
+def plain_client_read(fields: dict[str, str], page_size: int) -> tuple[float, int, int]:
+    """The same CQL window read with one keep-alive requests session: (seconds, items, requests)."""
+    import requests
+
+    session = requests.Session()
+    session.auth = (fields["email"], fields["token"])
+    session.verify = fields["ca"] or True
+    expand = ("body.storage,version,space,ancestors,history,metadata.labels,"
+              "restrictions.read.restrictions.user,restrictions.read.restrictions.group")
+    url: str | None = f"{fields['url']}/wiki/rest/api/content/search"
+    params: dict[str, Any] | None = {"cql": 'type=page AND lastmodified >= "1999-12-31 23:58" ORDER BY '
+                                            "lastmodified ASC", "limit": page_size, "expand": expand}
+    started, items, calls = time.perf_counter(), 0, 0
+    while url:
+        data = session.get(url, params=params, timeout=60).json()
+        calls += 1
+        items += len(data["results"])
+        nxt = data.get("_links", {}).get("next")
+        url, params = (f"{fields['url']}/wiki{nxt}", None) if nxt else (None, None)
+    return time.perf_counter() - started, items, calls
+
+
+def timed_pull(settings: Any) -> tuple[float, Any, dict[str, float]]:
+    from ingest.sync import pull
+
+    marks: dict[str, float] = {}
+    started = time.perf_counter()
+
+    def progress(done: int, total: int | None, what: str) -> None:
+        if what == "pages applied":
+            marks.setdefault("first_apply", time.perf_counter() - started)
+
+    report = pull(settings, progress=progress)
+    return time.perf_counter() - started, report, marks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="benchmark kb pull against the emulator")
+    parser.add_argument("--pages", type=int, default=5000)
+    parser.add_argument("--page-size", type=int, default=50)
+    args = parser.parse_args()
+    os.environ.setdefault("NO_LIVE_PROGRESS", "1")
+    from ingest.config import load_settings
+
+    with tempfile.TemporaryDirectory(prefix="bench-pull-") as tmp:
+        proc, fields = start_emulator(args.pages, Path(tmp))
+        try:
+            run(args, fields, Path(tmp), load_settings)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+
+
+def run(args: argparse.Namespace, fields: dict[str, str], tmp: Path, load_settings: Any) -> None:
+    from emulator.admin import EmulatorAdmin
+    from ingest.source import open_source, prepare_environment
+
+    conf = {"domain_name": fields["domain"], "email": fields["email"], "api_token": fields["token"],
+            "ca_bundle": fields["ca"]}
+    settings = load_settings(confluence=conf, data={"dir": str(tmp / "kb")}, pull={"page_size": args.page_size})
+    prepare_environment(settings)
+    open_source(settings, {"domain_name": "x", "email": "x", "api_token": "x"})  # imports, once
+    base_s, base_items, base_calls = plain_client_read(fields, args.page_size)
+    print(f"emulator ceiling (plain requests client, same CQL pages): {base_items} pages in {base_s:.2f} s "
+          f"= {base_items / base_s:.0f} pages/s over {base_calls} requests")
+    full_s, full, marks = timed_pull(settings)
+    print(f"full pull: {full.seen} pages in {full_s:.2f} s = {full.seen / full_s:.0f} pages/s, "
+          f"{full.requests} requests, {full.bytes / 1e6:.1f} MB "
+          f"(PyAirbyte read into DuckDB {marks.get('first_apply', 0):.2f} s, "
+          f"ledger apply {full_s - marks.get('first_apply', 0):.2f} s); "
+          f"{full_s / base_s:.1f}x the plain client's time")
+    again_s, again, _ = timed_pull(settings)
+    print(f"no-change re-pull: {again_s:.2f} s = {100 * again_s / full_s:.1f}% of the full pull, "
+          f"{again.requests} requests, {again.bytes / 1e6:.2f} MB, seen {again.seen}, "
+          f"new {again.new}, changed {again.changed}")
+    admin = EmulatorAdmin(fields["url"], ca_path=fields["ca"] or None)
+    admin.clock(advance_minutes=10)
+    from ingest.ledger import Ledger
+
+    with Ledger(settings.data_dir) as led:
+        ids = [p.id for p in led.iter_pages()][:: 100][: max(1, args.pages // 100)]
+    for pid in ids:
+        admin.edit(pid, body=f"<p>edited for the benchmark {pid}</p>")
+    edit_s, edited, _ = timed_pull(settings)
+    print(f"after editing 1% ({len(ids)} pages): {edit_s:.2f} s = {100 * edit_s / full_s:.1f}% of the full pull, "
+          f"{edited.requests} requests, changed {edited.changed}, seen {edited.seen}")
+    admin.close()
+
+
+if __name__ == "__main__":
+    main()
