@@ -3,7 +3,8 @@
 Block kinds: "text" (a paragraph; line breaks kept), "list" (nested lists as indented "- ", "1. ",
 "[x] " lines), "table" (rows as "Header: value; Header: value", the header line in
 `Block.table_header`), "code" (fenced, with the language), "quote", and "panel" (an info, note,
-warning, tip, panel, expand or excerpt body, its first block prefixed "Warning: ..."). Links become
+warning, tip, panel, expand or excerpt body in one block, "Warning: ..."; a body with a table,
+code or a heading keeps its blocks, the label on the first). Links become
 their text or their target's title, users their display name (never an account id), images their
 alt text and caption; parameters, placeholders and text-less macros (toc, children, ...) are dropped.
 

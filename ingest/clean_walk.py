@@ -197,19 +197,24 @@ class _Walker:
             self.pending.append(self.macro_inline(el))
 
     def labelled(self, body: Any, label: str, title: str, depth: int) -> None:
-        """A panel's blocks, the first one prefixed "Warning: ..." (or "Expand — Title: ...")."""
+        """A panel's body as one "panel" block, "Warning: ..." (or "Expand — Title: ..."); a body
+        with a table, code or a heading keeps its blocks, the label on the first."""
         self.flush()
         start = len(self.blocks)
         if body is not None:
             self.container(body, depth)
             self.flush()
-        if len(self.blocks) == start:
+        inner = self.blocks[start:]
+        if not inner:
             return
         head = f"{label} — {title}" if title and title.lower() != label.lower() else label
-        first = self.blocks[start]
-        if first.kind in ("text", "list", "quote"):
-            kind = "panel" if first.kind == "text" else first.kind
-            self.blocks[start] = dataclasses.replace(first, kind=kind, text=f"{head}: {first.text}")
+        first = inner[0]
+        if all(b.kind in ("text", "list", "quote", "panel") and b.heading_path == first.heading_path
+               for b in inner):
+            self.blocks[start:] = [Block("panel", f"{head}: " + "\n".join(b.text for b in inner),
+                                         first.heading_path)]
+        elif first.kind in ("text", "list", "quote", "panel"):
+            self.blocks[start] = dataclasses.replace(first, text=f"{head}: {first.text}")
         else:
             self.blocks.insert(start, Block("panel", f"{head}:", first.heading_path))
 

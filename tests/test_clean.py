@@ -183,3 +183,17 @@ def test_ten_megabyte_page() -> None:
     result = clean(body)
     assert len(result) == 10_000_000 // len(para)
     assert result[0].heading_path == ("Big",)
+
+
+def test_a_panel_body_stays_one_block_with_its_label() -> None:
+    body = ('<ac:structured-macro ac:name="warning"><ac:rich-text-body><p>Before a failover:</p>'
+            "<ul><li>drain the queue</li><li>page the owner</li></ul><p>Then wait.</p>"
+            "</ac:rich-text-body></ac:structured-macro>"
+            '<ac:structured-macro ac:name="expand"><ac:parameter ac:name="title">Details</ac:parameter>'
+            '<ac:rich-text-body><p>Some text.</p><ac:structured-macro ac:name="code"><ac:plain-text-body>'
+            "<![CDATA[x = 1]]></ac:plain-text-body></ac:structured-macro></ac:rich-text-body>"
+            "</ac:structured-macro>")
+    bs = clean(body)
+    assert bs[0] == Block("panel", "Warning: Before a failover:\n- drain the queue\n- page the owner\nThen wait.")
+    assert [(b.kind, b.text) for b in bs[1:]] == [("text", "Expand — Details: Some text."),
+                                                  ("code", "```\nx = 1\n```")]
