@@ -245,6 +245,39 @@ def prefetch(items: Iterable[Any], fn: Callable[[Any], Any], depth: int = 64) ->
         thread.join(timeout=30)
 
 
+class _Writer:
+    """Commits groups in order on one thread, one group behind the embedding; results are
+    tallied on the caller's thread."""
+
+    def __init__(self, tally: _Tally, owned: Any = None) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-index-writer")
+        self._last: Any = None
+        self._tally = tally
+        self._owned = owned
+
+    def submit(self, fn: Callable[..., tuple[Any, ...]], *args: Any) -> None:
+        self.wait()
+        self._last = self._pool.submit(fn, *args)
+
+    def wait(self) -> None:
+        """Wait for the pending group; its error, if any, is raised here."""
+        if self._last is None:
+            return
+        future, self._last = self._last, None
+        states, written, deleted = future.result()
+        for state in states:
+            self._tally.pages[state] += 1
+        self._tally.written += written
+        self._tally.deleted += deleted
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        if self._owned is not None:
+            self._owned.close()
+
+
 class Indexer:
     """Brings a Store and the ledger's chunks up to the pages it is given."""
 
@@ -259,6 +292,7 @@ class Indexer:
         self.cleaner = cleaner or default_cleaner()
         self.users = users
         self.reuse_from = store if reuse_from == "same" else reuse_from
+        self.live = sink is None  # the live chunks table, not reindex's staging
         self.sink = sink or self.rows
         self.chunker_id = str(self.chunker.fingerprint())
         self.flush_texts = max(4 * settings.embed.batch_size, 32)
@@ -269,28 +303,43 @@ class Indexer:
         """Index `pages` (current ones), then remove the chunks of tombstoned pages."""
         started = time.perf_counter()
         tally = _Tally()
-        known = {} if full and self.sink is not self.rows else self.rows.indexed_hashes(spaces)
+        known = {} if full and not self.live else self.rows.indexed_hashes(spaces)
         group: list[_Work] = []
         pending = done = 0
-        for item in prefetch(pages, lambda p: self._prepare(p, known, full)):
-            done += 1
-            if isinstance(item, _Work):
-                group.append(item)
-                pending += len(item.chunks)
-                if pending >= self.flush_texts or len(group) >= FLUSH_PAGES:
-                    self._flush(group, tally)
-                    group, pending = [], 0
-            elif item[0] == "unchanged":
-                tally.pages["unchanged"] += 1
-            else:
-                tally.pages["failed"] += 1
-                tally.failures.append((item[1], item[2]))
-            if progress:
-                progress(done, total, "index")
-        self._flush(group, tally)
-        if self.sink is self.rows:
+        writer = _Writer(tally, self._own_sink())
+        try:
+            for item in prefetch(pages, lambda p: self._prepare(p, known, full)):
+                done += 1
+                if isinstance(item, _Work):
+                    group.append(item)
+                    pending += len(item.chunks)
+                    if pending >= self.flush_texts or len(group) >= FLUSH_PAGES:
+                        self._flush(group, tally, writer)
+                        group, pending = [], 0
+                elif item[0] == "unchanged":
+                    tally.pages["unchanged"] += 1
+                else:
+                    tally.pages["failed"] += 1
+                    tally.failures.append((item[1], item[2]))
+                if progress:
+                    progress(done, total, "index")
+            self._flush(group, tally, writer)
+            writer.wait()
+        finally:
+            writer.close()
+        if self.live:
             self.remove_gone(spaces, tally)
         return tally.report(time.perf_counter() - started)
+
+    def _own_sink(self) -> Any:
+        """The writer thread's ledger connection (live mode), so the main thread's reads never
+        interleave with its transactions; closed when the run ends."""
+        if not self.live:
+            return None
+        from ingest.ledger import Ledger
+
+        self.sink = _LedgerChunks(Ledger(self.rows.ledger.path.parent))
+        return self.sink.ledger
 
     def _prepare(self, page: Page, known: Mapping[str, str | None], full: bool) -> Any:
         """On the prefetch thread: decide, clean and chunk one page."""
@@ -312,11 +361,12 @@ class Indexer:
         return _Work(page, fingerprint, state, chunks)
 
     # -- a group of pages -----------------------------------------------------------------------
-    def _flush(self, group: list[_Work], tally: _Tally) -> None:
+    def _flush(self, group: list[_Work], tally: _Tally, writer: _Writer) -> None:
+        """Embed the group here; hand its Chroma and ledger writes to the writer thread."""
         if not group:
             return
         page_ids = [w.page.id for w in group]
-        old = self.rows.chunks_of(page_ids) if self.sink is self.rows else {}
+        old = self.rows.chunks_of(page_ids) if self.live else {}
         self._vectors(group, old, tally)
         ids, vectors, metas = [], [], []
         for work in group:
@@ -324,6 +374,11 @@ class Indexer:
                 ids.append(chunk.id)
                 vectors.append(vec)
                 metas.append(chunk_metadata(work.page, chunk, self.embedder.model_id))
+        writer.submit(self._commit, group, page_ids, old, ids, vectors, metas)
+
+    def _commit(self, group: list[_Work], page_ids: list[str], old: Mapping[str, Mapping[str, str]],
+                ids: list[str], vectors: list[np.ndarray], metas: list[dict[str, Any]]) -> tuple[Any, ...]:
+        """The replace, in order: upsert into Chroma, delete stale ids, then the ledger transaction."""
         held = self.store.ids_of_pages(page_ids)
         stale = set().union(*(held.get(pid, set()) | set(old.get(pid, {})) for pid in page_ids)) - set(ids)
         if ids:
@@ -331,10 +386,7 @@ class Indexer:
         if stale:
             self.store.delete(sorted(stale))
         self.sink.replace(group)
-        for work in group:
-            tally.pages[work.state] += 1
-        tally.written += len(ids)
-        tally.deleted += len(stale)
+        return [w.state for w in group], len(ids), len(stale)
 
     def _vectors(self, group: list[_Work], old: Mapping[str, Mapping[str, str]], tally: _Tally) -> None:
         """Fill each work's vectors: reuse by text hash (checked against Chroma), embed the rest."""

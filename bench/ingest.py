@@ -1,0 +1,148 @@
+"""Benchmark: the full ingest against embedding alone, and the incremental re-ingests.
+
+    .venv/bin/python bench/ingest.py [--pages 2000] [--seed 0] [--edit-fraction 0.01] [--fake]
+
+An emulator subprocess (`kb emulator --pages N --no-sample`) serves N generated pages; the ingest
+runs in this process with the bundled model (or, with --fake, the hashed fake, to time the plumbing).
+Prints, for the same chunks and the same embedder:
+  - full ingest from an empty index (emulator -> PyAirbyte -> ledger -> clean/chunk -> embed -> Chroma);
+  - embed-only throughput (the ledger's chunk texts in memory, `embed_documents` batched, no I/O);
+  - their ratio on the "embed-only ratio" line (goal >= 0.9);
+  - a no-change re-ingest: time as % of the full ingest (goal <= 2%) and chunks embedded (goal 0);
+  - a re-ingest after editing one paragraph in 1% of the pages: time % (goal <= 3%), chunks embedded
+    against the chunks of those pages;
+  - peak RSS of this process (goal: 2 GB at 20,000 pages).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("AIRBYTE_OFFLINE_MODE", "1")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from ingest.config import load_settings  # noqa: E402
+from ingest.ledger import Ledger  # noqa: E402
+
+
+def start_emulator(pages: int, seed: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    kb = ROOT / ".venv" / "bin" / "kb"
+    proc = subprocess.Popen([str(kb), "emulator", "--no-sample", "--pages", str(pages), "--seed", str(seed)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = proc.stdout.readline() if proc.stdout else ""
+    fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
+    if "domain" not in fields:
+        proc.kill()
+        raise SystemExit(f"the emulator did not start: {line!r}")
+    return proc, fields
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed_ingest(settings: Any, embedder: Any) -> tuple[float, Any]:
+    from ingest.pipeline import ingest
+
+    started = time.perf_counter()
+    report = ingest(settings, embedder=embedder)
+    return time.perf_counter() - started, report
+
+
+def embed_only(settings: Any, embedder: Any) -> tuple[float, int]:
+    """The ledger's chunk texts, in memory first, then embedded batched: no I/O in the timing."""
+    from ingest.records import embed_text
+
+    with Ledger(settings.data_dir) as ledger:
+        texts = [embed_text(h, t) for h, t in ledger.conn.execute("SELECT header, text FROM chunks ORDER BY id")]
+    started = time.perf_counter()
+    for start in range(0, len(texts), 1024):
+        embedder.embed_documents(texts[start:start + 1024])
+    return time.perf_counter() - started, len(texts)
+
+
+def edit_pages(settings: Any, fields: dict[str, str], fraction: float) -> tuple[int, int]:
+    """Change one paragraph in `fraction` of the pages; (pages edited, chunks those pages had)."""
+    from emulator.admin import EmulatorAdmin
+
+    with Ledger(settings.data_dir) as ledger:
+        rows = ledger.conn.execute("SELECT id, body FROM pages WHERE status = 'current' ORDER BY id").fetchall()
+        step = max(1, round(1 / fraction))
+        chosen = [(pid, body) for i, (pid, body) in enumerate(rows) if i % step == 0]
+        chunks = sum(ledger.count("chunks", "page_id = ?", (pid,)) for pid, _ in chosen)
+    with EmulatorAdmin(f"https://{fields['domain']}", ca_path=fields.get("ca")) as admin:
+        for n, (pid, body) in enumerate(chosen):
+            paragraphs = re.findall(r"<p>(.*?)</p>", body, flags=re.S)
+            if paragraphs:
+                target = paragraphs[len(paragraphs) // 2]
+                body = body.replace(target, f"Benchmark edit {n}: the quokka rearranged the marmalade.", 1)
+            else:
+                body += f"<p>Benchmark edit {n}.</p>"
+            admin.edit(pid, body=body)
+    return len(chosen), chunks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--edit-fraction", type=float, default=0.01)
+    parser.add_argument("--fake", action="store_true", help="the hashed fake embedder (plumbing only)")
+    args = parser.parse_args()
+
+    proc, fields = start_emulator(args.pages, args.seed)
+    try:
+        with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
+            run(args, fields, Path(tmp))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def run(args: argparse.Namespace, fields: dict[str, str], tmp: Path) -> None:
+    from ingest.embed import FakeEmbedder, load_embedder
+
+    settings = load_settings(data={"dir": str(tmp / "kb")}, confluence={
+        "domain_name": fields["domain"], "email": fields["email"], "api_token": fields["token"],
+        "ca_bundle": fields.get("ca", ""), "scheme": "https"})
+    embedder = FakeEmbedder() if args.fake else load_embedder(settings)
+    print(f"pages: {args.pages} (seed {args.seed}); embedder: {embedder.model_id}; "
+          f"batch size {settings.embed.batch_size}; cpus: {os.cpu_count()}; load: {os.getloadavg()[0]:.2f}")
+
+    full_s, full = timed_ingest(settings, embedder)
+    chunks = full.index.chunks_written
+    print(f"full ingest: {full_s:.1f} s, {chunks} chunks, {chunks / full_s:.1f} chunks/s, "
+          f"{full.index.pages_seen / full_s:.1f} pages/s (pull {full.pull.seconds:.1f} s, "
+          f"index {full.index.seconds:.1f} s)")
+
+    embed_s, n = embed_only(settings, embedder)
+    print(f"embed-only: {embed_s:.1f} s, {n} chunks, {n / embed_s:.1f} chunks/s")
+    print(f"full ingest vs embed-only ratio: {(chunks / full_s) / (n / embed_s):.2f} "
+          f"(embed-only ratio; goal >= 0.90)")
+
+    same_s, same = timed_ingest(settings, embedder)
+    print(f"no-change re-ingest: {same_s:.2f} s = {100 * same_s / full_s:.1f}% of full (goal <= 2%), "
+          f"chunks embedded {same.index.chunks_embedded} (goal 0)")
+
+    edited, their_chunks = edit_pages(settings, fields, args.edit_fraction)
+    edit_s, edit = timed_ingest(settings, embedder)
+    print(f"{args.edit_fraction:.0%} edit re-ingest ({edited} pages): {edit_s:.2f} s = "
+          f"{100 * edit_s / full_s:.1f}% of full (goal <= 3%), chunks embedded {edit.index.chunks_embedded} "
+          f"of the {their_chunks} chunks of those pages (reused {edit.index.chunks_reused})")
+    print(f"peak RSS: {peak_rss_mb():.0f} MB (this process; the emulator runs apart)")
+
+
+if __name__ == "__main__":
+    main()
