@@ -113,6 +113,10 @@ def run(args: argparse.Namespace, fields: dict[str, str], tmp: Path, load_settin
     print(f"no-change re-pull: {again_s:.2f} s = {100 * again_s / full_s:.1f}% of the full pull, "
           f"{again.requests} requests, {again.bytes / 1e6:.2f} MB, seen {again.seen}, "
           f"new {again.new}, changed {again.changed}")
+    lazy = settings.model_copy(update={"pull": settings.pull.model_copy(update={"sweep_every": 10})})
+    nosweep_s, nosweep, _ = timed_pull(lazy)
+    print(f"no-change re-pull with sweep_every=10 (no sweep this run): {nosweep_s:.2f} s = "
+          f"{100 * nosweep_s / full_s:.1f}% of the full pull, {nosweep.requests} requests")
     admin = EmulatorAdmin(fields["url"], ca_path=fields["ca"] or None)
     admin.clock(advance_minutes=10)
     from ingest.ledger import Ledger
