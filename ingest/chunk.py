@@ -92,7 +92,8 @@ class Chunker:
         data = {"chunker": CHUNKER_VERSION, "clean": CLEAN_VERSION, "chunk_tokens": self.chunk_tokens,
                 "overlap_tokens": self.overlap_tokens, "min_section_tokens": self.min_section_tokens,
                 "window_tokens": self.window_tokens,
-                "count_tokens": _counter_id(self.count_tokens), "count_window": _counter_id(self.count_window)}
+                "count_tokens": _counter_id(self.count_tokens),
+                "count_window": _counter_id(self.count_window)}
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
     def chunk(self, page: Page, blocks: Sequence[Block]) -> list[Chunk]:
@@ -139,7 +140,8 @@ class Chunker:
             elif len(heads) > 1:
                 heads = heads[1:]
             else:
-                return _cut_words(header, lambda t: self._win(t) <= self.window_tokens // 2)  # type: ignore[operator]
+                half = self.window_tokens // 2
+                return _cut_words(header, lambda t: self._win(t) <= half)
 
     # ------------------------------------------------------------------ one section
     def _win(self, text: str) -> int:
@@ -160,8 +162,9 @@ class Chunker:
         tokens = self.count_tokens(text)
         if tokens > self.chunk_tokens:
             return None
-        if self.window_tokens and self.count_window(embed_text(header, text)) > self.window_tokens:  # type: ignore[misc]
-            return None
+        if self.window_tokens and self.count_window is not None:
+            if self.count_window(embed_text(header, text)) > self.window_tokens:
+                return None
         return tokens
 
     def _section(self, header: str, header_cost: int, blocks: Sequence[Block]) -> list[tuple[str, int]]:
@@ -435,7 +438,8 @@ def _common(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
     return a[:n]
 
 
-def inspect_page(page: Page, settings: Any = None, *, users: Any = None, window: bool = True) -> dict[str, Any]:
+def inspect_page(page: Page, settings: Any = None, *, users: Any = None,
+                 window: bool = True) -> dict[str, Any]:
     """What clean and chunk make of a page, with both token counts per chunk (for `kb inspect`)."""
     from ingest.clean import clean
 
@@ -449,7 +453,8 @@ def inspect_page(page: Page, settings: Any = None, *, users: Any = None, window:
         "page": {"id": page.id, "title": page.title, "space": page.space_key, "version": page.version,
                  "bytes": len(page.body_html.encode("utf-8", "replace"))},
         "budgets": {"chunk_tokens": chunker.chunk_tokens, "window_tokens": window_tokens,
-                    "overlap_tokens": chunker.overlap_tokens, "min_section_tokens": chunker.min_section_tokens},
+                    "overlap_tokens": chunker.overlap_tokens,
+                    "min_section_tokens": chunker.min_section_tokens},
         "fingerprint": chunker.fingerprint(),
         "blocks": [{"kind": b.kind, "heading_path": list(b.heading_path), "text": b.text,
                     **({"table_header": b.table_header} if b.table_header else {})} for b in blocks],

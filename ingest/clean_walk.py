@@ -287,8 +287,10 @@ class _Walker:
         return "\n".join(line[indent:] for line in lines)
 
     # ------------------------------------------------------------------ inline context
-    def inline(self, root: Any, skip: frozenset[str] | set[str] = frozenset()) -> str:
-        """The text under `root` (not its tail), with links, users, images, macros resolved."""
+    def inline(self, root: Any, skip: frozenset[str] | set[str] = frozenset(),
+               plain_root: bool = False) -> str:
+        """The text under `root` (not its tail), with links, users, images, macros resolved;
+        `plain_root`: read the root's children even when the root itself is a special element."""
         out: list[str] = []
         stack: list[Any] = [root]
         while stack:
@@ -301,7 +303,7 @@ class _Walker:
             name = _name(item)
             if not name or name in DROPPED or (name in skip and item is not root):
                 continue
-            special = _SPECIAL.get(name)
+            special = None if plain_root and item is root else _SPECIAL.get(name)
             if special is not None:
                 out.append(special(self, item))
                 continue
@@ -363,6 +365,12 @@ class _Walker:
         login = _attr(el, "username")
         return f"@{login}" if login else "(unknown user)"
 
+    def anchor(self, el: Any) -> str:
+        """An HTML link: its text, else its address (never a fragment or a javascript: link)."""
+        text = self.inline(el, plain_root=True) if len(el) or el.text else ""
+        href = _attr(el, "href")
+        return text if text.strip() else (href if href.startswith(("http", "mailto:")) else "")
+
     def image(self, el: Any) -> str:
         alt = _attr(el, "alt") or _attr(el, "title")
         caption = _child(el, "caption")
@@ -394,7 +402,8 @@ def _time(_: _Walker, el: Any) -> str:
 
 
 _SPECIAL: dict[str, Any] = {
-    "link": _Walker.link, "user": _Walker.user, "image": _Walker.image, "img": _Walker.image,
+    "link": _Walker.link, "user": _Walker.user, "a": _Walker.anchor,
+    "image": _Walker.image, "img": _Walker.image,
     "structured-macro": _Walker.macro_inline, "macro": _Walker.macro_inline,
     "emoticon": _emoticon, "time": _time, "br": lambda w, el: NL,
     "task-list": lambda w, el: NL + w.list_text(el).replace("\n", NL) + NL,

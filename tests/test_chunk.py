@@ -20,7 +20,8 @@ def words(text: str) -> int:
     return len(text.split())
 
 
-def chunker(chunk_tokens: int = 40, overlap: int = 0, min_section: int = 0, window: int | None = None) -> Chunker:
+def chunker(chunk_tokens: int = 40, overlap: int = 0, min_section: int = 0,
+            window: int | None = None) -> Chunker:
     return Chunker(ChunkSettings(chunk_tokens=max(chunk_tokens, 32), overlap_tokens=overlap,
                                  min_section_tokens=min_section),
                    count_tokens=words, window_tokens=window, count_window=words if window else None)

@@ -77,7 +77,8 @@ def test_damaged_fixtures_never_raise(path: Path, at: int, cut: int, insert: str
     at %= len(body) + 1
     damaged = body[:at] + insert + body[at + cut:]
     assert isinstance(clean(damaged), list)
-    assert isinstance(clean(damaged.encode("utf-8", "surrogatepass")[: max(len(damaged) - 1, 0)]), list)  # a cut byte
+    cut_byte = damaged.encode("utf-8", "surrogatepass")[: max(len(damaged) - 1, 0)]
+    assert isinstance(clean(cut_byte), list)
 
 
 @FAST

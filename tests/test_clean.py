@@ -194,6 +194,13 @@ def test_a_panel_body_stays_one_block_with_its_label() -> None:
             "<![CDATA[x = 1]]></ac:plain-text-body></ac:structured-macro></ac:rich-text-body>"
             "</ac:structured-macro>")
     bs = clean(body)
-    assert bs[0] == Block("panel", "Warning: Before a failover:\n- drain the queue\n- page the owner\nThen wait.")
+    assert bs[0] == Block("panel",
+                          "Warning: Before a failover:\n- drain the queue\n- page the owner\nThen wait.")
     assert [(b.kind, b.text) for b in bs[1:]] == [("text", "Expand — Details: Some text."),
                                                   ("code", "```\nx = 1\n```")]
+
+
+def test_html_links_keep_their_text_or_address() -> None:
+    body = ('<p>See <a href="https://x.example/y"></a>, <a href="#top"></a>and '
+            '<a href="https://z.example">the <b>docs</b></a>.</p><a href="https://z.example">loose</a> tail')
+    assert [b.text for b in clean(body)] == ["See https://x.example/y, and the docs.", "loose tail"]

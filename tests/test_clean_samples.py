@@ -21,6 +21,7 @@ from ingest.config import ChunkSettings
 from ingest.records import Block, Page
 
 TAG = re.compile(r"</?([A-Za-z][\w:-]*)(?:\s[^<>]*)?/?>")
+Cleaned = dict[str, tuple[str, list[Block]]]
 INPUT = re.compile(r"^\.input\|[^\n]*\n(?:\.#[^\n]*\n)?(.*?)(?=^\.#|^\.expect|\Z)", re.S | re.M)
 
 
@@ -50,11 +51,11 @@ def words(text: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def cleaned() -> dict[str, tuple[str, list[Block]]]:
+def cleaned() -> Cleaned:
     return {name: (body, clean(body)) for name, body in sample_bodies(storage_root())}
 
 
-def test_every_sample_cleans_and_chunks_with_no_markup_left(cleaned: dict[str, tuple[str, list[Block]]]) -> None:
+def test_every_sample_cleans_and_chunks_with_no_markup_left(cleaned: Cleaned) -> None:
     assert len(cleaned) > 150
     chunker = Chunker(ChunkSettings(chunk_tokens=64, overlap_tokens=8), count_tokens=words,
                       window_tokens=80, count_window=words)
@@ -78,11 +79,11 @@ def test_every_sample_cleans_and_chunks_with_no_markup_left(cleaned: dict[str, t
     assert problems == []
 
 
-def by_name(cleaned: dict[str, tuple[str, list[Block]]], name: str) -> list[Block]:
+def by_name(cleaned: Cleaned, name: str) -> list[Block]:
     return cleaned[name][1]
 
 
-def test_editor_sample_code_table_panel_links(cleaned: dict[str, tuple[str, list[Block]]]) -> None:
+def test_editor_sample_code_table_panel_links(cleaned: Cleaned) -> None:
     blocks = by_name(cleaned, "kovetskiy_mark/export/editor.xml")
     code = next(b for b in blocks if b.kind == "code" and "release:" in b.text)
     assert code.text == "```yaml\nrelease:\n  day: tuesday\n```"
@@ -96,7 +97,7 @@ def test_editor_sample_code_table_panel_links(cleaned: dict[str, tuple[str, list
     assert "5b10a2844c20165700ede21g" not in text             # never a raw account id
 
 
-def test_table_header_repeated_in_every_chunk(cleaned: dict[str, tuple[str, list[Block]]]) -> None:
+def test_table_header_repeated_in_every_chunk(cleaned: Cleaned) -> None:
     blocks = by_name(cleaned, "xwiki_confluence/entities_xml/table.entities.xml#5")
     table = next(b for b in blocks if b.table_header)
     assert table.table_header.startswith("Text left aligned in this column | Text centered")
@@ -108,7 +109,7 @@ def test_table_header_repeated_in_every_chunk(cleaned: dict[str, tuple[str, list
     assert all(c.text.startswith(table.table_header + "\n") for c in chunks)
 
 
-def test_noformat_cdata_split_and_escaping(cleaned: dict[str, tuple[str, list[Block]]]) -> None:
+def test_noformat_cdata_split_and_escaping(cleaned: Cleaned) -> None:
     blocks = by_name(cleaned, "kovetskiy_mark/export/escaping.xml")
     code = [b.text for b in blocks if b.kind == "code"]
     assert "```\nkeep *this*\n\n   as ]]> it is\n```" in code
@@ -116,7 +117,7 @@ def test_noformat_cdata_split_and_escaping(cleaned: dict[str, tuple[str, list[Bl
     assert any("Markup-looking text: <div> and &copy;" in b.text for b in blocks)
 
 
-def test_panel_label_from_the_adf_and_the_layout_sample(cleaned: dict[str, tuple[str, list[Block]]]) -> None:
+def test_panel_label_from_the_adf_and_the_layout_sample(cleaned: Cleaned) -> None:
     panels = [b.text for b in by_name(cleaned, "xwiki_confluence/xhtml_inputs/"
                                       "confluence_xhtml10__specific__macro__macropanel.xml")]
     assert panels[:2] == ["Default", "Note: This is a note (woaw) 😯"]
