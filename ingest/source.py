@@ -167,15 +167,23 @@ class ClampedBackoff:
         return max(0.001, min(self.factor * 2 ** max(0, attempt_count - 1), self.cap))
 
 
+def _airbyte() -> Any:
+    """Import airbyte (after `prepare_environment`), quietly: google-cloud packages it pulls in
+    warn about Python 3.11 on import."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        import airbyte
+
+    return airbyte
+
+
 # --- sources ---------------------------------------------------------------------------------
 def open_source(settings: Settings, config: dict[str, Any], *, stock: bool = False) -> Any:
     """An airbyte Source for our manifest (or the stock one), in-process."""
     prepare_environment(settings)
-    import warnings
-
-    with warnings.catch_warnings():  # google-cloud packages warn about Python 3.11 on import
-        warnings.simplefilter("ignore", FutureWarning)
-        import airbyte as ab
+    ab = _airbyte()
 
     _speed_ups()
     if stock:
@@ -224,6 +232,7 @@ def open_cache(settings: Settings, name: str, *, fresh: bool = False) -> Any:
     PyAirbyte's "replace" leaves a stream's old rows when a read returns none of it, and the
     cache must hold exactly the last read."""
     root = prepare_environment(settings)
+    _airbyte()
     from airbyte.caches import DuckDBCache
 
     if fresh:  # a new file (PyAirbyte keeps engines per path in-process); the previous read's goes
@@ -242,6 +251,7 @@ def read(settings: Settings, source: Any, cache: Any, streams: list[str], meter:
         try:
             source.read(cache=cache, streams=streams, write_strategy="replace", force_full_refresh=True)
         except Exception as exc:
+            print(file=sys.stderr)  # PyAirbyte's progress view leaves the line open
             raise _source_error(exc, meter, settings) from exc
 
 
@@ -259,8 +269,10 @@ def check(settings: Settings, *, stock: bool = False) -> None:
 
 def _source_error(exc: Exception, meter: RequestMeter, settings: Settings,
                   what: str = "reading Confluence failed") -> SourceError:
-    text = str(getattr(exc, "message", "") or exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+    text = (str(getattr(exc, "message", "") or exc).splitlines() or [type(exc).__name__])[0][:300]
     where = meter.last_failure or "no HTTP response"
+    if meter.last_failure and text.startswith("Connector failed"):
+        text = f"{type(exc).__name__}; the PyAirbyte log under {settings.data_dir / 'airbyte' / 'logs'} has details"
     if "401" in where or "403" in where:
         guidance = "check [confluence] email and KB_CONFLUENCE__API_TOKEN (and that the account can read the site)"
     else:
