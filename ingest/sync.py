@@ -53,7 +53,6 @@ class _Run:
     progress: Progress | None
     counts: Counter[str] = field(default_factory=Counter)
     pulled: dict[str, int] = field(default_factory=dict)
-    moved: list[Page] = field(default_factory=list)
     work: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     newest: str = ""
@@ -139,7 +138,6 @@ def _pull_manifest(run: _Run, meter: Any, *, full: bool, allow_mass_delete: bool
     for stream in src.CONTENT_STREAMS:
         pages = (src.to_page(r, site=site, space_names=names) for r in src.cached_records(cache, stream))
         _apply_pages(run, pages, known, track_cursor=True)
-    _relink_descendants(run)
     if not sweeping:
         run.notes.append(f"no id sweep this run (sweep_every={settings.pull.sweep_every}): deletions and "
                          f"moves without a new version lag by at most {settings.pull.sweep_every} pulls")
@@ -151,7 +149,6 @@ def _pull_manifest(run: _Run, meter: Any, *, full: bool, allow_mass_delete: bool
     plan = plan_sweep(known, run.pulled, current, trashed)
     if plan.fetch:
         _fetch_ids(run, meter, plan.fetch, known, names)
-        _relink_descendants(run)
     n_current = sum(1 for k in known.values() if k.status == "current")
     refuse = too_many_removals(plan, n_current, settings.pull.max_delete_fraction) and not allow_mass_delete
     _commit_sweep(run, plan, known, apply_removals=not refuse)
@@ -180,28 +177,6 @@ def _fetch_ids(run: _Run, meter: Any, ids: list[str], known: dict[str, PageState
             _apply_pages(run, pages, known, track_cursor=False)
 
 
-def _relink_descendants(run: _Run) -> None:
-    """A moved or renamed page moves its descendants too, without a new version of theirs (so no
-    window or sweep sees them): re-derive their ancestors from the moved page's, in the ledger."""
-    moved, run.moved = sorted(run.moved, key=lambda p: len(p.ancestors)), []
-    relinks: dict[str, Page] = {}
-    for parent in moved:
-        for row in run.ledger.descendants(parent.id):
-            child = relinks.get(row.id, row)
-            if child.id in run.pulled:
-                continue
-            below = [a.id for a in child.ancestors].index(parent.id) + 1
-            chain = parent.ancestors + (Ancestor(parent.id, parent.title),) + child.ancestors[below:]
-            relinks[child.id] = replace(child, ancestors=chain, space_key=parent.space_key)
-    run.counts["moved"] += len(relinks)
-    for child in relinks.values():
-        run.plan(f"moved {child.kind} {child.id} (under a moved page) {child.title!r}")
-    if relinks and not run.dry_run:
-        with run.ledger.tx():
-            for child in relinks.values():
-                run.ledger.relink_page(child.id, child.title, child.space_key, child.ancestors, run.run_id)
-
-
 def _sweep_due(ledger: Ledger, every: int) -> bool:
     return every <= 1 or int(ledger.get_meta("pull_runs_since_sweep") or every) + 1 >= every
 
@@ -220,8 +195,6 @@ def _apply_pages(run: _Run, pages: Iterable[Page], known: dict[str, PageState], 
             run.pulled[page.id] = max(run.pulled.get(page.id, 0), page.version)
             if track_cursor and page.updated_at > run.newest:
                 run.newest = page.updated_at
-            if action == "moved":
-                run.moved.append(replace(page, body_html=""))
             if action != "unchanged":
                 upserts.append((page, action))
                 run.plan(f"{action} {page.kind} {page.id} v{page.version} {page.space_key} {page.title!r}")
@@ -230,11 +203,34 @@ def _apply_pages(run: _Run, pages: Iterable[Page], known: dict[str, PageState], 
 
 
 def _write(run: _Run, upserts: list[tuple[Page, str]]) -> None:
+    """One transaction: the pages, and the descendants of those that moved (crash-safe together)."""
+    moved = [page for page, action in upserts if action == "moved"]
     if run.dry_run:
+        _relink_descendants(run, moved)
         return
     with run.ledger.tx():
         for page, _ in upserts:
             run.ledger.upsert_page(page, run.run_id)
+        _relink_descendants(run, moved)
+
+
+def _relink_descendants(run: _Run, moved: list[Page]) -> None:
+    """A moved or renamed page moves its descendants too, without a new version of theirs (so no
+    window or sweep sees them): re-derive their ancestors from the moved page's, in the ledger."""
+    relinks: dict[str, Page] = {}
+    for parent in sorted(moved, key=lambda p: len(p.ancestors)):
+        for row in run.ledger.descendants(parent.id):
+            child = relinks.get(row.id, row)
+            if child.id in run.pulled:
+                continue
+            below = [a.id for a in child.ancestors].index(parent.id) + 1
+            chain = parent.ancestors + (Ancestor(parent.id, parent.title),) + child.ancestors[below:]
+            relinks[child.id] = replace(child, ancestors=chain, space_key=parent.space_key)
+            if not run.dry_run:
+                run.ledger.relink_page(child.id, child.title, parent.space_key, chain, run.run_id)
+    run.counts["moved"] += len(relinks)
+    for child in relinks.values():
+        run.plan(f"moved {child.kind} {child.id} (under a moved page) {child.title!r}")
 
 
 def _commit_sweep(run: _Run, plan: SweepPlan, known: dict[str, PageState], *, apply_removals: bool) -> None:
