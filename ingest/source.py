@@ -195,6 +195,9 @@ def open_source(settings: Settings, config: dict[str, Any], *, stock: bool = Fal
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     manifest = yaml.load(MANIFEST_PATH.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - safe loader
+    timeout = settings.pull.timeout_seconds  # numbers in the CDK schema, not interpolated: set here
+    manifest["definitions"]["requester"].update(connect_timeout_in_seconds=min(timeout, 30.0),
+                                                read_timeout_in_seconds=timeout, use_tcp_keepalive=True)
     return ab.get_source("confluence-kb", config=config, source_manifest=manifest, install_if_missing=False)
 
 

@@ -69,6 +69,19 @@ def test_transient_failures_are_retried(small_site: Any, tmp_path: Path, kind: s
     assert report.requests == len(small_site.admin.requests())
 
 
+def test_a_timeout_is_retried(small_site: Any, tmp_path: Path) -> None:
+    small_site.admin.faults(SEARCH, "slow", times=1, delay=1.5)
+    started = time.monotonic()
+    report = pull(settings_for(small_site, tmp_path, timeout_seconds=0.3))
+    assert report.new == 32 and time.monotonic() - started < 60
+    time.sleep(1.6)  # let the slow answer finish (or fail) on the emulator's side
+    log = [q for q in small_site.admin.requests() if q["path"] == SEARCH]
+    repeated = len(log) > len({str(sorted(q["query"].items())) for q in log})
+    # The timed-out attempt was counted by us and retried: either the emulator logged it too (a
+    # repeated query) or it could not deliver it to a client that had hung up (one entry short).
+    assert repeated or report.requests == len(small_site.admin.requests()) + 1
+
+
 def test_a_persistent_failure_is_clear_and_leaves_the_ledger_alone(small_site: Any, tmp_path: Path) -> None:
     settings = settings_for(small_site, tmp_path, max_retries=1)
     pull(settings)
