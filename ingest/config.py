@@ -63,6 +63,7 @@ class PullSettings(BaseModel):
     start_date: str = "2000-01-01T00:00:00Z"
     page_size: int = Field(default=50, ge=1, le=250)
     lookback_minutes: int = Field(default=2, ge=1)
+    cql_timezone: str = "UTC"
     sweep_every: int = Field(default=1, ge=1)
     max_delete_fraction: float = Field(default=0.2, ge=0.0, le=1.0)
     max_retries: int = Field(default=5, ge=0)

@@ -86,11 +86,28 @@ def manifest_config(settings: Settings, *, start_date: str, spaces: Iterable[str
                     ids: Iterable[str] = ()) -> dict[str, Any]:
     """The config our manifest reads (see the header of ingest/confluence.yaml)."""
     p = settings.pull
+    start_date = cql_local_time(start_date, p.cql_timezone)
     return {**_credentials(settings), "scheme": settings.confluence.scheme, "start_date": start_date,
             "lookback_minutes": p.lookback_minutes, "page_size": p.page_size,
             "sweep_page_size": p.sweep_page_size, "spaces": list(spaces), "ids": list(ids),
             "max_retries": p.max_retries, "max_retry_after": p.max_retry_after,
             "backoff_factor": p.backoff_factor}
+
+
+def cql_local_time(when: str, timezone: str) -> str:
+    """An ISO instant as the wall-clock time CQL compares in (`timezone`), still ISO, no offset."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"[pull] cql_timezone is not a time zone: {timezone!r}",
+                          "use an IANA name such as UTC or Europe/Berlin") from exc
+    moment = dt.datetime.fromisoformat(when.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(zone).replace(tzinfo=None).isoformat(timespec="milliseconds")
 
 
 # --- request metering ------------------------------------------------------------------------
