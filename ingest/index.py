@@ -11,7 +11,7 @@ replaced in this order, a group of pages at a time:
 A crash between the steps leaves the old fingerprint in the ledger, so the next run redoes the page.
 Trashed and deleted pages (tombstones) lose their chunks in Chroma, then in the ledger.
 
-The ledger queries of the index live here (`_LedgerChunks`), against `Ledger.conn`.
+The ledger queries of the index live in `ingest.chunk_rows`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ingest.chunk_rows import LedgerChunks
 from ingest.records import Chunk, Page, sha256
 
 Progress = Callable[[int, int | None, str], None]
@@ -95,83 +96,6 @@ def chunk_metadata(page: Page, chunk: Chunk, model_id: str) -> dict[str, Any]:
         "text_hash": chunk.text_hash, "model_id": model_id, "chunk_index": chunk.index,
         "read_users": ",".join(page.read_users), "read_groups": ",".join(page.read_groups),
     }
-
-
-# -- the ledger's chunk rows ----------------------------------------------------------------------
-class _LedgerChunks:
-    """Reads and writes of the chunks table and the pages' indexed_* columns."""
-
-    def __init__(self, ledger: Any) -> None:
-        self.ledger = ledger
-        self.conn = ledger.conn
-
-    def indexed_hashes(self, spaces: Sequence[str] | None = None) -> dict[str, str | None]:
-        sql, params = "SELECT id, indexed_hash FROM pages WHERE status = 'current'", []
-        if spaces:
-            sql += f" AND space_key IN ({', '.join('?' * len(spaces))})"
-            params = list(spaces)
-        return {r[0]: r[1] for r in self.conn.execute(sql, params)}
-
-    def chunks_of(self, page_ids: Sequence[str]) -> dict[str, dict[str, str]]:
-        """page id -> {chunk id: text hash}."""
-        out: dict[str, dict[str, str]] = {pid: {} for pid in page_ids}
-        for part in _parts(list(page_ids)):
-            rows = self.conn.execute("SELECT page_id, id, text_hash FROM chunks WHERE page_id IN "
-                                     f"({', '.join('?' * len(part))})", part)
-            for pid, cid, h in rows:
-                out.setdefault(pid, {})[cid] = h
-        return out
-
-    def ids_by_hash(self, hashes: Sequence[str]) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for part in _parts(list(hashes)):
-            rows = self.conn.execute(f"SELECT text_hash, id FROM chunks WHERE text_hash IN "
-                                     f"({', '.join('?' * len(part))})", part)
-            for h, cid in rows:
-                out.setdefault(h, []).append(cid)
-        return out
-
-    def replace(self, works: Sequence[_Work]) -> None:
-        """One transaction: each page's chunk rows and its indexed version and fingerprint."""
-        with self.ledger.tx() as conn:
-            for work in works:
-                conn.execute("DELETE FROM chunks WHERE page_id = ?", (work.page.id,))
-                conn.executemany(
-                    "INSERT INTO chunks(id, page_id, idx, text_hash, header, heading_path, text, tokens) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [_chunk_row(c) for c in work.chunks])
-                conn.execute("UPDATE pages SET indexed_version = ?, indexed_hash = ? WHERE id = ?",
-                             (work.page.version, work.fingerprint, work.page.id))
-
-    def gone_pages(self, spaces: Sequence[str] | None = None) -> list[str]:
-        """Tombstoned pages that still have index state."""
-        sql = ("SELECT id FROM pages WHERE status != 'current' AND (indexed_hash IS NOT NULL "
-               "OR EXISTS (SELECT 1 FROM chunks WHERE chunks.page_id = pages.id))")
-        params: list[str] = []
-        if spaces:
-            sql += f" AND space_key IN ({', '.join('?' * len(spaces))})"
-            params = list(spaces)
-        return [r[0] for r in self.conn.execute(sql, params)]
-
-    def forget(self, page_ids: Sequence[str]) -> int:
-        """Drop the pages' chunk rows and index state, in one transaction; the rows removed."""
-        removed = 0
-        with self.ledger.tx() as conn:
-            for part in _parts(list(page_ids)):
-                marks = ", ".join("?" * len(part))
-                removed += conn.execute(f"DELETE FROM chunks WHERE page_id IN ({marks})", part).rowcount
-                conn.execute(f"UPDATE pages SET indexed_version = NULL, indexed_hash = NULL "
-                             f"WHERE id IN ({marks})", part)
-        return removed
-
-
-def _chunk_row(c: Chunk) -> tuple[Any, ...]:
-    return (c.id, c.page_id, c.index, c.text_hash, c.header, json.dumps(list(c.heading_path),
-                                                                        ensure_ascii=False), c.text, c.tokens)
-
-
-def _parts(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 # -- one page's pending work ----------------------------------------------------------------------
@@ -285,7 +209,7 @@ class Indexer:
                  cleaner: Callable[..., Any] | None = None, users: Mapping[str, str] | None = None,
                  reuse_from: Any = "same", sink: Any = None) -> None:
         self.settings = settings
-        self.rows = _LedgerChunks(ledger)
+        self.rows = LedgerChunks(ledger)
         self.store = store
         self.embedder = embedder
         self.chunker = chunker or default_chunker(settings, embedder)
@@ -295,7 +219,7 @@ class Indexer:
         self.live = sink is None  # the live chunks table, not reindex's staging
         self.sink = sink or self.rows
         self.chunker_id = str(self.chunker.fingerprint())
-        self.flush_texts = max(4 * settings.embed.batch_size, 32)
+        self.flush_texts = max(16 * settings.embed.batch_size, 32)  # long sorted batches pad less
 
     # -- the pass -------------------------------------------------------------------------------
     def run(self, pages: Iterable[Page], *, full: bool = False, spaces: Sequence[str] | None = None,
@@ -338,7 +262,7 @@ class Indexer:
             return None
         from ingest.ledger import Ledger
 
-        self.sink = _LedgerChunks(Ledger(self.rows.ledger.path.parent))
+        self.sink = LedgerChunks(Ledger(self.rows.ledger.path.parent))
         return self.sink.ledger
 
     def _prepare(self, page: Page, known: Mapping[str, str | None], full: bool) -> Any:

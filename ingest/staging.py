@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest.index import Indexer, IndexReport, _chunk_row
+from ingest.chunk_rows import chunk_row
+from ingest.index import Indexer, IndexReport
 from ingest.store import ACTIVE_KEY
 
 BUILDING_KEY = "reindex_building"
@@ -46,7 +47,7 @@ class Staging:
         with self.conn:
             for work in works:
                 self.conn.executemany("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                      [_chunk_row(c) for c in work.chunks])
+                                      [chunk_row(c) for c in work.chunks])
                 self.conn.execute("INSERT OR REPLACE INTO pages VALUES (?, ?, ?)",
                                   (work.page.id, work.page.version, work.fingerprint))
 
