@@ -3,10 +3,11 @@
 Builds a knowledge base first (generated pages served by the emulator, ingested with `kb ingest` and the
 bundled model), starts `kb serve` in its own process, warms it up, then sends the load and prints
 requests/s, latency p50/p95/p99 and the error count (0 expected). Side by side, the baseline: the same
-queries through the same engine in-process (no HTTP), at the same concurrency, and their ratio.
+queries through the same engine in-process (no HTTP), at the same concurrency, and their ratio; and
+the engine without its query batching (one model call per query), for the batching gain.
 
     .venv/bin/python bench/serve.py [--requests 2000] [--concurrency 16] [--pages 200]
-                                    [--data-dir DIR (an existing KB: no build)] [--fake-embedder]
+                                    [--data-dir DIR (built there once, then reused)] [--fake-embedder]
 """
 
 from __future__ import annotations
@@ -132,14 +133,17 @@ async def load(url: str, qs: list[str], total: int, concurrency: int) -> tuple[f
         return time.perf_counter() - started, latencies, errors
 
 
-def in_process(data_dir: Path, qs: list[str], total: int, concurrency: int, fake: bool) -> tuple[float, list[float]]:
-    """The baseline: the same engine, no HTTP, the same concurrency (threads)."""
+def in_process(data_dir: Path, qs: list[str], total: int, concurrency: int, fake: bool,
+               batched: bool = True) -> tuple[float, list[float]]:
+    """The baseline: the same engine, no HTTP, the same concurrency (threads). `batched` False: the
+    plain Searcher's embedder, one model call per query (as the Python API runs)."""
     from ingest.config import load_settings
-    from ingest.embed import FakeEmbedder
+    from ingest.embed import FakeEmbedder, load_embedder
     from retrieval.serve_engine import KBEngine
 
-    engine = KBEngine.open(load_settings(data={"dir": str(data_dir)}),
-                           embedder=FakeEmbedder() if fake else None)
+    settings = load_settings(data={"dir": str(data_dir)})
+    raw = FakeEmbedder() if fake else load_embedder(settings)
+    engine = KBEngine.open(settings, embedder=raw) if batched else KBEngine(settings, embedder=raw)
     for q in qs[:32]:
         engine.search(q, k=5)
 
@@ -180,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="kb-bench-serve-") as tmp:
         data_dir = args.data_dir or Path(tmp) / "kb"
-        if args.data_dir is None:
+        if not (data_dir / "ledger.sqlite3").is_file():
             took = build_kb(data_dir, args.pages, args.fake_embedder)
             print(f"knowledge base: {args.pages} generated pages ingested in {took:.1f} s", flush=True)
         qs = queries(data_dir)
@@ -192,11 +196,16 @@ def main(argv: list[str] | None = None) -> int:
             proc.terminate()
             proc.wait(timeout=30)
         model = "FakeEmbedder" if args.fake_embedder else "all-MiniLM-L6-v2"
-        print(f"POST /v1/search, concurrency {args.concurrency}, {len(qs)} distinct queries, model {model}")
+        print(f"POST /v1/search, concurrency {args.concurrency}, {len(qs)} distinct queries, model {model}; "
+              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (figures are noisy under load)")
         http_rps = report("HTTP (kb serve)", args.requests, seconds, latencies, errors)
         base_seconds, base_latencies = in_process(data_dir, qs, args.requests, args.concurrency, args.fake_embedder)
         base_rps = report("in-process engine", args.requests, base_seconds, base_latencies)
+        plain_seconds, plain_latencies = in_process(data_dir, qs, args.requests, args.concurrency,
+                                                    args.fake_embedder, batched=False)
+        plain_rps = report("in-process, unbatched", args.requests, plain_seconds, plain_latencies)
         print(f"HTTP / in-process throughput ratio: {http_rps / base_rps:.2f}")
+        print(f"query batching gain (in-process batched / unbatched): {base_rps / plain_rps:.2f}")
     return 1 if errors else 0
 
 
