@@ -33,6 +33,7 @@ from ingest.records import Ancestor, Page
 MANIFEST_PATH = Path(__file__).with_name("confluence.yaml")
 CONTENT_STREAMS = {"pages": "page", "blog_posts": "blogpost"}
 SWEEP_STREAMS = ("content_ids", "trashed_ids")
+_ORIGINAL_CA_BUNDLE = os.environ.get("REQUESTS_CA_BUNDLE")
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,10 @@ def prepare_environment(settings: Settings) -> Path:
         if not Path(ca).is_file():
             raise ConfigError(f"[confluence] ca_bundle not found: {ca}", "point it at the server's CA (PEM)")
         os.environ["REQUESTS_CA_BUNDLE"] = str(Path(ca).resolve())  # what requests reads in-process
+    elif _ORIGINAL_CA_BUNDLE is None:
+        os.environ.pop("REQUESTS_CA_BUNDLE", None)  # no CA left over from an earlier pull
+    else:
+        os.environ["REQUESTS_CA_BUNDLE"] = _ORIGINAL_CA_BUNDLE
     return root
 
 

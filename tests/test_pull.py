@@ -228,3 +228,10 @@ def test_moving_or_renaming_a_parent_moves_its_descendants(site: tuple[Any, Sett
         for pid in below:
             chain = [a.id for a in led.get_page(pid).ancestors]
             assert target in chain and "Moved and renamed" in [a.title for a in led.get_page(pid).ancestors]
+
+
+def test_plain_http_emulator_without_a_ca(emulator_factory: Any, tmp_path: Path) -> None:
+    emu = emulator_factory(pages=12, seed=1, http=True)
+    settings = load_settings(confluence=emu.confluence_settings(), data={"dir": str(tmp_path / "kb")})
+    assert settings.confluence.scheme == "http" and not settings.confluence.ca_bundle
+    assert pull(settings).new == 12
