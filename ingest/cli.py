@@ -155,7 +155,7 @@ class _rich_progress:  # noqa: N801 - used as a context manager, like a function
         return self
 
     def __call__(self, done: int, total: int | None, what: str) -> None:
-        phase = what.split(":")[0].split()[0] if what else "work"
+        phase = what.split(":")[0] if what else "work"
         if phase not in self._tasks:
             self._tasks[phase] = self._bar.add_task(phase, total=total)
         self._bar.update(self._tasks[phase], completed=done, total=total, description=what[:40])

@@ -78,7 +78,7 @@ def ingest(settings: Settings | str | None = None, *, spaces: Sequence[str] | No
     started = time.perf_counter()
     loading = _embedder_later(settings, embedder)
     pull_report = pull(settings, spaces=spaces, full=full, allow_mass_delete=allow_mass_delete,
-                       source=source, progress=progress)
+                       source=source, progress=_phase(progress, "pull"))
     index_report = index(settings, spaces=spaces, full=full, embedder=loading.result(), progress=progress,
                          run_kind="ingest")
     return IngestReport(pull_report, index_report, time.perf_counter() - started)
@@ -165,6 +165,13 @@ def _run_summary(run: Mapping[str, Any] | None) -> dict[str, Any] | None:
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(run["started_at"])),
             "seconds": round((run["finished_at"] or time.time()) - run["started_at"], 3),
             "report": run["report"]}
+
+
+def _phase(progress: Progress | None, name: str) -> Progress | None:
+    """Prefix a stage's progress messages with its phase ("pull: reading pages")."""
+    if progress is None:
+        return None
+    return lambda done, total, what: progress(done, total, f"{name}: {what}")
 
 
 def _users(ledger: Any) -> dict[str, str] | None:
