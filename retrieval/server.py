@@ -36,7 +36,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ingest.errors import ConfigError, KBError
 from retrieval import openai_shape
 from retrieval.serve_guard import Guard
-from retrieval.serving import Engine, RateLimiter, match_key, retry_after_header, standalone_query
+from retrieval.serving import (Engine, RateLimiter, match_key, redact, retry_after_header, secrets_of,
+                              standalone_query)
 
 log = logging.getLogger("kb.server")
 MODEL_NAME = openai_shape.MODEL_NAME
@@ -194,7 +195,7 @@ def _filters(filters: FiltersIn | None) -> dict[str, Any] | None:
     return filters.model_dump(exclude_none=True) or None
 
 
-async def _answer(engine: Engine, question: str, history: list[dict[str, str]],
+async def _answer(settings: Any, engine: Engine, question: str, history: list[dict[str, str]],
                   filters: dict[str, Any] | None, k: int | None) -> dict[str, Any]:
     """Make the follow-up standalone, then ask; the answer dict gains `query` (what was searched)."""
     rewrite = getattr(engine, "rewrite", None)
@@ -202,7 +203,8 @@ async def _answer(engine: Engine, question: str, history: list[dict[str, str]],
     answer = await run_in_threadpool(engine.ask, query, k=k, filters=filters, history=history or None)
     answer = dict(answer)
     answer["query"] = query
-    answer["warnings"] = list(answer.get("warnings") or []) + warnings
+    secrets = secrets_of(settings)  # an LLM's error message may quote its key
+    answer["warnings"] = [redact(str(w), secrets) for w in [*(answer.get("warnings") or []), *warnings]]
     return answer
 
 
@@ -238,7 +240,7 @@ def _add_routes(app: FastAPI, settings: Any) -> None:
         "stream": true or `Accept: text/event-stream`."""
         _check_question(settings, body.question)
         history = [m.model_dump() for m in body.history]
-        answer = await _answer(engine, body.question, history, _filters(body.filters), body.k)
+        answer = await _answer(settings, engine, body.question, history, _filters(body.filters), body.k)
         if body.stream or "text/event-stream" in request.headers.get("accept", ""):
             return _sse(_ask_events(answer))
         return _json(answer)
@@ -257,7 +259,7 @@ def _add_routes(app: FastAPI, settings: Any) -> None:
         if question is None:
             raise Invalid("no user message", "end `messages` with a message whose role is user")
         _check_question(settings, question)
-        answer = await _answer(engine, question, history, None, None)
+        answer = await _answer(settings, engine, question, history, None, None)
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         if body.stream:
             return _sse(openai_shape.chunks(answer, completion_id), done_marker=True)
@@ -307,7 +309,8 @@ def _install_errors(app: FastAPI) -> None:
         headers = dict(getattr(err, "headers", {}) or {})
         if "retry_after" in err.context:
             headers["Retry-After"] = str(err.context["retry_after"])
-        body = err.to_dict()
+        secrets = secrets_of(request.app.state.settings)
+        body = {"error": redact(err.message, secrets), "guidance": redact(err.guidance, secrets)}
         return JSONResponse(body, status_code=err.http_status, headers=headers or None)
 
     async def invalid(request: Request, err: Exception) -> JSONResponse:

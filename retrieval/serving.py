@@ -152,6 +152,23 @@ class RateLimiter:
             del self._buckets[caller]
 
 
+_KEYLIKE = re.compile(r"\b(sk|pk|rk|xox[abp]|ghp|gho|AKIA)[-_A-Za-z0-9]{8,}")
+
+
+def secrets_of(settings: Any) -> list[str]:
+    """The configured secrets: the Confluence token, the LLM key, the server's API keys."""
+    found = [settings.confluence.api_token.get_secret_value(), settings.llm.api_key.get_secret_value(),
+             *settings.server.keys]
+    return sorted({s for s in found if len(s) >= 4}, key=len, reverse=True)
+
+
+def redact(text: str, secrets: Sequence[str]) -> str:
+    """`text` with every configured secret, and anything shaped like a provider key, replaced by ***."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return _KEYLIKE.sub("***", text)
+
+
 def retry_after_header(seconds: float) -> str:
     """Retry-After in whole seconds, at least 1."""
     return str(max(1, math.ceil(seconds)))

@@ -43,8 +43,9 @@ class FakeEngine:
 
     rewrite = None
 
-    def __init__(self, fail: Exception | None = None) -> None:
+    def __init__(self, fail: Exception | None = None, warnings: Sequence[str] = ()) -> None:
         self.fail = fail
+        self.warnings = list(warnings)
         self.queries: list[str] = []
 
     def search(self, query: str, *, k: int | None = None, filters: dict[str, Any] | None = None,
@@ -70,7 +71,7 @@ class FakeEngine:
         return {"text": f"{sentence} [1] Also see the page for details.",
                 "citations": [{"number": 1, "title": top["title"], "url": top["url"],
                                "chunk_id": top["chunk_id"], "quote": sentence}],
-                "hits": hits, "confidence": 0.8, "not_found": False, "warnings": []}
+                "hits": hits, "confidence": 0.8, "not_found": False, "warnings": self.warnings}
 
     def status(self) -> dict[str, Any]:
         return {"pages": {"current": len(PAGES)}, "chunks": len(PAGES), "spaces": ["ENG"], "ready": True,
@@ -80,9 +81,13 @@ class FakeEngine:
         pass
 
 
+LLM_KEY, CONFLUENCE_TOKEN = "llm-key-9q8w7e6r", "atl-token-5t4y3u2i"
+
+
 def _settings(tmp_path: Path, **server: Any) -> Any:
     conf = {"api_keys": f"{KEY},{OTHER_KEY}", "rate_limit_per_minute": 1000, **server}
-    return load_settings(data={"dir": str(tmp_path)}, server=conf)
+    return load_settings(data={"dir": str(tmp_path)}, server=conf, llm={"api_key": LLM_KEY},
+                         confluence={"api_token": CONFLUENCE_TOKEN})
 
 
 @pytest.fixture
@@ -278,6 +283,18 @@ def test_engine_errors_map_to_status_without_secrets(serve: Any, caplog: pytest.
     assert "RuntimeError" in caplog.text
     for leak in (secret, KEY, "Traceback"):
         assert leak not in caplog.text
+
+
+def test_secrets_are_redacted_from_warnings_and_errors(serve: Any) -> None:
+    leaky = [f"the LLM failed (AuthenticationError: Incorrect API key provided: {LLM_KEY})",
+             "the LLM failed (AuthenticationError: key sk-proj-abcdefghijklmnop is invalid)"]
+    url = serve(engine=FakeEngine(warnings=leaky))
+    resp = httpx.post(f"{url}/v1/ask", headers=AUTH, json={"question": "How do I rotate the VPN certificate?"})
+    assert resp.status_code == 200 and resp.json()["warnings"][0].endswith("provided: ***)")
+    assert LLM_KEY not in resp.text and "sk-proj-abcdefghijklmnop" not in resp.text
+    failing = serve(engine=FakeEngine(NotReady(f"login with token {CONFLUENCE_TOKEN} refused", f"not {KEY}")))
+    resp = httpx.post(f"{failing}/v1/search", headers=AUTH, json={"query": "vpn"})
+    assert _error(resp, 503) == {"error": "login with token *** refused", "guidance": "not ***"}
 
 
 def test_cors_is_closed_by_default_and_follows_the_settings(serve: Any) -> None:
