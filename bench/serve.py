@@ -22,7 +22,6 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -167,7 +166,8 @@ def pct(values: list[float], p: float) -> float:
 
 def report(name: str, total: int, seconds: float, latencies: list[float], errors: int | None = None) -> float:
     rps = total / seconds
-    line = (f"{name:<22} {total} requests in {seconds:.2f} s: {rps:.1f} requests/s, p50 {pct(latencies, 50):.1f} ms,"
+    line = (f"{name:<22} {total} requests in {seconds:.2f} s: {rps:.1f} requests/s,"
+            f" p50 {pct(latencies, 50):.1f} ms,"
             f" p95 {pct(latencies, 95):.1f} ms, p99 {pct(latencies, 99):.1f} ms")
     print(line + (f", errors {errors}" if errors is not None else ""), flush=True)
     return rps
@@ -199,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"POST /v1/search, concurrency {args.concurrency}, {len(qs)} distinct queries, model {model}; "
               f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (figures are noisy under load)")
         http_rps = report("HTTP (kb serve)", args.requests, seconds, latencies, errors)
-        base_seconds, base_latencies = in_process(data_dir, qs, args.requests, args.concurrency, args.fake_embedder)
+        base_seconds, base_latencies = in_process(data_dir, qs, args.requests, args.concurrency,
+                                                  args.fake_embedder)
         base_rps = report("in-process engine", args.requests, base_seconds, base_latencies)
         plain_seconds, plain_latencies = in_process(data_dir, qs, args.requests, args.concurrency,
                                                     args.fake_embedder, batched=False)

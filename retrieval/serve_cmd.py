@@ -15,13 +15,15 @@ def register(app: typer.Typer, state: Any) -> None:
 
     @app.command("serve")
     def serve_cmd(
-        host: str = typer.Option(None, "--host", help="interface to bind (default: server.host in config, 127.0.0.1)"),
-        port: int = typer.Option(None, "--port", help="port (default: server.port in config, 8000; 0 = any free one)"),
+        host: str = typer.Option(None, "--host",
+                                 help="interface to bind (default: server.host in config, 127.0.0.1)"),
+        port: int = typer.Option(None, "--port",
+                                 help="port (default: server.port in config, 8000; 0 = any free one)"),
         log_level: str = typer.Option("info", "--log-level", help="uvicorn log level"),
     ) -> None:
         """Serve the HTTP API: /v1/ask, /v1/search, /v1/status, /v1/chat/completions, /healthz, /docs.
 
-        API keys: KB_SERVER__API_KEYS (comma-separated); without one it serves only on loopback, with a warning.
+        API keys: KB_SERVER__API_KEYS (comma-separated); without one, loopback only (with a warning).
         """
         from retrieval.server import serve
 

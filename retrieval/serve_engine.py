@@ -116,7 +116,8 @@ class KBEngine:
     def ask(self, question: str, *, k: int | None = None, filters: dict[str, Any] | None = None,
             history: Sequence[dict[str, str]] | None = None) -> dict[str, Any]:
         _, answerer = self._parts()
-        return answerer.ask(question, filters=filters, k=k, history=history).to_dict()  # type: ignore[no-any-return]
+        answer = answerer.ask(question, filters=filters, k=k, history=history)
+        return answer.to_dict()  # type: ignore[no-any-return]
 
     def status(self) -> dict[str, Any]:
         return kb_status(self.settings, self._embedder, self._searcher)

@@ -19,7 +19,8 @@ class Guard:
     def __init__(self, app: Callable[..., Any], max_body: int) -> None:
         self.app, self.max_body = app, max_body
 
-    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any],
+                       send: Callable[..., Any]) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -73,5 +74,6 @@ class Guard:
 async def _send_json(send: Callable[..., Any], status: int, body: dict[str, Any]) -> None:
     data = json.dumps(body).encode()
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(data)).encode())]})
     await send({"type": "http.response.body", "body": data})

@@ -20,7 +20,7 @@ import logging
 import time
 import uuid
 from datetime import datetime
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Literal
 
@@ -354,7 +354,8 @@ def check_exposure(settings: Any, host: str) -> None:
                           "set KB_SERVER__API_KEYS (comma-separated keys), or serve on 127.0.0.1")
 
 
-def serve(settings: Any, host: str | None = None, port: int | None = None, *, log_level: str = "info") -> None:
+def serve(settings: Any, host: str | None = None, port: int | None = None, *,
+          log_level: str = "info") -> None:
     """Open the engine (model and stores, once; errors are one-line KBErrors), then run uvicorn."""
     import uvicorn
 
