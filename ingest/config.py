@@ -97,7 +97,7 @@ class RetrievalSettings(BaseModel):
     per_page: int = Field(default=2, ge=1)
     mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
     rrf_k: int = 60
-    min_score: float = 0.35
+    min_score: float = 0.25
 
 
 class LLMSettings(BaseModel):

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ingest.config import Settings, as_settings
-from retrieval.search import Filters, Hit, Searcher
+from retrieval.search import Filters, Hit, Searcher, fts_terms
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,8 @@ MAX_SENTENCES = 3         # sentences in an extractive answer
 SENTENCE_MARGIN = 0.12    # a sentence must score within this of the best one to be kept
 MIN_WORDS, MAX_WORDS = 3, 80
 QUOTE_CHARS = 300
+LEXICAL_WEIGHT = 0.2      # bonus for the share of the question's words a sentence holds
+RANK_PENALTY = 0.03       # per rank of the chunk a sentence comes from
 _BOUNDARY = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[`A-Z0-9])")
 _MARKER = re.compile(r"^\s*(?:[-*•]|\d+[.)]|#+)\s+")
 _CITE = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -89,6 +91,14 @@ def split_sentences(text: str) -> list[str]:
                 continue
             out.append(" ".join(words[:MAX_WORDS]))
     return out
+
+
+def _overlap(terms: set[str], sentence: str) -> float:
+    """The share of the question's words (stopwords aside) found in the sentence."""
+    if not terms:
+        return 0.0
+    words = {w.lower() for w in re.findall(r"\w+", sentence)}
+    return len(terms & words) / len(terms)
 
 
 def _vector(values: Any) -> np.ndarray:
@@ -158,7 +168,8 @@ class Answerer:
             vectors.update({h.chunk_id: row for h, row in zip(todo, mat)})
         return [float(_vector(vectors[h.chunk_id]) @ qvec) for h in hits]
 
-    def _sentences(self, hits: Sequence[Hit], qvec: np.ndarray) -> list[tuple[float, int, int, str]]:
+    def _sentences(self, hits: Sequence[Hit], qvec: np.ndarray,
+                   question: str = "") -> list[tuple[float, int, int, str]]:
         """(score, hit index, position, sentence) for the sentences of `hits`, best first."""
         items = [(i, pos, s) for i, h in enumerate(hits) for pos, s in enumerate(split_sentences(h.text))]
         if not items:
@@ -167,7 +178,9 @@ class Answerer:
             return []
         mat = np.asarray(self.searcher.embedder.embed_documents([s for _, _, s in items]), dtype=np.float32)
         sims = mat @ qvec
-        scored = [(float(sim) - 0.01 * i, i, pos, s) for (i, pos, s), sim in zip(items, sims)]
+        terms = set(fts_terms(question)) if question else set()
+        scored = [(float(sim) + LEXICAL_WEIGHT * _overlap(terms, s) - RANK_PENALTY * i, i, pos, s)
+                  for (i, pos, s), sim in zip(items, sims)]
         return sorted(scored, key=lambda t: -t[0])
 
     # -- the answers ----------------------------------------------------------------------------------
@@ -188,7 +201,7 @@ class Answerer:
                    warnings: tuple[str, ...] = ()) -> Answer:
         """The best few sentences of the top chunks, each cited."""
         top = list(hits[:CONTEXT_HITS])
-        scored = self._sentences(top, qvec)
+        scored = self._sentences(top, qvec, question)
         if not scored:
             return self.not_found(hits, confidence)
         best = scored[0][0]
@@ -245,7 +258,7 @@ class Answerer:
         citations = []
         for new, old in enumerate(used, start=1):
             hit = shown[old - 1]
-            scored = self._sentences([hit], qvec)
+            scored = self._sentences([hit], qvec, question)
             citations.append(self._citation(new, hit, scored[0][3] if scored else hit.text))
         return Answer(text=text, citations=tuple(citations), hits=tuple(hits), confidence=confidence,
                       method="llm")
