@@ -21,6 +21,10 @@ from typing import Any
 FALLBACK_QUESTIONS = ["How do I get started?", "Who do I contact for help?"]
 
 
+def _print(message: str = "", err: bool = False) -> None:
+    print(message, file=sys.stderr if err else sys.stdout, flush=True)
+
+
 def _has(module: str) -> bool:
     try:
         return importlib.util.find_spec(module) is not None
@@ -74,13 +78,13 @@ def _progress(echo: Callable[..., None]) -> Callable[[int, int | None, str], Non
     return report
 
 
-def _ingest(settings: Any, echo: Callable[..., None]) -> bool:
+def _ingest(settings: Any, echo: Callable[..., None], embedder: Any = None) -> bool:
     """Pull + index as far as built. True when there is an index to ask."""
     if _has("ingest.pipeline"):
         from ingest.pipeline import ingest
 
         started = time.monotonic()
-        report = ingest(settings, progress=_progress(echo))
+        report = ingest(settings, progress=_progress(echo), embedder=embedder)
         facts = report.to_dict() if hasattr(report, "to_dict") else {}
         brief = ", ".join(f"{k} {v}" for k, v in facts.items() if not isinstance(v, (dict, list)))
         echo(f"ingested in {time.monotonic() - started:.1f}s: {brief}")
@@ -96,12 +100,12 @@ def _ingest(settings: Any, echo: Callable[..., None]) -> bool:
     return False
 
 
-def _ask_all(settings: Any, questions: list[str], echo: Callable[..., None]) -> None:
+def _ask_all(settings: Any, questions: list[str], echo: Callable[..., None], embedder: Any = None) -> None:
     from retrieval.answer import Answerer
     from retrieval.commands import format_answer
     from retrieval.search import Searcher
 
-    searcher = Searcher(settings)
+    searcher = Searcher(settings, embedder=embedder)
     try:
         answerer = Answerer(searcher)
         for question in questions:
@@ -115,8 +119,9 @@ def _ask_all(settings: Any, questions: list[str], echo: Callable[..., None]) -> 
 
 
 def run_demo(settings: Any, *, questions: int = 6, data_dir: str | None = None,
-             echo: Callable[..., None] = print) -> None:
-    """Emulator up, ingest, sample questions answered with citations, emulator down."""
+             echo: Callable[..., None] = _print, embedder: Any = None) -> None:
+    """Emulator up, ingest, sample questions answered with citations, emulator down.
+    `embedder`: the bundled model unless given (tests pass a fake)."""
     for key, value in (("AIRBYTE_OFFLINE_MODE", "1"), ("DO_NOT_TRACK", "1"), ("HF_HUB_OFFLINE", "1"),
                        ("TRANSFORMERS_OFFLINE", "1"), ("ANONYMIZED_TELEMETRY", "False")):
         os.environ.setdefault(key, value)
@@ -131,7 +136,7 @@ def run_demo(settings: Any, *, questions: int = 6, data_dir: str | None = None,
         echo(f"confluence emulator (sample space) at {emu.url}")
         echo(f"demo knowledge base: {target}")
         local = demo_settings(settings, emu, target)
-        if _ingest(local, echo):
-            _ask_all(local, demo_questions(questions), echo)
+        if _ingest(local, echo, embedder):
+            _ask_all(local, demo_questions(questions), echo, embedder)
     echo("\nemulator stopped. Ask more with: "
          f"kb ask \"...\"  (with KB_DATA__DIR={target})")
