@@ -48,7 +48,10 @@ def run(domain: str, email: str, token: str, *, ca: str | None = None,
     source.read(cache=cache)
     pages = cache["pages"].to_pandas()
     counts = {name: len(cache[name].to_pandas()) for name in streams if name in cache.streams}
-    return {"streams": streams, "counts": counts, "titles": list(pages["title"].head(5))}
+    blogs = cache["blog_posts"].to_pandas()
+    blog_bodies = int(blogs["body"].notna().sum()) if "body" in blogs.columns else 0
+    return {"streams": streams, "counts": counts, "titles": list(pages["title"].head(5)),
+            "blog_bodies": blog_bodies}
 
 
 def main(argv: list[str] | None = None) -> int:

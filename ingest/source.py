@@ -208,14 +208,20 @@ def open_source(settings: Settings, config: dict[str, Any], *, stock: bool = Fal
     ab = _airbyte()
 
     _speed_ups()
-    if stock:
-        from ingest.assets import ensure_stock_manifest
-
-        return ab.get_source("source-confluence", config=config, source_manifest=ensure_stock_manifest(),
-                             install_if_missing=False)
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    if stock:
+        from ingest.assets import ensure_stock_manifest
+
+        stock_manifest = yaml.load(ensure_stock_manifest().read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
+        # The stock blog_posts schema forgets `body` (pages declare it), and PyAirbyte drops
+        # undeclared fields: declare it, so blog posts keep the body the connector does read.
+        schemas = stock_manifest.get("schemas", {})
+        if "body" in schemas.get("pages", {}).get("properties", {}):
+            schemas.get("blog_posts", {}).get("properties", {}).setdefault("body", schemas["pages"]["properties"]["body"])
+        return ab.get_source("source-confluence", config=config, source_manifest=stock_manifest,
+                             install_if_missing=False)
     manifest = yaml.load(MANIFEST_PATH.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - safe loader
     timeout = settings.pull.timeout_seconds  # numbers in the CDK schema, not interpolated: set here
     manifest["definitions"]["requester"].update(connect_timeout_in_seconds=min(timeout, 30.0),

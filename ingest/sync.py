@@ -301,8 +301,7 @@ def _pull_stock(run: _Run, meter: Any, *, allow_mass_delete: bool) -> None:
     plan = plan_sweep(known, run.pulled, listing, {})
     n_current = sum(1 for k in known.values() if k.status == "current")
     refuse = too_many_removals(plan, n_current, settings.pull.max_delete_fraction) and not allow_mass_delete
-    run.notes.append("stock connector: full refresh, no labels or ancestors, blog posts without bodies "
-                     "(its blog_posts schema does not declare body); vanished pages count as deleted")
+    run.notes.append("stock connector: full refresh, no labels or ancestors; vanished pages count as deleted")
     _commit_sweep(run, plan, known, apply_removals=not refuse)
     if refuse:
         raise MassDeleteRefused(f"refusing to remove {plan.removals} of {n_current} known pages",
