@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from ingest.errors import ConfigError, IndexMismatch
 INDEX_SCHEMA = 1
 ACTIVE_KEY = "active_collection"
 GATE_KEYS = ("model_id", "dimensions", "chunker", "index_schema")
+FOLLOW_EVERY = 0.2  # seconds between checks of the active collection's name
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ class Store:
         self._embedder = embedder
         self._follow = follow_active
         self._lock = threading.Lock()
+        self._checked = 0.0
 
     @property
     def name(self) -> str:
@@ -196,7 +199,7 @@ class Store:
         try:
             return self._query(vector, n, where)
         except Exception:
-            if not self._follow or not self._follow_switch():
+            if not self._follow or not self._follow_switch(force=True):
                 raise
             return self._query(vector, n, where)  # the collection was switched under us: once more
 
@@ -209,12 +212,22 @@ class Store:
 
     def count(self) -> int:
         self._follow_switch()
-        return int(self._collection.count())
+        try:
+            return int(self._collection.count())
+        except Exception:
+            if not self._follow or not self._follow_switch(force=True):
+                raise
+            return int(self._collection.count())
 
-    def _follow_switch(self) -> bool:
-        """When following the active collection and it changed, reopen it. True when switched."""
+    def _follow_switch(self, force: bool = False) -> bool:
+        """When following the active collection and it changed, reopen it. True when switched.
+        The ledger is read at most every FOLLOW_EVERY seconds, or at once after an error."""
         if not self._follow:
             return False
+        now = time.monotonic()
+        if not force and now - self._checked < FOLLOW_EVERY:
+            return False
+        self._checked = now
         name = active_collection(self._settings)
         if name is None or name == self._collection.name:
             return False
