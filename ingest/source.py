@@ -214,12 +214,13 @@ def open_source(settings: Settings, config: dict[str, Any], *, stock: bool = Fal
     if stock:
         from ingest.assets import ensure_stock_manifest
 
-        stock_manifest = yaml.load(ensure_stock_manifest().read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
+        text = ensure_stock_manifest().read_text(encoding="utf-8")
+        stock_manifest = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
         # The stock blog_posts schema forgets `body` (pages declare it), and PyAirbyte drops
         # undeclared fields: declare it, so blog posts keep the body the connector does read.
-        schemas = stock_manifest.get("schemas", {})
-        if "body" in schemas.get("pages", {}).get("properties", {}):
-            schemas.get("blog_posts", {}).get("properties", {}).setdefault("body", schemas["pages"]["properties"]["body"])
+        props = {name: schema.get("properties", {}) for name, schema in stock_manifest["schemas"].items()}
+        if "body" in props.get("pages", {}) and "blog_posts" in props:
+            props["blog_posts"].setdefault("body", props["pages"]["body"])
         return ab.get_source("source-confluence", config=config, source_manifest=stock_manifest,
                              install_if_missing=False)
     manifest = yaml.load(MANIFEST_PATH.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - safe loader
