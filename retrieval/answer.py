@@ -34,6 +34,7 @@ MIN_WORDS, MAX_WORDS = 3, 80
 QUOTE_CHARS = 300
 LEXICAL_WEIGHT = 0.2      # bonus for the share of the question's words a sentence holds
 RANK_PENALTY = 0.03       # per rank of the chunk a sentence comes from
+SENTENCE_CACHE = 20_000   # sentence vectors kept per Answerer
 _BOUNDARY = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[`A-Z0-9])")
 _MARKER = re.compile(r"^\s*(?:[-*•]|\d+[.)]|#+)\s+")
 _CITE = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -115,6 +116,7 @@ class Answerer:
         self.settings: Settings = searcher.settings
         self._llm = llm
         self._llm_error: str | None = None
+        self._cache: dict[str, np.ndarray] = {}
 
     # -- entry points -------------------------------------------------------------------------------
     def ask(self, question: str, filters: Filters | dict[str, Any] | None = None, k: int | None = None,
@@ -176,12 +178,21 @@ class Answerer:
             items = [(i, 0, " ".join(h.text.split()[:MAX_WORDS])) for i, h in enumerate(hits) if h.text.strip()]
         if not items:
             return []
-        mat = np.asarray(self.searcher.embedder.embed_documents([s for _, _, s in items]), dtype=np.float32)
-        sims = mat @ qvec
+        sims = self._embed_sentences([s for _, _, s in items]) @ qvec
         terms = set(fts_terms(question)) if question else set()
         scored = [(float(sim) + LEXICAL_WEIGHT * _overlap(terms, s) - RANK_PENALTY * i, i, pos, s)
                   for (i, pos, s), sim in zip(items, sims)]
         return sorted(scored, key=lambda t: -t[0])
+
+    def _embed_sentences(self, sentences: list[str]) -> np.ndarray:
+        """Sentence vectors, cached: the same chunks come back for many questions."""
+        todo = list(dict.fromkeys(s for s in sentences if s not in self._cache))
+        if todo:
+            if len(self._cache) + len(todo) > SENTENCE_CACHE:
+                self._cache.clear()
+            mat = np.asarray(self.searcher.embedder.embed_documents(todo), dtype=np.float32)
+            self._cache.update(zip(todo, mat))
+        return np.stack([self._cache[s] for s in sentences])
 
     # -- the answers ----------------------------------------------------------------------------------
     def not_found(self, hits: Sequence[Hit], confidence: float) -> Answer:
