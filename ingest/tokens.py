@@ -102,15 +102,19 @@ class WordPieceCounter:
 
     def _count_word(self, word: str) -> int:
         text = self._normalize(word)
-        # unassigned code points: Python's Unicode tables may be older than the library's; count
-        # one token each so that the count never falls short
-        unassigned = sum(1 for c in word if unicodedata.category(c) == "Cn")
+        # Python's Unicode tables and the library's differ in age: a code point unassigned in one,
+        # or a combining mark outside the BMP (mostly recent additions the library may keep as
+        # [UNK] where we strip it), counts one token so that the count never falls short
+        unassigned = sum(1 for c in word if _maybe_unknown(c))
         return sum(self._pieces(w) for w in _pre_tokenize(text)) + unassigned
 
     def _normalize(self, text: str) -> str:
         chars = []
         for c in text:
             cp = ord(c)
+            if _maybe_unknown(c):  # counted apart in _count_word; a separator here, never a join
+                chars.append(" ")
+                continue
             if cp == 0 or cp == 0xFFFD or _is_control(c):
                 continue
             if self.cjk and _is_cjk(cp):
@@ -164,6 +168,25 @@ def _pre_tokenize(text: str) -> list[str]:
 
 def _is_whitespace(c: str) -> bool:
     return c in " \t\n\r" or unicodedata.category(c) in ("Zs", "Zl", "Zp")
+
+
+# Code points that Python 3.11's Unicode tables and tokenizers 0.23's treat differently (newer
+# assignments: Python strips or drops them, the library keeps them as [UNK]). Found by comparing the
+# two counters on every code point (`a{c}b {c}`); each counts one token here, so we never fall short.
+_NEWER_RANGES = (
+    (0x7FD, 0x7FD), (0x890, 0x891), (0x898, 0x89F), (0x8CA, 0x8E2), (0x9FE, 0x9FE), (0xAFA, 0xAFF),
+    (0xB55, 0xB55), (0xC04, 0xC04), (0xC3C, 0xC3C), (0xD00, 0xD00), (0xD3B, 0xD3C), (0xD81, 0xD81),
+    (0xEBA, 0xEBA), (0x166D, 0x166D), (0x180F, 0x180F), (0x1885, 0x1886), (0x1ABF, 0x1ACE),
+    (0x1DF6, 0x1DFB), (0xA82C, 0xA82C), (0xA8C5, 0xA8C5), (0xA8FF, 0xA8FF), (0xA9BD, 0xA9BD),
+    (0xFA6E, 0xFA6F), (0xFADA, 0xFAFF), (0x110CD, 0x110CD), (0x111C9, 0x111C9), (0x13430, 0x13438),
+    (0x2B739, 0x2B73F), (0x2B81E, 0x2B81F), (0x2CEA2, 0x2CEAF), (0x2FA1E, 0x2FA1F),
+)
+_NEWER = frozenset(cp for lo, hi in _NEWER_RANGES for cp in range(lo, hi + 1))
+
+
+def _maybe_unknown(c: str) -> bool:
+    category = unicodedata.category(c)
+    return category == "Cn" or (category == "Mn" and ord(c) > 0xFFFF) or ord(c) in _NEWER
 
 
 def _is_control(c: str) -> bool:

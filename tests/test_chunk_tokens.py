@@ -33,5 +33,15 @@ def test_never_fewer_than_the_library(text: str) -> None:
     assert FAST(text) >= EXACT(text)
 
 
+def test_never_fewer_on_code_points_whose_tables_differ() -> None:
+    from ingest.tokens import _NEWER_RANGES
+
+    points = [cp for lo, hi in _NEWER_RANGES for cp in range(lo, hi + 1)]
+    points += list(range(0x20, 0x3000, 7)) + list(range(0x1CF00, 0x1CF50))  # a spread + a recent block
+    for cp in points:
+        text = f"a{chr(cp)}b {chr(cp)}"
+        assert FAST(text) >= EXACT(text), hex(cp)
+
+
 def test_not_capped_by_the_shipped_truncation() -> None:
     assert FAST("word " * 1000) == EXACT("word " * 1000) == 1002
