@@ -16,12 +16,10 @@ finish on the old one.
 from __future__ import annotations
 
 import logging
-import queue
 import sqlite3
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future
 from typing import Any
 
 from ingest.errors import NotReady
@@ -59,7 +57,7 @@ class KBEngine:
             from ingest.embed import load_embedder
 
             embedder = load_embedder(settings)
-        engine = cls(settings, embedder=BatchingEmbedder(embedder), llm=llm)
+        engine = cls(settings, embedder=embedder, llm=llm)
         try:
             engine._parts()
         except NotReady as err:
@@ -130,8 +128,6 @@ class KBEngine:
             if self._watch is not None:
                 self._watch.close()
                 self._watch = None
-        if isinstance(self._embedder, BatchingEmbedder):
-            self._embedder.close()
 
     # -- follow-ups through the LLM ------------------------------------------------------------------
     def _rewrite(self, question: str, history: Sequence[dict[str, str]]) -> str:
@@ -150,64 +146,6 @@ class KBEngine:
         reply = llm.invoke([SystemMessage(REWRITE_PROMPT),
                             HumanMessage(f"Conversation:\n{turns}\n\nLast question: {question}")])
         return message_text(reply).strip()
-
-
-class BatchingEmbedder:
-    """An Embedder whose calls, from any number of request threads, run in one worker thread; the
-    texts of the calls that queued up while it was busy are embedded together in one batch.
-
-    Under concurrent load this turns many one-text model calls into a few batched ones (throughput),
-    and the model is only ever used from one thread. With one caller it adds no wait. Everything else
-    (model_id, dimensions, count_tokens, ...) is the wrapped embedder's."""
-
-    def __init__(self, inner: Any, max_batch: int = 64) -> None:
-        self.inner = inner
-        self.max_batch = max_batch
-        self._queue: queue.Queue[tuple[list[str], Future[Any]] | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="kb-embed", daemon=True)
-        self._thread.start()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def embed_documents(self, texts: Sequence[str]) -> Any:
-        future: Future[Any] = Future()
-        self._queue.put((list(texts), future))
-        return future.result()
-
-    def embed_query(self, text: str) -> Any:
-        return self.embed_documents([text])[0]
-
-    def close(self) -> None:
-        self._queue.put(None)
-
-    def _run(self) -> None:
-        while (first := self._queue.get()) is not None:
-            calls = [first]
-            size = len(first[0])
-            while size < self.max_batch:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._queue.put(None)
-                    break
-                calls.append(more)
-                size += len(more[0])
-            self._embed(calls)
-
-    def _embed(self, calls: list[tuple[list[str], Future[Any]]]) -> None:
-        try:
-            vectors = self.inner.embed_documents([t for texts, _ in calls for t in texts])
-        except BaseException as exc:  # each caller gets the error, the worker lives on
-            for _, future in calls:
-                future.set_exception(exc)
-            return
-        start = 0
-        for texts, future in calls:
-            future.set_result(vectors[start:start + len(texts)])
-            start += len(texts)
 
 
 def _forget_chroma_cache(searcher: Any) -> None:

@@ -156,22 +156,29 @@ _bearer = HTTPBearer(auto_error=False, description="an API key from KB_SERVER__A
 async def _caller(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> str:
     """Authenticate (bearer key) and rate-limit; the caller's id (never the key itself)."""
     keys = request.app.state.settings.server.keys
-    if keys:
-        if creds is None or creds.scheme.lower() != "bearer":
-            raise Unauthorized("missing API key", "send the header `Authorization: Bearer <key>`")
-        index = match_key(creds.credentials, keys)
-        if index is None:
-            raise Unauthorized("invalid API key", "use one of the keys in KB_SERVER__API_KEYS")
-        caller = f"key#{index}"
+    host = request.client.host if request.client else "?"
+    if not keys:
+        caller = f"anonymous@{host}"
+    elif creds is None or creds.scheme.lower() != "bearer":
+        _limit(request, f"unauthenticated@{host}")  # guessing keys is rate-limited too
+        raise Unauthorized("missing API key", "send the header `Authorization: Bearer <key>`")
+    elif (index := match_key(creds.credentials, keys)) is None:
+        _limit(request, f"unauthenticated@{host}")
+        raise Unauthorized("invalid API key", "use one of the keys in KB_SERVER__API_KEYS")
     else:
-        caller = f"anonymous@{request.client.host if request.client else '?'}"
+        caller = f"key#{index}"
+    _limit(request, caller)
+    return caller
+
+
+def _limit(request: Request, caller: str) -> None:
+    """Take a token from `caller`'s bucket, or answer 429 with Retry-After."""
     wait = request.app.state.limiter.acquire(caller)
     if wait > 0:
         raise RateLimited("rate limit exceeded",
                           f"at most {request.app.state.settings.server.rate_limit_per_minute} requests a "
                           "minute per key; retry after the Retry-After seconds",
                           {"retry_after": retry_after_header(wait)})
-    return caller
 
 
 async def _engine(request: Request) -> Engine:
@@ -199,7 +206,10 @@ async def _answer(settings: Any, engine: Engine, question: str, history: list[di
                   filters: dict[str, Any] | None, k: int | None) -> dict[str, Any]:
     """Make the follow-up standalone, then ask; the answer dict gains `query` (what was searched)."""
     rewrite = getattr(engine, "rewrite", None)
-    query, warnings = await run_in_threadpool(standalone_query, question, history, rewrite)
+    if rewrite is None or not history:  # the rule is cheap; only an LLM call needs a worker thread
+        query, warnings = standalone_query(question, history)
+    else:
+        query, warnings = await run_in_threadpool(standalone_query, question, history, rewrite)
     answer = await run_in_threadpool(engine.ask, query, k=k, filters=filters, history=history or None)
     answer = dict(answer)
     answer["query"] = query

@@ -268,6 +268,9 @@ def test_rate_limit_per_key_answers_429_with_retry_after(serve: Any) -> None:
     other = httpx.get(f"{url}/v1/status", headers={"Authorization": f"Bearer {OTHER_KEY}"})
     assert other.status_code == 200  # each key has its own bucket
     assert httpx.get(f"{url}/healthz").status_code == 200  # health checks are never limited
+    guesses = [httpx.get(f"{url}/v1/status", headers={"Authorization": f"Bearer guess{i}"}).status_code
+               for i in range(4)]
+    assert guesses == [401, 401, 401, 429]  # guessing keys is limited per client address
 
 
 def test_engine_errors_map_to_status_without_secrets(serve: Any, caplog: pytest.LogCaptureFixture) -> None:

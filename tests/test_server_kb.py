@@ -115,34 +115,3 @@ def test_follow_up_is_rewritten_by_the_llm_when_one_is_configured(tmp_path: Path
     assert answer["query"] == rewritten
     assert answer["hits"][0]["chunk_id"] == "101:1"
 
-
-def test_batching_embedder_gives_each_caller_its_own_vectors() -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
-    import numpy as np
-
-    from retrieval.serve_engine import BatchingEmbedder
-
-    class Counting(FakeEmbedder):
-        calls = 0
-
-        def embed_documents(self, texts: Any) -> Any:
-            Counting.calls += 1
-            if "boom" in texts:
-                raise ValueError("boom")
-            return super().embed_documents(texts)
-
-    inner = Counting()
-    batching = BatchingEmbedder(inner)
-    texts = [f"query number {i} about token {i * 7}" for i in range(64)]
-    with ThreadPoolExecutor(16) as pool:
-        vectors = list(pool.map(batching.embed_query, texts))
-    assert 1 <= Counting.calls <= len(texts)  # never more model calls than queries (usually far fewer)
-    for text, vector in zip(texts, vectors):
-        assert np.allclose(vector, inner.embed_query(text))
-    assert batching.embed_documents(["a b", "c d"]).shape == (2, inner.dimensions)
-    assert batching.model_id == inner.model_id and batching.count_tokens("a b c") == 3
-    with pytest.raises(ValueError, match="boom"):
-        batching.embed_documents(["boom"])
-    assert batching.embed_query("still alive").shape == (inner.dimensions,)
-    batching.close()
