@@ -116,11 +116,12 @@ def evaluate(settings: Settings | str | None, qa_path: str | Path, *, k: int = 1
             if limit is not None and len(ranks) >= limit:
                 break
             start = time.perf_counter()
-            hits = searcher.search(item.question, k=depth, mode=mode)
+            qvec = None if mode == "lexical" else searcher.embedder.embed_query(item.question)
+            hits = searcher.search(item.question, k=depth, mode=mode, query_vector=qvec)
             latencies.append((time.perf_counter() - start) * 1000)
             ranks.append(first_relevant_rank(hits[:k], item))
-            if with_answers:
-                answer = answerer.answer(item.question, hits[:settings.retrieval.k])
+            if with_answers:  # the answer reuses the query vector: embedded once per question
+                answer = answerer.answer(item.question, hits[:settings.retrieval.k], query_vector=qvec)
                 hits_answered += answered(answer, item)
             if progress:
                 progress(len(ranks), limit)
