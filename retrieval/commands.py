@@ -48,7 +48,13 @@ def format_hits(hits: list[Any]) -> str:
 
 def register(app: typer.Typer, state: Any) -> None:
     """Attach the retrieval commands to the root app."""
+    _register_search(app, state)
+    _register_ask(app, state)
+    _register_eval(app, state)
+    _register_demo(app, state)
 
+
+def _register_search(app: typer.Typer, state: Any) -> None:
     @app.command("search")
     def search_cmd(
         query: str = typer.Argument(..., help="what to look for"),
@@ -74,6 +80,8 @@ def register(app: typer.Typer, state: Any) -> None:
         else:
             typer.echo(format_hits(hits))
 
+
+def _register_ask(app: typer.Typer, state: Any) -> None:
     @app.command("ask")
     def ask_cmd(
         question: str = typer.Argument(..., help="a question in plain words"),
@@ -99,6 +107,8 @@ def register(app: typer.Typer, state: Any) -> None:
         else:
             typer.echo(format_answer(answer))
 
+
+def _register_eval(app: typer.Typer, state: Any) -> None:
     @app.command("eval")
     def eval_cmd(
         qa: str = typer.Option(..., "--qa", help="QA file, JSON Lines {question, answers?, gold}"),
@@ -122,6 +132,8 @@ def register(app: typer.Typer, state: Any) -> None:
             for key, value in report.to_dict().items():
                 typer.echo(f"  {key:<10} {value}")
 
+
+def _register_demo(app: typer.Typer, state: Any) -> None:
     @app.command("demo")
     def demo_cmd(
         questions: int = typer.Option(6, "--questions", "-n", help="sample questions to ask (0 = all)"),

@@ -10,7 +10,6 @@ The module function `search(query, settings=None, **kw)` is the Python API.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import sys
 import threading
@@ -23,24 +22,13 @@ from typing import Any, Literal
 
 from ingest.config import Settings, as_settings
 from ingest.errors import ConfigError, NotReady
+from retrieval.lexical import STOPWORDS, fts_query, fts_terms  # noqa: F401  (re-exported)
 
 Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
-MAX_FTS_TERMS = 32
 PRUNE_MIN_CHUNKS = 20_000   # below this many chunks the lexical query keeps every term
 PRUNE_FRACTION = 0.05       # above it, terms in more than this fraction of chunks are left out
 PRUNE_CAP_FLOOR = 1000      # ... and in more than this many
-_WORD = re.compile(r"\w+", re.UNICODE)
-# Words that match most chunks: dropped from the lexical query (unless nothing else is left), so that
-# bm25 does not score half the index for "how do I ...".
-STOPWORDS = frozenset("""
-a about above after again against all am an and any are as at be because been before being below
-between both but by can could did do does doing down during each few for from further had has have
-having he her here hers him his how i if in into is it its itself just me more most my no nor not
-now of off on once only or other our ours out over own same she should so some such than that the
-their theirs them then there these they this those through to too under until up very was we were
-what when where which while who whom why will with would you your yours
-""".split())
 
 
 @dataclass(frozen=True)
@@ -117,21 +105,6 @@ def to_epoch(value: str) -> float:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.timestamp()
-
-
-def fts_terms(text: str) -> list[str]:
-    """The words of free text, lower-cased, unique, stopwords dropped when other words remain."""
-    words = list(dict.fromkeys(w.lower() for w in _WORD.findall(text or "")))
-    return ([w for w in words if w not in STOPWORDS] or words)[:MAX_FTS_TERMS]
-
-
-def fts_query(text: str | Sequence[str], op: str = "OR") -> str:
-    """A safe FTS5 MATCH expression for free text (or a list of terms): each word quoted, joined with
-    OR (or AND). Quotes, operators (AND/OR/NOT/NEAR), `*`, `^`, `:` and parentheses lose their
-    meaning; the result is never a syntax error. Empty when the text has no words.
-    """
-    terms = fts_terms(text) if isinstance(text, str) else list(text)
-    return f" {op} ".join('"' + t.replace('"', '""') + '"' for t in terms)
 
 
 def rrf_fuse(rankings: dict[str, Sequence[str]], k: int = 60) -> list[tuple[str, float, dict[str, int]]]:
