@@ -19,9 +19,9 @@ import json
 import logging
 import time
 import uuid
-from datetime import datetime
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, Request
@@ -50,14 +50,6 @@ class Unauthorized(KBError):
 
 class RateLimited(KBError):
     http_status = 429
-
-
-class BadRequest(KBError):
-    http_status = 400
-
-
-class TooLarge(KBError):
-    http_status = 413
 
 
 class Invalid(KBError):
@@ -126,7 +118,7 @@ def create_app(settings: Any, engine: Engine | None = None) -> FastAPI:
                 from retrieval.serve_engine import KBEngine
 
                 app.state.engine = await run_in_threadpool(KBEngine.open, settings)
-            except KBError as err:  # served as 503 on every /v1 call; no traceback in the log
+            except KBError as err:  # every /v1 call answers it (its status); /healthz 503; no traceback
                 log.error("engine did not start: %s", err)
                 app.state.startup_error = err
         try:

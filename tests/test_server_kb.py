@@ -115,3 +115,16 @@ def test_follow_up_is_rewritten_by_the_llm_when_one_is_configured(tmp_path: Path
     assert answer["query"] == rewritten
     assert answer["hits"][0]["chunk_id"] == "101:1"
 
+
+
+@pytest.mark.slow
+def test_lifespan_loads_the_model_and_reports_an_index_built_otherwise(tmp_path: Path) -> None:
+    """create_app(settings) alone: the lifespan loads the bundled model and opens the stores; the tiny
+    KB was built with FakeEmbedder, so the version gate says to reindex — as JSON, not a traceback."""
+    data_dir = tmp_path / "kb"
+    build_tiny_kb(data_dir)
+    with running_server(create_app(_serve_settings(data_dir))) as url:
+        health = httpx.get(f"{url}/healthz")
+        assert health.status_code == 503 and "kb reindex" in health.json()["guidance"]
+        body = _error(httpx.post(f"{url}/v1/search", headers=AUTH, json={"query": "holiday"}), 409)
+        assert "built differently" in body["error"] and "kb reindex" in body["guidance"]
