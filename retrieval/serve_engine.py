@@ -19,7 +19,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ingest.errors import NotReady
@@ -117,6 +117,16 @@ class KBEngine:
         answer = answerer.ask(question, filters=filters, k=k, history=history)
         return answer.to_dict()  # type: ignore[no-any-return]
 
+    def ask_events(self, question: str, *, k: int | None = None, filters: dict[str, Any] | None = None,
+                   history: Sequence[dict[str, str]] | None = None) -> Iterator[tuple[str, Any]]:
+        """`ask` in two steps, for streaming: ("hits", [hit dicts]) once the search is done, then
+        ("answer", the answer dict) — the same answer `ask` gives, from the same search."""
+        searcher, answerer = self._parts()
+        qvec = _unit(searcher.embedder.embed_query(question))  # as Answerer.ask does
+        hits = searcher.search(question, k=k, filters=filters, query_vector=qvec)
+        yield "hits", [hit.to_dict() for hit in hits]
+        yield "answer", answerer.answer(question, hits, history=history, query_vector=qvec).to_dict()
+
     def status(self) -> dict[str, Any]:
         return kb_status(self.settings, self._embedder, self._searcher)
 
@@ -146,6 +156,15 @@ class KBEngine:
         reply = llm.invoke([SystemMessage(REWRITE_PROMPT),
                             HumanMessage(f"Conversation:\n{turns}\n\nLast question: {question}")])
         return message_text(reply).strip()
+
+
+def _unit(values: Any) -> Any:
+    """A float32 unit vector (Answerer.ask normalises its query vector the same way)."""
+    import numpy as np
+
+    vec = np.asarray(values, dtype=np.float32).reshape(-1)
+    norm = float(np.linalg.norm(vec))
+    return vec / norm if norm > 0 else vec
 
 
 def _forget_chroma_cache(searcher: Any) -> None:

@@ -194,20 +194,59 @@ def _filters(filters: FiltersIn | None) -> dict[str, Any] | None:
     return filters.model_dump(exclude_none=True) or None
 
 
-async def _answer(settings: Any, engine: Engine, question: str, history: list[dict[str, str]],
-                  filters: dict[str, Any] | None, k: int | None) -> dict[str, Any]:
-    """Make the follow-up standalone, then ask; the answer dict gains `query` (what was searched)."""
+async def _standalone(engine: Engine, question: str, history: list[dict[str, str]]) -> tuple[str, list[str]]:
+    """The query to retrieve with (the follow-up made standalone) and any warnings."""
     rewrite = getattr(engine, "rewrite", None)
     if rewrite is None or not history:  # the rule is cheap; only an LLM call needs a worker thread
-        query, warnings = standalone_query(question, history)
-    else:
-        query, warnings = await run_in_threadpool(standalone_query, question, history, rewrite)
-    answer = await run_in_threadpool(engine.ask, query, k=k, filters=filters, history=history or None)
-    answer = dict(answer)
-    answer["query"] = query
+        return standalone_query(question, history)
+    return await run_in_threadpool(standalone_query, question, history, rewrite)
+
+
+def _finish(settings: Any, answer: dict[str, Any], query: str, warnings: list[str]) -> dict[str, Any]:
+    """The answer dict gains `query` (what was searched); warnings lose any secret they quote."""
     secrets = secrets_of(settings)  # an LLM's error message may quote its key
-    answer["warnings"] = [redact(str(w), secrets) for w in [*(answer.get("warnings") or []), *warnings]]
-    return answer
+    merged = [redact(str(w), secrets) for w in [*(answer.get("warnings") or []), *warnings]]
+    return {**answer, "query": query, "warnings": merged}
+
+
+async def _answer(settings: Any, engine: Engine, question: str, history: list[dict[str, str]],
+                  filters: dict[str, Any] | None, k: int | None) -> dict[str, Any]:
+    """Make the follow-up standalone, then ask."""
+    query, warnings = await _standalone(engine, question, history)
+    answer = await run_in_threadpool(engine.ask, query, k=k, filters=filters, history=history or None)
+    return _finish(settings, answer, query, warnings)
+
+
+async def _ask_stream(settings: Any, engine: Engine, question: str, history: list[dict[str, str]],
+                      filters: dict[str, Any] | None, k: int | None) -> StreamingResponse:
+    """Server-sent events. With an engine that answers in steps (`ask_events`), the hits go out as soon
+    as the search is done, before the answer is written; otherwise after the whole answer."""
+    staged = getattr(engine, "ask_events", None)
+    if staged is None:
+        return _sse(_ask_events(await _answer(settings, engine, question, history, filters, k)))
+    query, warnings = await _standalone(engine, question, history)
+    steps = staged(query, k=k, filters=filters, history=history or None)
+    _, hits = await run_in_threadpool(next, steps)  # a search error still gets its own status
+
+    async def events() -> AsyncIterator[tuple[str, Any]]:
+        yield "hits", {"query": query, "hits": hits}
+        try:
+            _, answer = await run_in_threadpool(next, steps)
+        except Exception as exc:  # the status line is gone: the error is the last event
+            yield "error", _stream_error(settings, exc)
+            return
+        for item in list(_ask_events(_finish(settings, answer, query, warnings)))[1:]:
+            yield item
+
+    return _sse(events())
+
+
+def _stream_error(settings: Any, exc: Exception) -> dict[str, str]:
+    if isinstance(exc, KBError):
+        secrets = secrets_of(settings)
+        return {"error": redact(exc.message, secrets), "guidance": redact(exc.guidance, secrets)}
+    log.error("unexpected %s while streaming an answer", type(exc).__name__)
+    return {"error": "internal error", "guidance": "retry; if it persists, see the server log"}
 
 
 def _add_routes(app: FastAPI, settings: Any) -> None:
@@ -242,10 +281,9 @@ def _add_routes(app: FastAPI, settings: Any) -> None:
         "stream": true or `Accept: text/event-stream`."""
         _check_question(settings, body.question)
         history = [m.model_dump() for m in body.history]
-        answer = await _answer(settings, engine, body.question, history, _filters(body.filters), body.k)
         if body.stream or "text/event-stream" in request.headers.get("accept", ""):
-            return _sse(_ask_events(answer))
-        return _json(answer)
+            return await _ask_stream(settings, engine, body.question, history, _filters(body.filters), body.k)
+        return _json(await _answer(settings, engine, body.question, history, _filters(body.filters), body.k))
 
     @app.get("/v1/models", tags=["openai"])
     async def models(caller: str = Depends(_caller)) -> dict[str, Any]:
@@ -283,13 +321,21 @@ def _ask_events(answer: dict[str, Any]) -> Any:
 
 
 def _sse(events: Any, *, done_marker: bool = False) -> StreamingResponse:
-    """Events (name, data) or bare data dicts (name None) as text/event-stream."""
+    """Events (name, data) or bare data dicts (name None), from an iterable or an async iterable, as
+    text/event-stream."""
+
+    def frame(item: Any) -> str:
+        name, data = item if isinstance(item, tuple) else (None, item)
+        head = f"event: {name}\n" if name else ""
+        return f"{head}data: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
 
     async def body() -> AsyncIterator[str]:
-        for item in events:
-            name, data = item if isinstance(item, tuple) else (None, item)
-            head = f"event: {name}\n" if name else ""
-            yield f"{head}data: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
+        if hasattr(events, "__aiter__"):
+            async for item in events:
+                yield frame(item)
+        else:
+            for item in events:
+                yield frame(item)
         if done_marker:
             yield "data: [DONE]\n\n"
 

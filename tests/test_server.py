@@ -215,6 +215,39 @@ def test_streamed_answer_reassembles_to_the_plain_one(url: str) -> None:
         assert data[-1]["not_found"] is False and data[-1]["query"] == plain["query"]
 
 
+class StepEngine(FakeEngine):
+    """Answers in steps like the real engine: hits first, then the answer (or a failure)."""
+
+    def __init__(self, fail_answer: Exception | None = None, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.fail_answer = fail_answer
+
+    def ask_events(self, question: str, *, k: int | None = None, filters: dict[str, Any] | None = None,
+                   history: Sequence[dict[str, str]] | None = None) -> Iterator[tuple[str, Any]]:
+        answer = self.ask(question, k=k, filters=filters, history=history)
+        yield "hits", answer["hits"]
+        if self.fail_answer:
+            raise self.fail_answer
+        yield "answer", answer
+
+
+def test_stepped_stream_sends_hits_first_and_ends_with_an_error_event_on_failure(serve: Any) -> None:
+    question = {"question": "Who answers on-call pages and how fast?", "stream": True}
+    url = serve(engine=StepEngine())
+    plain = httpx.post(f"{url}/v1/ask", headers=AUTH, json={**question, "stream": False}).json()
+    events = sse_events(httpx.post(f"{url}/v1/ask", headers=AUTH, json=question).text)
+    data = [json.loads(d) for _, d in events]
+    assert data[0]["hits"] == plain["hits"] and events[-1][0] == "done"
+    assert "".join(d["text"] for (name, _), d in zip(events, data) if name == "delta") == plain["text"]
+
+    broken = serve(engine=StepEngine(NotReady(f"LLM refused key {LLM_KEY}", "check [llm]")))
+    events = sse_events(httpx.post(f"{broken}/v1/ask", headers=AUTH, json=question).text)
+    assert [name for name, _ in events] == ["hits", "error"]
+    assert json.loads(events[-1][1]) == {"error": "LLM refused key ***", "guidance": "check [llm]"}
+    not_ready = serve(engine=StepEngine(fail=NotReady("the knowledge base is empty", "run `kb ingest` first")))
+    _error(httpx.post(f"{not_ready}/v1/ask", headers=AUTH, json=question), 503)
+
+
 # -- follow-ups ----------------------------------------------------------------------------------------
 def test_follow_up_finds_the_page_only_through_its_history(url: str) -> None:
     follow_up = "How often must it be rotated?"
