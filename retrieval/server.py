@@ -21,26 +21,24 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ingest.errors import ConfigError, KBError
 from retrieval import openai_shape
 from retrieval.serve_guard import Guard
+from retrieval.serve_models import AskIn, ChatIn, FiltersIn, SearchIn
 from retrieval.serving import (Engine, RateLimiter, match_key, redact, retry_after_header, secrets_of,
                               standalone_query)
 
 log = logging.getLogger("kb.server")
-MODEL_NAME = openai_shape.MODEL_NAME
 
 
 class Unauthorized(KBError):
@@ -54,55 +52,6 @@ class RateLimited(KBError):
 
 class Invalid(KBError):
     http_status = 422
-
-
-# -- request bodies ----------------------------------------------------------------------------------
-class FiltersIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    spaces: list[str] | None = None
-    kinds: list[Literal["page", "blogpost"]] | None = None
-    labels: list[str] | None = None
-    updated_after: str | None = None
-    updated_before: str | None = None
-    page_ids: list[str] | None = None
-
-    @field_validator("updated_after", "updated_before")
-    @classmethod
-    def _iso(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-            except ValueError:
-                raise ValueError("not an ISO 8601 date (e.g. 2024-05-01 or 2024-05-01T12:00:00Z)") from None
-        return value
-
-
-class Message(BaseModel):
-    role: Literal["user", "assistant", "system"]
-    content: str
-
-
-class AskIn(BaseModel):
-    question: str = Field(min_length=1)
-    filters: FiltersIn | None = None
-    k: int | None = Field(default=None, ge=1, le=50)
-    history: list[Message] = Field(default_factory=list, max_length=50)
-    stream: bool = False
-
-
-class SearchIn(BaseModel):
-    query: str = Field(min_length=1)
-    filters: FiltersIn | None = None
-    k: int | None = Field(default=None, ge=1, le=50)
-    mode: Literal["hybrid", "dense", "lexical"] | None = None
-
-
-class ChatIn(BaseModel):
-    """The OpenAI chat-completions request; unknown fields (temperature, …) are accepted and ignored."""
-    model_config = ConfigDict(extra="allow")
-    model: str = MODEL_NAME
-    messages: list[openai_shape.ChatMessage] = Field(min_length=1, max_length=100)
-    stream: bool = False
 
 
 # -- the app -------------------------------------------------------------------------------------------

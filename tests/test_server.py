@@ -244,7 +244,8 @@ def test_stepped_stream_sends_hits_first_and_ends_with_an_error_event_on_failure
     events = sse_events(httpx.post(f"{broken}/v1/ask", headers=AUTH, json=question).text)
     assert [name for name, _ in events] == ["hits", "error"]
     assert json.loads(events[-1][1]) == {"error": "LLM refused key ***", "guidance": "check [llm]"}
-    not_ready = serve(engine=StepEngine(fail=NotReady("the knowledge base is empty", "run `kb ingest` first")))
+    empty = NotReady("the knowledge base is empty", "run `kb ingest` first")
+    not_ready = serve(engine=StepEngine(fail=empty))
     _error(httpx.post(f"{not_ready}/v1/ask", headers=AUTH, json=question), 503)
 
 
@@ -339,7 +340,8 @@ def test_cors_is_closed_by_default_and_follows_the_settings(serve: Any) -> None:
     resp = httpx.options(f"{closed}/v1/ask", headers=preflight)
     assert "access-control-allow-origin" not in resp.headers
     opened = serve(cors_origins=["https://chat.example"])
-    resp = httpx.options(f"{opened}/v1/ask", headers={**preflight, "Access-Control-Request-Headers": "authorization"})
+    asks_auth = {**preflight, "Access-Control-Request-Headers": "authorization"}
+    resp = httpx.options(f"{opened}/v1/ask", headers=asks_auth)
     assert resp.headers["access-control-allow-origin"] == "https://chat.example"
     other = httpx.options(f"{opened}/v1/ask", headers={**preflight, "Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in other.headers
