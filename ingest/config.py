@@ -81,7 +81,7 @@ class ChunkSettings(BaseModel):
 
 class EmbedSettings(BaseModel):
     model: str = "all-MiniLM-L6-v2"
-    batch_size: int = Field(default=64, ge=1)
+    batch_size: int = Field(default=32, ge=1)
     device: str = "cpu"
 
 
