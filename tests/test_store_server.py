@@ -71,8 +71,10 @@ def test_index_and_reindex_against_a_chroma_server(server_settings: Settings) ->
     kb.put(page("1", ["server side alpha", "server side beta"]), page("2", ["gamma"]))
     first = kb.run()
     assert first.chunks_written == 3 and kb.store.count() == 3
-    hits = kb.store.query(kb.embedder.embed_query("Engineering › Page 1\nserver side alpha"), 1)
-    assert hits[0].id == "1:0" and hits[0].metadata["title"] == "Page 1"
+    hits = kb.store.query(kb.embedder.embed_query("Engineering › Page 1\nserver side alpha"), 3)
+    found = {h.id: h for h in hits}
+    assert found["1:0"].distance == pytest.approx(0.0, abs=1e-4), [(h.id, h.distance) for h in hits]
+    assert found["1:0"].metadata["title"] == "Page 1"
     kb.put(page("2", ["gamma"], status="deleted"))
     assert kb.run().pages_deleted == 1 and kb.store.count() == 2
     report = _rebuild(kb, kb.embedder)
