@@ -95,6 +95,8 @@ def index(settings: Settings | str | None = None, *, spaces: Sequence[str] | Non
     embedder = embedder or load_embedder(settings)
     with Ledger(settings.data_dir) as ledger, Ledger(settings.data_dir) as reader:
         store = open_store(settings, embedder)
+        # An empty collection beside a ledger that has chunk rows (the Chroma dir was lost): redo all.
+        full = full or (ledger.count("chunks") > 0 and store.count() == 0)
         run_id = ledger.start_run(run_kind)
         try:
             indexer = Indexer(settings, ledger, store, embedder, users=_users(ledger))

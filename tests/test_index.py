@@ -204,3 +204,19 @@ def test_stale_vector_under_a_reused_id_is_not_trusted(kb: KB) -> None:
     kb.put(page("1", ["first text"], version=2))
     rep = kb.run()
     assert rep.chunks_embedded == 1 and rep.chunks_reused == 0
+
+
+def test_lost_chroma_dir_is_rebuilt_by_the_next_index(settings: Settings) -> None:
+    from ingest.pipeline import index
+    from ingest.store import ACTIVE_KEY, drop_collection, make_client
+
+    kb = KB(settings)
+    kb.put(page("1", ["a paragraph about rotating keys"]), page("2", ["another about backups"]))
+    first = index(settings, embedder=kb.embedder)
+    assert first.pages_new == 2
+    drop_collection(make_client(settings), settings.chroma.collection)  # Chroma's data is gone
+    with kb.ledger.tx():
+        kb.ledger.conn.execute("DELETE FROM meta WHERE key = ?", (ACTIVE_KEY,))
+    again = index(settings, embedder=kb.embedder)
+    assert again.chunks_written == first.chunks_written and again.chunks_embedded == first.chunks_written
+    assert open_store(settings, kb.embedder).count() == len(kb.chunk_rows())
