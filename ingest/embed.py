@@ -104,8 +104,8 @@ def load_embedder(settings: Any) -> Embedder:
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(path, device=settings.embed.device, local_files_only=True)
-    return SentenceTransformerEmbedder(model, model_id=f"sentence-transformers/{name}" if name == BUNDLED_MODEL
-                                       else name, batch_size=settings.embed.batch_size)
+    model_id = f"sentence-transformers/{name}" if name == BUNDLED_MODEL else name
+    return SentenceTransformerEmbedder(model, model_id=model_id, batch_size=settings.embed.batch_size)
 
 
 def _quiet_loaders() -> None:

@@ -246,7 +246,7 @@ class Indexer:
                     tally.pages["failed"] += 1
                     tally.failures.append((item[1], item[2]))
                 if progress:
-                    progress(done, total, "index")
+                    progress(done, total, "pages")
             self._flush(group, tally, writer)
             writer.wait()
         finally:

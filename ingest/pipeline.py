@@ -100,10 +100,12 @@ def index(settings: Settings | str | None = None, *, spaces: Sequence[str] | Non
         run_id = ledger.start_run(run_kind)
         try:
             indexer = Indexer(settings, ledger, store, embedder, users=_users(ledger))
-            where = "status = 'current'" + (f" AND space_key IN ({', '.join('?' * len(spaces))})" if spaces else "")
+            where = "status = 'current'"
+            if spaces:
+                where += f" AND space_key IN ({', '.join('?' * len(spaces))})"
             total = ledger.count("pages", where, tuple(spaces or ()))
-            report = indexer.run(reader.iter_pages(spaces=spaces), full=full, spaces=spaces, progress=progress,
-                                 total=total)
+            report = indexer.run(reader.iter_pages(spaces=spaces), full=full, spaces=spaces,
+                                 progress=_phase(progress, "index"), total=total)
         except BaseException as exc:
             ledger.finish_run(run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"})
             raise
@@ -123,7 +125,7 @@ def reindex(settings: Settings | str | None = None, *, embedder: Any = None,
     with Ledger(settings.data_dir) as ledger, Ledger(settings.data_dir) as reader:
         run_id = ledger.start_run("reindex")
         try:
-            report = rebuild(settings, ledger, reader, embedder, progress=progress)
+            report = rebuild(settings, ledger, reader, embedder, progress=_phase(progress, "reindex"))
         except BaseException as exc:
             ledger.finish_run(run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"})
             raise
@@ -156,7 +158,8 @@ def status(settings: Settings | str | None = None) -> dict[str, Any]:
             "chunks": ledger.count("chunks"), "spaces": spaces, "cursor": cursor,
             "last_run": _run_summary(last), "model": settings.embed.model,
             "active_collection": active_collection(settings),
-            "chroma": f"{settings.chroma.host}:{settings.chroma.port}" if settings.chroma.host else "embedded",
+            "chroma": (f"{settings.chroma.host}:{settings.chroma.port}" if settings.chroma.host
+                       else "embedded"),
         }
 
 

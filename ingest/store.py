@@ -66,9 +66,10 @@ def make_client(settings: Any) -> Any:
         try:
             return chromadb.HttpClient(host=settings.chroma.host, port=settings.chroma.port, settings=config)
         except Exception as exc:
-            raise ConfigError(f"cannot reach the Chroma server at {settings.chroma.host}:{settings.chroma.port}"
-                              f": {exc}", "start it with `chroma run --path DIR --port PORT`, or clear"
-                              " [chroma] host to use the embedded store") from exc
+            where = f"{settings.chroma.host}:{settings.chroma.port}"
+            raise ConfigError(f"cannot reach the Chroma server at {where}: {exc}",
+                              "start it with `chroma run --path DIR --port PORT`, or clear [chroma] host "
+                              "to use the embedded store") from exc
     path = Path(settings.data_dir) / "chroma"
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=config)
