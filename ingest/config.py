@@ -96,7 +96,9 @@ class RetrievalSettings(BaseModel):
     candidates: int = Field(default=50, ge=1)
     per_page: int = Field(default=2, ge=1)
     mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
-    rrf_k: int = 60
+    rrf_k: int = Field(default=10, ge=1)
+    dense_weight: float = Field(default=0.5, ge=0.0)
+    lexical_weight: float = Field(default=1.0, ge=0.0)
     min_score: float = 0.25
 
 

@@ -107,8 +107,10 @@ def to_epoch(value: str) -> float:
     return moment.timestamp()
 
 
-def rrf_fuse(rankings: dict[str, Sequence[str]], k: int = 60) -> list[tuple[str, float, dict[str, int]]]:
-    """Reciprocal-rank fusion: score(id) = sum over methods of 1 / (k + rank). Best first, ties by id."""
+def rrf_fuse(rankings: dict[str, Sequence[str]], k: int = 60,
+             weights: dict[str, float] | None = None) -> list[tuple[str, float, dict[str, int]]]:
+    """Weighted reciprocal-rank fusion: score(id) = sum over methods of w / (k + rank), w = 1 unless
+    `weights` says otherwise. Best first, ties by id."""
     scores: dict[str, float] = {}
     ranks: dict[str, dict[str, int]] = {}
     for method, ids in rankings.items():
@@ -116,7 +118,7 @@ def rrf_fuse(rankings: dict[str, Sequence[str]], k: int = 60) -> list[tuple[str,
             if method in ranks.setdefault(item, {}):
                 continue
             ranks[item][method] = rank
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+            scores[item] = scores.get(item, 0.0) + (weights or {}).get(method, 1.0) / (k + rank)
     return sorted(((i, s, ranks[i]) for i, s in scores.items()), key=lambda t: (-t[1], t[0]))
 
 
@@ -265,7 +267,7 @@ class Searcher:
             sims = dict(dense)
         if lexical is not None:
             rankings["lexical"] = lexical.result()
-        fused = rrf_fuse(rankings, conf.rrf_k)
+        fused = rrf_fuse(rankings, conf.rrf_k, {"dense": conf.dense_weight, "lexical": conf.lexical_weight})
         hits = self._hits(fused, sims, flt)
         return cap_per_page(hits, conf.per_page, k)
 
