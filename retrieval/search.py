@@ -29,6 +29,7 @@ MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
 PRUNE_MIN_CHUNKS = 20_000   # below this many chunks the lexical query keeps every term
 PRUNE_FRACTION = 0.05       # above it, terms in more than this fraction of chunks are left out
 PRUNE_CAP_FLOOR = 1000      # ... and in more than this many
+SCORED_ROWS_CAP = 2000      # when every term is that common, bm25 ranks at most this many matches
 
 
 @dataclass(frozen=True)
@@ -273,13 +274,10 @@ class Searcher:
 
     def dense(self, vector: Any, n: int, filters: Filters) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity), best first, from the vector store."""
-        store = self.store
-        if store.count() == 0:
-            return []
         where = self._where(filters)
         if where is False:
             return []
-        found = store.query(vector, n, where=where or None)
+        found = self.store.query(vector, n, where=where or None)  # an empty collection gives []
         return [(h.id, 1.0 - float(h.distance)) for h in found]
 
     def _where(self, filters: Filters) -> dict[str, Any] | bool:
@@ -318,13 +316,13 @@ class Searcher:
         if not match:
             return []
         cond, params = _page_sql(filters)
-        if cond:
-            sql = ("SELECT c.id FROM chunks_fts f JOIN chunks c ON c.rowid = f.rowid "
-                   "JOIN pages p ON p.id = c.page_id "
-                   f"WHERE chunks_fts MATCH ? AND {cond} ORDER BY bm25(chunks_fts) LIMIT ?")
-        else:
-            sql = ("SELECT c.id FROM chunks_fts f JOIN chunks c ON c.rowid = f.rowid "
-                   "WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?")
+        join = "JOIN pages p ON p.id = c.page_id " if cond else ""
+        where = f"chunks_fts MATCH ? AND {cond}" if cond else "chunks_fts MATCH ?"
+        scored = (f"SELECT c.id AS id, bm25(chunks_fts) AS score FROM chunks_fts f "
+                  f"JOIN chunks c ON c.rowid = f.rowid {join}WHERE {where}")
+        if " AND " in match:  # every term is common: score a bounded sample of the matches, not all
+            scored += f" LIMIT {SCORED_ROWS_CAP}"
+        sql = f"SELECT id FROM ({scored}) ORDER BY score LIMIT ?"
         try:
             with self._db:
                 return [r[0] for r in self.ledger.conn.execute(sql, [match, *params, n])]
