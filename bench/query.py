@@ -5,7 +5,7 @@ and their vectors random unit vectors, written straight into the ledger and the 
 embedded but the queries, with the real bundled model. Prints search (hybrid, dense, lexical) and ask
 latency p50/p95 in ms. Goal: hybrid search p50 <= 30 ms and p95 <= 60 ms at 100k chunks.
 
-    .venv/bin/python bench/query.py [--sizes 10000,100000] [--queries 60]
+    .venv/bin/python bench/query.py [--sizes 10000,100000] [--queries 60] [--keep DIR] [--torch-threads 1]
 """
 
 from __future__ import annotations
@@ -136,7 +136,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--queries", type=int, default=60)
     parser.add_argument("--keep", default="", help="build the indexes under this dir and reuse them next time")
+    parser.add_argument("--torch-threads", type=int, default=0,
+                        help="OMP_NUM_THREADS for the model (0: torch's default). On a busy machine 1 is "
+                             "far faster for one short query: OpenMP threads wait on each other")
     args = parser.parse_args()
+    if args.torch_threads:
+        os.environ["OMP_NUM_THREADS"] = str(args.torch_threads)
+    print(f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(default)')}, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}")
     from ingest.embed import load_embedder
     from ingest.config import load_settings
 

@@ -269,8 +269,22 @@ class Searcher:
         if lexical is not None:
             rankings["lexical"] = lexical.result()
         fused = rrf_fuse(rankings, conf.rrf_k, {"dense": conf.dense_weight, "lexical": conf.lexical_weight})
-        hits = self._hits(fused, sims, flt)
-        return cap_per_page(hits, conf.per_page, k)
+        return self._top(fused, sims, flt, k)
+
+    def _top(self, fused: list[tuple[str, float, dict[str, int]]], sims: dict[str, float], flt: Filters,
+             k: int) -> list[Hit]:
+        """The best k Hits of the fused list under the per-page cap, reading chunk rows in growing
+        windows (most searches need only the first few dozen)."""
+        per_page = self.settings.retrieval.per_page
+        hits: list[Hit] = []
+        start, window = 0, max(4 * k, 20)
+        while start < len(fused):
+            hits.extend(self._hits(fused[start:start + window], sims, flt))
+            kept = cap_per_page(hits, per_page, k)
+            if len(kept) >= k:
+                return kept
+            start, window = start + window, window * 2
+        return cap_per_page(hits, per_page, k)
 
     def dense(self, vector: Any, n: int, filters: Filters) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity), best first, from the vector store."""
