@@ -186,13 +186,15 @@ class Answerer:
 
     def _embed_sentences(self, sentences: list[str]) -> np.ndarray:
         """Sentence vectors, cached: the same chunks come back for many questions."""
-        todo = list(dict.fromkeys(s for s in sentences if s not in self._cache))
+        found = {s: self._cache.get(s) for s in sentences}  # a local view: safe beside other threads
+        todo = [s for s, vec in found.items() if vec is None]
         if todo:
-            if len(self._cache) + len(todo) > SENTENCE_CACHE:
-                self._cache.clear()
             mat = np.asarray(self.searcher.embedder.embed_documents(todo), dtype=np.float32)
+            found.update(zip(todo, mat))
+            if len(self._cache) + len(todo) > SENTENCE_CACHE:
+                self._cache = {}
             self._cache.update(zip(todo, mat))
-        return np.stack([self._cache[s] for s in sentences])
+        return np.stack([found[s] for s in sentences])
 
     # -- the answers ----------------------------------------------------------------------------------
     def not_found(self, hits: Sequence[Hit], confidence: float) -> Answer:
