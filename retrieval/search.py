@@ -366,13 +366,15 @@ class Searcher:
 
     def _doc_freq(self, term: str, cap: int) -> int:
         """Chunks holding `term`, counted up to `cap` (cached: it drifts slowly)."""
-        if term not in self._df:
+        count = self._df.get(term)
+        if count is None:
             sql = "SELECT count(*) FROM (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?)"
             with self._db:
-                self._df[term] = int(self.ledger.conn.execute(sql, (fts_query([term]), cap)).fetchone()[0])
+                count = int(self.ledger.conn.execute(sql, (fts_query([term]), cap)).fetchone()[0])
             if len(self._df) > 50_000:
-                self._df.clear()
-        return self._df[term]
+                self._df = {}
+            self._df[term] = count
+        return count
 
     def _hits(self, fused: list[tuple[str, float, dict[str, int]]], sims: dict[str, float],
               filters: Filters) -> list[Hit]:
