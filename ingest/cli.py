@@ -13,8 +13,8 @@ import typer
 
 
 def emit_json(obj: Any) -> None:
-    """One JSON object on stdout."""
-    typer.echo(json.dumps(obj, indent=None, sort_keys=False, default=str))
+    """One JSON object on stdout, UTF-8 as is (titles stay readable); every `--json` command uses it."""
+    typer.echo(json.dumps(obj, ensure_ascii=False, default=str))
 
 
 def register(app: typer.Typer, state: Any) -> None:

@@ -7,14 +7,11 @@ ingest into a fresh demo data dir, the sample questions answered with citations,
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import typer
 
-
-def _emit(obj: Any) -> None:
-    typer.echo(json.dumps(obj, ensure_ascii=False, default=str))
+from ingest.cli import emit_json as _emit
 
 
 def _filters(space: list[str] | None, kind: list[str] | None, label: list[str] | None,
