@@ -143,8 +143,8 @@ def _pull_manifest(run: _Run, meter: Any, *, full: bool, allow_mass_delete: bool
                          f"moves without a new version lag by at most {settings.pull.sweep_every} pulls")
         _commit_cursor(run, None)
         return
-    current = {e.id: e for e in map(src.to_sweep_entry, src.cached_records(cache, "content_ids"))}
-    trashed = {e.id: e for e in map(src.to_sweep_entry, src.cached_records(cache, "trashed_ids"))
+    current = {e.id: e for e in map(src.to_sweep_entry, src.sweep_records(cache, "content_ids"))}
+    trashed = {e.id: e for e in map(src.to_sweep_entry, src.sweep_records(cache, "trashed_ids"))
                if not run.spaces or e.space_key in run.spaces}
     plan = plan_sweep(known, run.pulled, current, trashed)
     if plan.fetch:
