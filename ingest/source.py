@@ -444,6 +444,13 @@ def open_cache(settings: Settings, name: str, *, fresh: bool = False) -> Any:
     return DuckDBCache(db_path=path, schema_name="main", cache_dir=root / "cache-tmp")
 
 
+def drop_caches(settings: Settings, prefix: str) -> None:
+    """Delete the cache files whose names start with `prefix` (a dry run's)."""
+    root = settings.data_dir / "airbyte"
+    for stale in root.glob(f"{prefix}*.duckdb*"):
+        stale.unlink(missing_ok=True)
+
+
 def read(settings: Settings, source: Any, cache: Any, streams: list[str], meter: RequestMeter) -> None:
     """Read `streams` into the cache (each replaced: the cache holds the last read's raw records).
     Any failure becomes a SourceError naming the endpoint and status."""
@@ -565,6 +572,18 @@ def sweep_records(cache: Any, stream: str) -> Iterator[dict[str, Any]]:
     """The items of a sweep stream (each cached row is one listing page of them)."""
     for row in cached_records(cache, stream):
         yield from row.get("results") or ()
+
+
+def user_names(record: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(accountId, display name) of the people a content record names: its creator, its last
+    editor and the users of its read restrictions. What `clean` shows for a mention."""
+    people = [_get(record, "history", "createdBy"), _get(record, "version", "by")]
+    people += _get(record, "restrictions", "read", "restrictions", "user", "results", default=[])
+    for person in people:
+        if isinstance(person, Mapping) and person.get("accountId"):
+            name = person.get("displayName") or person.get("publicName")
+            if name:
+                yield str(person["accountId"]), str(name)
 
 
 def to_sweep_entry(record: Mapping[str, Any]) -> SweepEntry:

@@ -15,6 +15,7 @@ Pull never deletes rows: tombstones keep status 'trashed' or 'deleted'.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -32,6 +33,7 @@ Progress = Callable[[int, "int | None", str], None]
 CURSOR_STREAM = "content"
 BATCH = 200
 FETCH_IDS_PER_READ = 100
+DRY_RUN_CACHE = "dry-run."
 
 
 def batched(items: Iterable[Any], n: int) -> Iterator[tuple[Any, ...]]:
@@ -56,6 +58,7 @@ class _Run:
     work: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     newest: str = ""
+    users: dict[str, str] = field(default_factory=dict)  # accountId -> display name, seen this run
 
     def tell(self, done: int, total: int | None, what: str) -> None:
         if self.progress is not None:
@@ -64,6 +67,18 @@ class _Run:
     def plan(self, line: str) -> None:
         if self.dry_run:
             self.work.append(line)
+
+    def cache_name(self, name: str) -> str:
+        """A dry run reads into caches of its own, dropped when it ends: it changes nothing."""
+        return f"{DRY_RUN_CACHE}{name}" if self.dry_run else name
+
+    def pages(self, cache: Any, stream: str, site: str, names: dict[str, str]) -> Iterator[Page]:
+        """The cached records of `stream` as Pages, noting the people they name on the way."""
+        from ingest import source as src
+
+        for record in src.cached_records(cache, stream):
+            self.users.update(src.user_names(record))
+            yield src.to_page(record, site=site, space_names=names)
 
 
 def cursor_key(spaces: Sequence[str]) -> str:
@@ -102,6 +117,9 @@ def pull(settings: Settings, *, spaces: Sequence[str] | None = None, full: bool 
         except KBError as err:
             _finish(run, "failed", {"error": err.message, "requests": meter.requests})
             raise
+        finally:
+            if dry_run:
+                src.drop_caches(settings, DRY_RUN_CACHE)
         report = _report(run, meter, time.monotonic() - started)
         _finish(run, "dry-run" if dry_run else "ok", {**report.to_dict(), "notes": list(report.notes)})
     return report
@@ -129,14 +147,14 @@ def _pull_manifest(run: _Run, meter: Any, *, full: bool, allow_mass_delete: bool
     streams = ["pages", "blog_posts", "spaces"] + (list(src.SWEEP_STREAMS) if sweeping else [])
     config = src.manifest_config(settings, start_date=start_date(ledger, settings, run.spaces, full),
                                  spaces=run.spaces)
-    cache = src.open_cache(settings, "manifest", fresh=True)
+    cache = src.open_cache(settings, run.cache_name("manifest"), fresh=True)
     run.tell(0, None, f"reading {', '.join(streams)}")
     src.read(settings, src.open_source(settings, config), cache, streams, meter)
     names = src.space_names(cache)
     known = ledger.page_states(run.spaces)
     site = src.site_url(settings)
     for stream in src.CONTENT_STREAMS:
-        pages = (src.to_page(r, site=site, space_names=names) for r in src.cached_records(cache, stream))
+        pages = run.pages(cache, stream, site, names)
         _apply_pages(run, pages, known, track_cursor=True)
     if not sweeping:
         run.notes.append(f"no id sweep this run (sweep_every={settings.pull.sweep_every}): deletions and "
@@ -168,12 +186,12 @@ def _fetch_ids(run: _Run, meter: Any, ids: list[str], known: dict[str, PageState
     settings = run.settings
     site = src.site_url(settings)
     for chunk in batched(ids, FETCH_IDS_PER_READ):
-        cache = src.open_cache(settings, "manifest-ids", fresh=True)
+        cache = src.open_cache(settings, run.cache_name("manifest-ids"), fresh=True)
         config = src.manifest_config(settings, start_date=settings.pull.start_date, ids=chunk)
         run.tell(0, len(ids), f"fetching {len(chunk)} pages by id")
         src.read(settings, src.open_source(settings, config), cache, list(src.CONTENT_STREAMS), meter)
         for stream in src.CONTENT_STREAMS:
-            pages = (src.to_page(r, site=site, space_names=names) for r in src.cached_records(cache, stream))
+            pages = run.pages(cache, stream, site, names)
             _apply_pages(run, pages, known, track_cursor=False)
 
 
@@ -279,6 +297,23 @@ def _commit_cursor(run: _Run, actions: Callable[[], None] | None) -> None:
         old = run.ledger.get_cursor(key) or ""
         if run.newest > old:
             run.ledger.set_cursor(key, run.newest, run.run_id)
+        _save_users(run)
+
+
+def _save_users(run: _Run) -> None:
+    """Merge the names seen this run into ledger meta 'users' (what the index shows for a
+    mention). Inside the run's last transaction."""
+    if not run.users:
+        return
+    try:
+        known = json.loads(run.ledger.get_meta("users") or "{}")
+    except ValueError:
+        known = {}
+    if not isinstance(known, dict):
+        known = {}
+    merged = {**known, **run.users}
+    if merged != known:
+        run.ledger.set_meta("users", json.dumps(merged, sort_keys=True, ensure_ascii=False))
 
 
 # --- the stock connector -------------------------------------------------------------------------
@@ -287,7 +322,7 @@ def _pull_stock(run: _Run, meter: Any, *, allow_mass_delete: bool) -> None:
     from ingest import source as src
 
     settings, ledger = run.settings, run.ledger
-    cache = src.open_cache(settings, "stock", fresh=True)
+    cache = src.open_cache(settings, run.cache_name("stock"), fresh=True)
     run.tell(0, None, "reading pages, blog_posts, space (stock connector)")
     src.read(settings, src.open_source(settings, src.stock_config(settings), stock=True), cache,
              ["pages", "blog_posts", "space"], meter)
@@ -295,7 +330,7 @@ def _pull_stock(run: _Run, meter: Any, *, allow_mass_delete: bool) -> None:
     known = ledger.page_states(run.spaces)
     site = src.site_url(settings)
     for stream in src.CONTENT_STREAMS:
-        pages = (src.to_page(r, site=site, space_names=names) for r in src.cached_records(cache, stream))
+        pages = run.pages(cache, stream, site, names)
         _apply_pages(run, pages, known, track_cursor=False)
     listing = {pid: _Listed(pid, v) for pid, v in run.pulled.items()}
     plan = plan_sweep(known, run.pulled, listing, {})

@@ -3,6 +3,7 @@ on a tmp dir, the fake embedder (the real model has its own few tests)."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -112,3 +113,16 @@ def test_model_mismatch_is_a_clear_error(generated: Any, tmp_path: Path) -> None
     report = reindex(settings, embedder=FakeEmbedder(dimensions=32))
     assert report.index.chunks_written == status(settings)["chunks"] > 0
     assert ingest(settings, embedder=FakeEmbedder(dimensions=32)).index.chunks_embedded == 0
+
+
+def test_mentions_show_the_display_names_the_pull_saw(emulator: Any, tmp_path: Path) -> None:
+    """The pull keeps accountId -> display name from the records it reads (creators, editors,
+    restriction users); the index shows a mention by that name, never "(unknown user)"."""
+    settings = kb_settings(emulator, tmp_path / "kb")
+    ingest(settings, embedder=FakeEmbedder())
+    with Ledger(settings.data_dir) as ledger:
+        users = json.loads(ledger.get_meta("users") or "{}")
+        text = " ".join(t for (t,) in ledger.conn.execute("SELECT text FROM chunks WHERE page_id = '65601'"))
+    assert users["5f0c8e2a1b3d4c0069a1e005"] == "Ana Beatriz Costa"
+    assert "Handbook owner: Ana Beatriz Costa" in text
+    assert "5f0c8e2a1b3d4c0069a1e005" not in text

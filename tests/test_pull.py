@@ -164,6 +164,8 @@ def test_dry_run_lists_the_work_and_changes_nothing(site: tuple[Any, Settings]) 
     before = rows(settings)
     with ledger(settings) as led:
         cursor = led.get_cursor("content")
+    raw = settings.data_dir / "airbyte"
+    caches = {p.name: p.stat().st_mtime_ns for p in raw.glob("*.duckdb")}
     report = pull(settings, dry_run=True)
     assert changes(report) == {"changed": 1, "deleted": 1}
     work = list(iter_work(report))
@@ -172,6 +174,7 @@ def test_dry_run_lists_the_work_and_changes_nothing(site: tuple[Any, Settings]) 
     assert rows(settings) == before
     with ledger(settings) as led:
         assert led.get_cursor("content") == cursor
+    assert {p.name: p.stat().st_mtime_ns for p in raw.glob("*.duckdb")} == caches  # the raw cache too
 
 
 def test_mass_delete_is_refused_without_the_flag(site: tuple[Any, Settings]) -> None:
