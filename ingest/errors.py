@@ -68,3 +68,10 @@ class NotReady(KBError):
 
     exit_code = 6
     http_status = 503
+
+
+class Busy(KBError):
+    """Another process is writing the same knowledge base (a pull, ingest or reindex)."""
+
+    exit_code = 7
+    http_status = 409

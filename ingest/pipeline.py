@@ -15,6 +15,7 @@ from typing import Any
 
 from ingest.config import Settings, as_settings
 from ingest.index import Indexer, IndexReport
+from ingest.lock import writer
 from ingest.records import PullReport
 from ingest.staging import ReindexReport
 
@@ -76,11 +77,12 @@ def ingest(settings: Settings | str | None = None, *, spaces: Sequence[str] | No
 
     settings = as_settings(settings)
     started = time.perf_counter()
-    loading = _embedder_later(settings, embedder)
-    pull_report = pull(settings, spaces=spaces, full=full, allow_mass_delete=allow_mass_delete,
-                       source=source, progress=_phase(progress, "pull"))
-    index_report = index(settings, spaces=spaces, full=full, embedder=loading.result(), progress=progress,
-                         run_kind="ingest")
+    with writer(settings.data_dir, "ingest"):
+        loading = _embedder_later(settings, embedder)
+        pull_report = pull(settings, spaces=spaces, full=full, allow_mass_delete=allow_mass_delete,
+                           source=source, progress=_phase(progress, "pull"))
+        index_report = index(settings, spaces=spaces, full=full, embedder=loading.result(), progress=progress,
+                             run_kind="ingest")
     return IngestReport(pull_report, index_report, time.perf_counter() - started)
 
 
@@ -93,7 +95,8 @@ def index(settings: Settings | str | None = None, *, spaces: Sequence[str] | Non
 
     settings = as_settings(settings)
     embedder = embedder or load_embedder(settings)
-    with Ledger(settings.data_dir) as ledger, Ledger(settings.data_dir) as reader:
+    with writer(settings.data_dir, run_kind), Ledger(settings.data_dir) as ledger, \
+            Ledger(settings.data_dir) as reader:
         store = open_store(settings, embedder)
         # An empty collection beside a ledger that has chunk rows (the Chroma dir was lost): redo all.
         full = full or (ledger.count("chunks") > 0 and store.count() == 0)
@@ -117,11 +120,16 @@ def reindex(settings: Settings | str | None = None, *, embedder: Any = None,
             progress: Progress | None = None) -> ReindexReport:
     """Rebuild the index from the ledger into a new collection and switch to it (no Confluence call)."""
     from ingest.embed import load_embedder
+
+    settings = as_settings(settings)
+    with writer(settings.data_dir, "reindex"):
+        return _reindex(settings, embedder or load_embedder(settings), progress)
+
+
+def _reindex(settings: Settings, embedder: Any, progress: Progress | None) -> ReindexReport:
     from ingest.ledger import Ledger
     from ingest.staging import rebuild
 
-    settings = as_settings(settings)
-    embedder = embedder or load_embedder(settings)
     with Ledger(settings.data_dir) as ledger, Ledger(settings.data_dir) as reader:
         run_id = ledger.start_run("reindex")
         try:

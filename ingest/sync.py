@@ -19,6 +19,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import Any
@@ -26,6 +27,7 @@ from typing import Any
 from ingest.config import Settings
 from ingest.errors import KBError, MassDeleteRefused
 from ingest.ledger import Ledger, PageState
+from ingest.lock import writer
 from ingest.reconcile import SweepPlan, classify, plan_sweep, too_many_removals
 from ingest.records import Ancestor, Page, PullReport
 
@@ -107,7 +109,7 @@ def pull(settings: Settings, *, spaces: Sequence[str] | None = None, full: bool 
         raise KBError(f"unknown source {kind!r}", "use --source manifest (ours, incremental) or --source stock")
     scope = tuple(spaces or settings.confluence.spaces)
     meter = src.RequestMeter()
-    with Ledger(settings.data_dir) as ledger:
+    with (nullcontext() if dry_run else writer(settings.data_dir, "pull")), Ledger(settings.data_dir) as ledger:
         run = _Run(settings, ledger, None if dry_run else ledger.start_run("pull"), scope, dry_run, progress)
         try:
             if kind == "stock":

@@ -1,0 +1,77 @@
+"""One writer per data dir: `kb pull`, `kb ingest` and `kb reindex` take an exclusive lock.
+
+Two writers at once would race on the cursor, the active collection and the chunk rows (an ingest
+upserting into the collection a reindex is about to drop). Readers (search, ask, serve, status)
+take no lock. The lock is `flock` on `<data dir>/kb.lock`: the kernel drops it when its process
+dies, kill -9 included, so there is no stale lock to clear. Re-entrant within a process (ingest
+holds it across its pull and its index).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ingest.errors import Busy
+
+FILENAME = "kb.lock"
+_held: dict[Path, int] = {}
+_guard = threading.Lock()
+
+
+@contextmanager
+def writer(data_dir: Path, what: str) -> Iterator[None]:
+    """Hold the data dir's writer lock for `what` ("ingest", "reindex", ...), or raise Busy."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = (data_dir / FILENAME).resolve()
+    with _guard:
+        if _held.get(path):
+            _held[path] += 1
+            reentered = True
+        else:
+            reentered = False
+    if reentered:
+        try:
+            yield
+        finally:
+            with _guard:
+                _held[path] -= 1
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise _busy(path, data_dir, what) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"pid": os.getpid(), "what": what, "since": int(time.time())}).encode())
+        with _guard:
+            _held[path] = 1
+        try:
+            yield
+        finally:
+            with _guard:
+                _held.pop(path, None)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _busy(path: Path, data_dir: Path, what: str) -> Busy:
+    try:
+        holder = json.loads(path.read_text(encoding="utf-8") or "{}")
+    except (OSError, ValueError):
+        holder = {}
+    who = f"kb {holder.get('what', 'pull/ingest/reindex')}"
+    pid = holder.get("pid")
+    since = holder.get("since")
+    when = time.strftime(" since %H:%M:%S", time.localtime(since)) if isinstance(since, int) else ""
+    return Busy(f"cannot {what}: another {who} (pid {pid or '?'}{when}) is writing {data_dir}",
+                "wait for it to finish (or stop it) and run this again; searches and answers keep working "
+                "meanwhile", {"pid": pid, "holder": holder.get("what")})
