@@ -83,6 +83,7 @@ class EmbedSettings(BaseModel):
     model: str = "all-MiniLM-L6-v2"
     batch_size: int = Field(default=32, ge=1)
     device: str = "cpu"
+    threads: int = Field(default=0, ge=0)  # torch CPU threads; 0 = torch's default (one per core)
 
 
 class ChromaSettings(BaseModel):

@@ -74,3 +74,19 @@ def test_count_tokens_is_exact_while_the_model_encodes(model: Embedder) -> None:
         done.set()
         thread.join()
     assert counts and set(counts) == {602}
+
+
+def test_threads_setting_sets_torchs_threads_and_zero_leaves_them() -> None:
+    import torch
+
+    from ingest.embed import set_threads
+
+    before = torch.get_num_threads()
+    try:
+        set_threads(0)
+        assert torch.get_num_threads() == before
+        set_threads(1)
+        assert torch.get_num_threads() == 1
+        assert load_settings(embed={"threads": 1}).embed.threads == 1
+    finally:
+        torch.set_num_threads(before)
