@@ -126,6 +126,14 @@ class Store:
     def metadata(self) -> dict[str, Any]:
         return dict(self._collection.metadata or {})
 
+    def forget_process_cache(self) -> None:
+        """Make the next store opened on this path read the collection from disk. Embedded Chroma
+        keeps one system per path in a process, with its in-memory index: a long-lived reader (the
+        server) does not see what another process wrote until it drops that cache and opens anew.
+        A Chroma server is shared by every process: nothing to do."""
+        if hasattr(self._client, "clear_system_cache"):
+            self._client.clear_system_cache()
+
     # -- writes ---------------------------------------------------------------------------------
     def upsert(self, ids: Sequence[str], vectors: np.ndarray | Sequence[Sequence[float]],
                metadatas: Sequence[Mapping[str, Any]], documents: Sequence[str] | None = None) -> None:

@@ -170,9 +170,9 @@ def _unit(values: Any) -> Any:
 def _forget_chroma_cache(searcher: Any) -> None:
     """Make the next embedded Chroma client load the collection from disk: a new client on the same
     path otherwise reuses the process's cached system, with its stale in-memory index."""
-    client = getattr(getattr(searcher, "_store", None), "_client", None)
-    if client is not None and hasattr(client, "clear_system_cache"):
-        client.clear_system_cache()
+    store = getattr(searcher, "_store", None)  # only a store the searcher has opened
+    if store is not None:
+        store.forget_process_cache()
 
 
 def kb_status(settings: Any, embedder: Any = None, searcher: Any = None) -> dict[str, Any]:
