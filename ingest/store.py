@@ -201,22 +201,25 @@ class Store:
                 yield cid, vec, dict(got["metadatas"][i] or {})
             offset += len(got["ids"])
 
-    def query(self, vector: np.ndarray | Sequence[float], n: int,
-              where: Mapping[str, Any] | None = None) -> list[StoreHit]:
-        """The n nearest chunks (cosine distance), optionally filtered by metadata."""
+    def query(self, vector: np.ndarray | Sequence[float], n: int, where: Mapping[str, Any] | None = None,
+              *, include_metadata: bool = True) -> list[StoreHit]:
+        """The n nearest chunks (cosine distance), optionally filtered by metadata. Without
+        `include_metadata` the hits carry ids and distances only (what fusion needs; cheaper)."""
         self._follow_switch()
         try:
-            return self._query(vector, n, where)
+            return self._query(vector, n, where, include_metadata)
         except Exception:
             if not self._follow or not self._follow_switch(force=True):
                 raise
-            return self._query(vector, n, where)  # the collection was switched under us: once more
+            return self._query(vector, n, where, include_metadata)  # switched under us: once more
 
-    def _query(self, vector: Any, n: int, where: Mapping[str, Any] | None) -> list[StoreHit]:
+    def _query(self, vector: Any, n: int, where: Mapping[str, Any] | None, metadata: bool) -> list[StoreHit]:
         collection = self._collection
         res = collection.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=max(1, n),
-                               where=dict(where) if where else None, include=["metadatas", "distances"])
-        ids, dists, metas = res["ids"][0], res["distances"][0], res["metadatas"][0]
+                               where=dict(where) if where else None,
+                               include=["metadatas", "distances"] if metadata else ["distances"])
+        ids, dists = res["ids"][0], res["distances"][0]
+        metas = res["metadatas"][0] if metadata else [None] * len(ids)
         return [StoreHit(cid, float(d), dict(m or {})) for cid, d, m in zip(ids, dists, metas)]
 
     def count(self) -> int:

@@ -291,7 +291,7 @@ class Searcher:
         where = self._where(filters)
         if where is False:
             return []
-        found = self.store.query(vector, n, where=where or None)  # an empty collection gives []
+        found = self.store.query(vector, n, where=where or None, include_metadata=False)  # empty: []
         return [(h.id, 1.0 - float(h.distance)) for h in found]
 
     def _where(self, filters: Filters) -> dict[str, Any] | bool:

@@ -44,6 +44,9 @@ def test_upsert_query_get_delete(settings: Settings) -> None:
     assert [h.id for h in hits] == ["1:0", "1:1"] and isinstance(hits[0], StoreHit)
     assert hits[0].distance == pytest.approx(0.0, abs=1e-5) and hits[0].metadata["title"] == "T1"
     assert [h.id for h in store.query(fake.embed_query("alpha"), 5, where={"page_id": "2"})] == ["2:0"]
+    bare = store.query(fake.embed_query("alpha beta gamma"), 2, include_metadata=False)
+    assert [(h.id, round(h.distance, 5)) for h in bare] == [(h.id, round(h.distance, 5)) for h in hits]
+    assert bare[0].metadata == {}
     got = store.get_vectors(["1:1", "nope"])
     assert list(got) == ["1:1"] and np.allclose(got["1:1"], vecs[1], atol=1e-6)
     assert store.ids_of_pages(["1", "3"]) == {"1": {"1:0", "1:1"}, "3": set()}
