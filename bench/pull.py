@@ -7,7 +7,8 @@ count, and the same after editing 1% of the pages. The emulator runs as its own 
 
     .venv/bin/python bench/pull.py [--pages 5000] [--page-size 50]
 Goals (issue 3): a no-change re-pull within 5% of the full pull's time; a full pull limited by the
-emulator, not by our code.
+emulator, not by our code. It also prints the floor under a sweeping re-pull: the emulator's own time
+to list every id (plain client), which no client can go below.
 """
 
 from __future__ import annotations
@@ -50,6 +51,27 @@ def plain_client_read(fields: dict[str, str], page_size: int) -> tuple[float, in
     url: str | None = f"{fields['url']}/wiki/rest/api/content/search"
     params: dict[str, Any] | None = {"cql": 'type=page AND lastmodified >= "1999-12-31 23:58" ORDER BY '
                                             "lastmodified ASC", "limit": page_size, "expand": expand}
+    started, items, calls = time.perf_counter(), 0, 0
+    while url:
+        data = session.get(url, params=params, timeout=60).json()
+        calls += 1
+        items += len(data["results"])
+        nxt = data.get("_links", {}).get("next")
+        url, params = (f"{fields['url']}/wiki{nxt}", None) if nxt else (None, None)
+    return time.perf_counter() - started, items, calls
+
+
+def plain_client_sweep(fields: dict[str, str], page_size: int = 250) -> tuple[float, int, int]:
+    """The id sweep's listing (ids with versions, no bodies) read with a plain client: the emulator's
+    own time for what every sweeping pull must read, whatever the client."""
+    import requests
+
+    session = requests.Session()
+    session.auth = (fields["email"], fields["token"])
+    session.verify = fields["ca"] or True
+    url: str | None = f"{fields['url']}/wiki/rest/api/content/search"
+    params: dict[str, Any] | None = {"cql": "type IN (page,blogpost) ORDER BY id ASC", "limit": page_size,
+                                     "expand": "version"}
     started, items, calls = time.perf_counter(), 0, 0
     while url:
         data = session.get(url, params=params, timeout=60).json()
@@ -113,6 +135,9 @@ def run(args: argparse.Namespace, fields: dict[str, str], tmp: Path, load_settin
     print(f"no-change re-pull: {again_s:.2f} s = {100 * again_s / full_s:.1f}% of the full pull, "
           f"{again.requests} requests, {again.bytes / 1e6:.2f} MB, seen {again.seen}, "
           f"new {again.new}, changed {again.changed}")
+    sweep_s, sweep_items, sweep_calls = plain_client_sweep(fields)
+    print(f"  of which the floor: the emulator lists {sweep_items} ids in {sweep_s:.2f} s = "
+          f"{100 * sweep_s / full_s:.1f}% of the full pull ({sweep_calls} requests, plain client)")
     lazy = settings.model_copy(update={"pull": settings.pull.model_copy(update={"sweep_every": 10})})
     nosweep_s, nosweep, _ = timed_pull(lazy)
     print(f"no-change re-pull with sweep_every=10 (no sweep this run): {nosweep_s:.2f} s = "

@@ -40,3 +40,36 @@ def test_a_real_cloud_record_maps_to_a_page() -> None:
     assert page.body_html.startswith("<ac:layout>") and page.author == "5fc9e78d2730d800760becc4"
     entry = to_sweep_entry(data)
     assert (entry.id, entry.version, entry.status, entry.ancestors) == ("98487", 1, "current", None)
+
+
+class _Response:
+    """What the manifest's components read of a requests.Response."""
+
+    def __init__(self, content: bytes, content_type: str = "application/json") -> None:
+        self.content = content
+        self.headers = {"Content-Type": content_type}
+
+
+def test_manifest_components_parse_once_and_cut_the_sweep() -> None:
+    from ingest.source import NextLink, ResultsExtractor, SweepPageExtractor, _share_json, response_body
+
+    body = {"results": [{"id": "7", "type": "page", "status": "current", "title": "T", "body": {"x": 1},
+                         "version": {"number": 3, "by": {"accountId": "a"}}, "space": {"key": "ENG", "name": "E"},
+                         "_links": {"webui": "/x"}}, {"no": "id"}],
+            "_links": {"next": "/rest/api/content/search?cursor=abc"}}
+    resp = _Response(json.dumps(body).encode())
+    _share_json(resp)
+    assert resp.json() is response_body(resp)  # the error filter's json() is the one shared parse
+    assert ResultsExtractor({}).extract_records(resp) == body["results"]
+    assert SweepPageExtractor({}).extract_records(resp) == [{"results": [
+        {"id": "7", "type": "page", "status": "current", "title": "T", "version": {"number": 3},
+         "space": {"key": "ENG"}}]}]
+    nxt = NextLink({"scheme": "https", "domain_name": "h:1"})
+    assert nxt.next_page_token(resp, 2, None, None) == "https://h:1/wiki/rest/api/content/search?cursor=abc"
+    last = _Response(b'{"results": [], "_links": {}}')
+    assert nxt.next_page_token(last, 0, None, None) is None
+    cut = _Response(b'{"results": [{"id": "1"')  # a truncated body: no records, no next page
+    _share_json(cut)
+    with pytest.raises(ValueError):
+        cut.json()
+    assert ResultsExtractor({}).extract_records(cut) == [] and nxt.next_page_token(cut, 0, None, None) is None
