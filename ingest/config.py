@@ -71,6 +71,7 @@ class PullSettings(BaseModel):
     backoff_factor: float = Field(default=1.0, gt=0.0)
     sweep_page_size: int = Field(default=250, ge=1, le=1000)
     timeout_seconds: float = Field(default=60.0, gt=0)
+    cache_memory_mb: int = Field(default=256, ge=64)  # DuckDB's cap while loading a read
 
 
 class ChunkSettings(BaseModel):

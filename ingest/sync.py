@@ -149,23 +149,24 @@ def _pull_manifest(run: _Run, meter: Any, *, full: bool, allow_mass_delete: bool
     streams = ["pages", "blog_posts", "spaces"] + (list(src.SWEEP_STREAMS) if sweeping else [])
     config = src.manifest_config(settings, start_date=start_date(ledger, settings, run.spaces, full),
                                  spaces=run.spaces)
-    cache = src.open_cache(settings, run.cache_name("manifest"), fresh=True)
-    run.tell(0, None, f"reading {', '.join(streams)}")
-    src.read(settings, src.open_source(settings, config), cache, streams, meter)
-    names = src.space_names(cache)
-    known = ledger.page_states(run.spaces)
-    site = src.site_url(settings)
-    for stream in src.CONTENT_STREAMS:
-        pages = run.pages(cache, stream, site, names)
-        _apply_pages(run, pages, known, track_cursor=True)
+    with src.opened_cache(settings, run.cache_name("manifest")) as cache:
+        run.tell(0, None, f"reading {', '.join(streams)}")
+        src.read(settings, src.open_source(settings, config), cache, streams, meter)
+        names = src.space_names(cache)
+        known = ledger.page_states(run.spaces)
+        site = src.site_url(settings)
+        for stream in src.CONTENT_STREAMS:
+            pages = run.pages(cache, stream, site, names)
+            _apply_pages(run, pages, known, track_cursor=True)
+        if sweeping:
+            current = {e.id: e for e in map(src.to_sweep_entry, src.sweep_records(cache, "content_ids"))}
+            trashed = {e.id: e for e in map(src.to_sweep_entry, src.sweep_records(cache, "trashed_ids"))
+                       if not run.spaces or e.space_key in run.spaces}
     if not sweeping:
         run.notes.append(f"no id sweep this run (sweep_every={settings.pull.sweep_every}): deletions and "
                          f"moves without a new version lag by at most {settings.pull.sweep_every} pulls")
         _commit_cursor(run, None)
         return
-    current = {e.id: e for e in map(src.to_sweep_entry, src.sweep_records(cache, "content_ids"))}
-    trashed = {e.id: e for e in map(src.to_sweep_entry, src.sweep_records(cache, "trashed_ids"))
-               if not run.spaces or e.space_key in run.spaces}
     plan = plan_sweep(known, run.pulled, current, trashed)
     if plan.fetch:
         _fetch_ids(run, meter, plan.fetch, known, names)
@@ -188,13 +189,13 @@ def _fetch_ids(run: _Run, meter: Any, ids: list[str], known: dict[str, PageState
     settings = run.settings
     site = src.site_url(settings)
     for chunk in batched(ids, FETCH_IDS_PER_READ):
-        cache = src.open_cache(settings, run.cache_name("manifest-ids"), fresh=True)
         config = src.manifest_config(settings, start_date=settings.pull.start_date, ids=chunk)
         run.tell(0, len(ids), f"fetching {len(chunk)} pages by id")
-        src.read(settings, src.open_source(settings, config), cache, list(src.CONTENT_STREAMS), meter)
-        for stream in src.CONTENT_STREAMS:
-            pages = run.pages(cache, stream, site, names)
-            _apply_pages(run, pages, known, track_cursor=False)
+        with src.opened_cache(settings, run.cache_name("manifest-ids")) as cache:
+            src.read(settings, src.open_source(settings, config), cache, list(src.CONTENT_STREAMS), meter)
+            for stream in src.CONTENT_STREAMS:
+                pages = run.pages(cache, stream, site, names)
+                _apply_pages(run, pages, known, track_cursor=False)
 
 
 def _sweep_due(ledger: Ledger, every: int) -> bool:
@@ -324,16 +325,16 @@ def _pull_stock(run: _Run, meter: Any, *, allow_mass_delete: bool) -> None:
     from ingest import source as src
 
     settings, ledger = run.settings, run.ledger
-    cache = src.open_cache(settings, run.cache_name("stock"), fresh=True)
-    run.tell(0, None, "reading pages, blog_posts, space (stock connector)")
-    src.read(settings, src.open_source(settings, src.stock_config(settings), stock=True), cache,
-             ["pages", "blog_posts", "space"], meter)
-    names = src.space_names(cache, "space")
-    known = ledger.page_states(run.spaces)
-    site = src.site_url(settings)
-    for stream in src.CONTENT_STREAMS:
-        pages = run.pages(cache, stream, site, names)
-        _apply_pages(run, pages, known, track_cursor=False)
+    with src.opened_cache(settings, run.cache_name("stock")) as cache:
+        run.tell(0, None, "reading pages, blog_posts, space (stock connector)")
+        src.read(settings, src.open_source(settings, src.stock_config(settings), stock=True), cache,
+                 ["pages", "blog_posts", "space"], meter)
+        names = src.space_names(cache, "space")
+        known = ledger.page_states(run.spaces)
+        site = src.site_url(settings)
+        for stream in src.CONTENT_STREAMS:
+            pages = run.pages(cache, stream, site, names)
+            _apply_pages(run, pages, known, track_cursor=False)
     listing = {pid: _Listed(pid, v) for pid, v in run.pulled.items()}
     plan = plan_sweep(known, run.pulled, listing, {})
     n_current = sum(1 for k in known.values() if k.status == "current")
