@@ -39,47 +39,39 @@ def start_emulator(pages: int, workdir: Path) -> tuple[subprocess.Popen[str], di
     return proc, fields
 
 
-def plain_client_read(fields: dict[str, str], page_size: int) -> tuple[float, int, int]:
-    """The same CQL window read with one keep-alive requests session: (seconds, items, requests)."""
+def plain_search(fields: dict[str, str], params: dict[str, Any]) -> tuple[float, int, int]:
+    """A CQL search read to its end with one keep-alive requests session, following `_links.next`:
+    (seconds, items, requests)."""
     import requests
 
     session = requests.Session()
     session.auth = (fields["email"], fields["token"])
     session.verify = fields["ca"] or True
-    expand = ("body.storage,version,space,ancestors,history,metadata.labels,"
-              "restrictions.read.restrictions.user,restrictions.read.restrictions.group")
     url: str | None = f"{fields['url']}/wiki/rest/api/content/search"
-    params: dict[str, Any] | None = {"cql": 'type=page AND lastmodified >= "1999-12-31 23:58" ORDER BY '
-                                            "lastmodified ASC", "limit": page_size, "expand": expand}
+    query: dict[str, Any] | None = params
     started, items, calls = time.perf_counter(), 0, 0
     while url:
-        data = session.get(url, params=params, timeout=60).json()
+        data = session.get(url, params=query, timeout=60).json()
         calls += 1
         items += len(data["results"])
         nxt = data.get("_links", {}).get("next")
-        url, params = (f"{fields['url']}/wiki{nxt}", None) if nxt else (None, None)
+        url, query = (f"{fields['url']}/wiki{nxt}", None) if nxt else (None, None)
     return time.perf_counter() - started, items, calls
+
+
+def plain_client_read(fields: dict[str, str], page_size: int) -> tuple[float, int, int]:
+    """The full pull's CQL window, as a plain client reads it: the emulator's ceiling."""
+    expand = ("body.storage,version,space,ancestors,history,metadata.labels,"
+              "restrictions.read.restrictions.user,restrictions.read.restrictions.group")
+    return plain_search(fields, {"cql": 'type=page AND lastmodified >= "1999-12-31 23:58" ORDER BY '
+                                        "lastmodified ASC", "limit": page_size, "expand": expand})
 
 
 def plain_client_sweep(fields: dict[str, str], page_size: int = 250) -> tuple[float, int, int]:
     """The id sweep's listing (ids with versions, no bodies) read with a plain client: the emulator's
     own time for what every sweeping pull must read, whatever the client."""
-    import requests
-
-    session = requests.Session()
-    session.auth = (fields["email"], fields["token"])
-    session.verify = fields["ca"] or True
-    url: str | None = f"{fields['url']}/wiki/rest/api/content/search"
-    params: dict[str, Any] | None = {"cql": "type IN (page,blogpost) ORDER BY id ASC", "limit": page_size,
-                                     "expand": "version"}
-    started, items, calls = time.perf_counter(), 0, 0
-    while url:
-        data = session.get(url, params=params, timeout=60).json()
-        calls += 1
-        items += len(data["results"])
-        nxt = data.get("_links", {}).get("next")
-        url, params = (f"{fields['url']}/wiki{nxt}", None) if nxt else (None, None)
-    return time.perf_counter() - started, items, calls
+    return plain_search(fields, {"cql": "type IN (page,blogpost) ORDER BY id ASC", "limit": page_size,
+                                 "expand": "version"})
 
 
 def timed_pull(settings: Any) -> tuple[float, Any, dict[str, float]]:
