@@ -5,7 +5,7 @@ Prints: the full pull's pages/s beside a plain client reading the same pages fro
 count, and the same after editing 1% of the pages. The emulator runs as its own process
 (`kb emulator --pages N`), so it does not share the pull's interpreter.
 
-    .venv/bin/python bench/pull.py [--pages 5000] [--page-size 50]
+    .venv/bin/python bench/pull.py [--pages 5000] [--page-size 50] [--repeats 3]
 Goals (issue 3): a no-change re-pull within 5% of the full pull's time; a full pull limited by the
 emulator, not by our code. It also prints the floor under a sweeping re-pull: the emulator's own time
 to list every id (plain client), which no client can go below.
@@ -88,10 +88,22 @@ def timed_pull(settings: Any) -> tuple[float, Any, dict[str, float]]:
     return time.perf_counter() - started, report, marks
 
 
+def repeated_pull(settings: Any, repeats: int) -> tuple[float, Any, str]:
+    """`repeats` no-change pulls: the median time, the last report, and the times as text."""
+    import statistics
+
+    times, report = [], None
+    for _ in range(max(1, repeats)):
+        seconds, report, _ = timed_pull(settings)
+        times.append(seconds)
+    return statistics.median(times), report, " ".join(f"{t:.2f}" for t in times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="benchmark kb pull against the emulator")
     parser.add_argument("--pages", type=int, default=5000)
     parser.add_argument("--page-size", type=int, default=50)
+    parser.add_argument("--repeats", type=int, default=3, help="no-change re-pulls timed (median)")
     args = parser.parse_args()
     os.environ.setdefault("NO_LIVE_PROGRESS", "1")
     from ingest.config import load_settings
@@ -123,17 +135,18 @@ def run(args: argparse.Namespace, fields: dict[str, str], tmp: Path, load_settin
           f"(PyAirbyte read into DuckDB {marks.get('first_apply', 0):.2f} s, "
           f"ledger apply {full_s - marks.get('first_apply', 0):.2f} s); "
           f"{full_s / base_s:.1f}x the plain client's time")
-    again_s, again, _ = timed_pull(settings)
-    print(f"no-change re-pull: {again_s:.2f} s = {100 * again_s / full_s:.1f}% of the full pull, "
-          f"{again.requests} requests, {again.bytes / 1e6:.2f} MB, seen {again.seen}, "
-          f"new {again.new}, changed {again.changed}")
+    again_s, again, spread = repeated_pull(settings, args.repeats)
+    print(f"no-change re-pull: {again_s:.2f} s = {100 * again_s / full_s:.1f}% of the full pull "
+          f"(median of {args.repeats}: {spread}), {again.requests} requests, {again.bytes / 1e6:.2f} MB, "
+          f"seen {again.seen}, new {again.new}, changed {again.changed}")
     sweep_s, sweep_items, sweep_calls = plain_client_sweep(fields)
     print(f"  of which the floor: the emulator lists {sweep_items} ids in {sweep_s:.2f} s = "
           f"{100 * sweep_s / full_s:.1f}% of the full pull ({sweep_calls} requests, plain client)")
     lazy = settings.model_copy(update={"pull": settings.pull.model_copy(update={"sweep_every": 10})})
-    nosweep_s, nosweep, _ = timed_pull(lazy)
-    print(f"no-change re-pull with sweep_every=10 (no sweep this run): {nosweep_s:.2f} s = "
-          f"{100 * nosweep_s / full_s:.1f}% of the full pull, {nosweep.requests} requests")
+    nosweep_s, nosweep, spread = repeated_pull(lazy, args.repeats)
+    print(f"no-change re-pull with sweep_every=10 (no sweep these runs): {nosweep_s:.2f} s = "
+          f"{100 * nosweep_s / full_s:.1f}% of the full pull (median of {args.repeats}: {spread}), "
+          f"{nosweep.requests} requests")
     admin = EmulatorAdmin(fields["url"], ca_path=fields["ca"] or None)
     admin.clock(advance_minutes=10)
     from ingest.ledger import Ledger
