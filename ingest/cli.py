@@ -222,11 +222,10 @@ def _inspect_source(settings: Any, page_id: str | None, file: str | None) -> tup
         raise KBError(f"no ledger at {path}", "run `kb pull` first, or use --file page.xml")
     with Ledger(settings.data_dir, readonly=True) as ledger:
         page = ledger.get_page(page_id)
-        raw_users = ledger.get_meta("users")
+        users = ledger.users()
     if page is None:
         raise KBError(f"page {page_id} is not in the ledger", "check the id, run `kb pull`, or use --file")
-    users = json.loads(raw_users) if raw_users else None
-    return page, users if isinstance(users, dict) else None
+    return page, users or None
 
 
 def _indent(text: str, prefix: str = "    ") -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -70,10 +71,18 @@ class IndexReport:
 
 
 # -- fingerprints and metadata --------------------------------------------------------------------
-def page_fingerprint(page: Page, chunker_id: str, model_id: str) -> str:
-    """`content:context` — content covers body and every metadata field; context the page's place."""
+_MENTION = re.compile(r'ri:account-id="([^"]+)"')
+
+
+def page_fingerprint(page: Page, chunker_id: str, model_id: str, users: Mapping[str, str] | None = None) -> str:
+    """`content:context` — content covers body and every metadata field; context the page's place.
+    A page that mentions people also covers their display names, so it is redone when a name
+    becomes known (a mention reads "(unknown user)" until a pull has seen the person)."""
     content = [page.kind, page.version, page.updated_at, page.url, sorted(page.labels), list(page.read_users),
                list(page.read_groups), sha256(page.body_html), chunker_id, model_id]
+    mentioned = sorted(set(_MENTION.findall(page.body_html)))
+    if mentioned:  # only then: pages without mentions keep the fingerprints they had
+        content.append([[uid, (users or {}).get(uid, "")] for uid in mentioned])
     context = [page.space_key, page.space_name, page.title, [[a.id, a.title] for a in page.ancestors]]
     return (sha256(json.dumps(content, ensure_ascii=False))[:32] + ":"
             + sha256(json.dumps(context, ensure_ascii=False))[:32])
@@ -214,7 +223,7 @@ class Indexer:
         self.embedder = embedder
         self.chunker = chunker or default_chunker(settings, embedder)
         self.cleaner = cleaner or default_cleaner()
-        self.users = users
+        self.users = users if users is not None else ledger.users()  # reindex sees what ingest saw
         self.reuse_from = store if reuse_from == "same" else reuse_from
         self.live = sink is None  # the live chunks table, not reindex's staging
         self.sink = sink or self.rows
@@ -267,7 +276,7 @@ class Indexer:
 
     def _prepare(self, page: Page, known: Mapping[str, str | None], full: bool) -> Any:
         """On the prefetch thread: decide, clean and chunk one page."""
-        fingerprint = page_fingerprint(page, self.chunker_id, self.embedder.model_id)
+        fingerprint = page_fingerprint(page, self.chunker_id, self.embedder.model_id, self.users)
         old = known.get(page.id)
         if old == fingerprint and not full:
             return ("unchanged", page.id)

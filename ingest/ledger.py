@@ -135,6 +135,14 @@ class Ledger:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
+    def users(self) -> dict[str, str]:
+        """accountId -> display name, as the pulls recorded them (meta 'users'); {} when none."""
+        try:
+            users = json.loads(self.get_meta("users") or "{}")
+        except ValueError:
+            return {}
+        return {str(k): str(v) for k, v in users.items()} if isinstance(users, dict) else {}
+
     def set_meta(self, key: str, value: str) -> None:
         self.conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) "
                           "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))

@@ -6,7 +6,6 @@ opens the ledger and the store, wires the stages together and records the run.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -102,7 +101,7 @@ def index(settings: Settings | str | None = None, *, spaces: Sequence[str] | Non
         full = full or (ledger.count("chunks") > 0 and store.count() == 0)
         run_id = ledger.start_run(run_kind)
         try:
-            indexer = Indexer(settings, ledger, store, embedder, users=_users(ledger))
+            indexer = Indexer(settings, ledger, store, embedder)
             where = "status = 'current'"
             if spaces:
                 where += f" AND space_key IN ({', '.join('?' * len(spaces))})"
@@ -185,13 +184,3 @@ def _phase(progress: Progress | None, name: str) -> Progress | None:
     if progress is None:
         return None
     return lambda done, total, what: progress(done, total, f"{name}: {what}")
-
-
-def _users(ledger: Any) -> dict[str, str] | None:
-    """accountId -> display name, when the pull recorded them (meta 'users', a JSON object)."""
-    raw = ledger.get_meta("users")
-    try:
-        users = json.loads(raw) if raw else None
-    except ValueError:
-        return None
-    return users if isinstance(users, dict) else None

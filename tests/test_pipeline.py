@@ -118,11 +118,26 @@ def test_model_mismatch_is_a_clear_error(generated: Any, tmp_path: Path) -> None
 def test_mentions_show_the_display_names_the_pull_saw(emulator: Any, tmp_path: Path) -> None:
     """The pull keeps accountId -> display name from the records it reads (creators, editors,
     restriction users); the index shows a mention by that name, never "(unknown user)"."""
-    settings = kb_settings(emulator, tmp_path / "kb")
-    ingest(settings, embedder=FakeEmbedder())
+    settings, fake = kb_settings(emulator, tmp_path / "kb"), FakeEmbedder()
+    ingest(settings, embedder=fake)
     with Ledger(settings.data_dir) as ledger:
         users = json.loads(ledger.get_meta("users") or "{}")
         text = " ".join(t for (t,) in ledger.conn.execute("SELECT text FROM chunks WHERE page_id = '65601'"))
     assert users["5f0c8e2a1b3d4c0069a1e005"] == "Ana Beatriz Costa"
     assert "Handbook owner: Ana Beatriz Costa" in text
     assert "5f0c8e2a1b3d4c0069a1e005" not in text
+    # reindex cleans with the same names: every vector is reused
+    assert reindex(settings, embedder=fake).to_dict()["chunks"]["embedded"] == 0
+
+
+def test_a_page_is_redone_when_a_name_it_mentions_becomes_known() -> None:
+    from ingest.index import page_fingerprint
+    from ingest.records import Page
+
+    body = '<p>Owner: <ac:link><ri:user ri:account-id="u1" /></ac:link></p>'
+    page = Page("1", "page", "S", "T", "u", 1, "2024-01-01T00:00:00Z", body_html=body)
+    plain = Page("2", "page", "S", "T", "u", 1, "2024-01-01T00:00:00Z", body_html="<p>no one</p>")
+    before = page_fingerprint(page, "c", "m", {})
+    assert page_fingerprint(page, "c", "m", {"u1": "Dana"}) != before
+    assert page_fingerprint(page, "c", "m", {"u9": "Sam"}) == before  # someone it does not mention
+    assert page_fingerprint(plain, "c", "m", {"u1": "Dana"}) == page_fingerprint(plain, "c", "m")
