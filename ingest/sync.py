@@ -310,12 +310,7 @@ def _save_users(run: _Run) -> None:
     mention). Inside the run's last transaction."""
     if not run.users:
         return
-    try:
-        known = json.loads(run.ledger.get_meta("users") or "{}")
-    except ValueError:
-        known = {}
-    if not isinstance(known, dict):
-        known = {}
+    known = run.ledger.users()
     merged = {**known, **run.users}
     if merged != known:
         run.ledger.set_meta("users", json.dumps(merged, sort_keys=True, ensure_ascii=False))
