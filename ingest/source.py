@@ -427,19 +427,16 @@ def _open_plain_jsonl(self: Any, file_path: Path) -> Any:
     return open(file_path, mode="w", encoding="utf-8")  # noqa: SIM115 - PyAirbyte closes it
 
 
-def open_cache(settings: Settings, name: str, *, fresh: bool = False) -> Any:
-    """The DuckDB cache under the data dir (one file per source kind). `fresh` starts it empty:
-    PyAirbyte's "replace" leaves a stream's old rows when a read returns none of it, and the
-    cache must hold exactly the last read."""
+def open_cache(settings: Settings, name: str) -> Any:
+    """A new, empty DuckDB cache under the data dir (one file per source kind); the previous read's
+    file goes. Empty because PyAirbyte's "replace" leaves a stream's old rows when a read returns
+    none of it, and the cache must hold exactly the last read; a new file because PyAirbyte keeps
+    engines per path in-process."""
     root = prepare_environment(settings)
     _airbyte()
     cache_class = _bounded_duckdb_cache(settings.pull.cache_memory_mb)
-    if fresh:  # a new file (PyAirbyte keeps engines per path in-process); the previous read's goes
-        for stale in root.glob(f"{name}-*.duckdb*"):
-            stale.unlink(missing_ok=True)
-        path = root / f"{name}-{time.time_ns():x}.duckdb"
-    else:
-        path = max(root.glob(f"{name}-*.duckdb"), default=root / f"{name}-0.duckdb")
+    drop_caches(settings, f"{name}-")
+    path = root / f"{name}-{time.time_ns():x}.duckdb"
     return cache_class(db_path=path, schema_name="main", cache_dir=root / "cache-tmp")
 
 
@@ -462,9 +459,9 @@ def _bounded_duckdb_cache(memory_mb: int) -> Any:
 
 @contextmanager
 def opened_cache(settings: Settings, name: str) -> Iterator[Any]:
-    """A fresh cache (see open_cache), closed when the block ends: DuckDB's buffers (hundreds of MB
+    """A new cache (see open_cache), closed when the block ends: DuckDB's buffers (hundreds of MB
     after a large read) are released instead of staying resident through the index stage."""
-    cache = open_cache(settings, name, fresh=True)
+    cache = open_cache(settings, name)
     try:
         yield cache
     finally:
@@ -475,7 +472,7 @@ def opened_cache(settings: Settings, name: str) -> Iterator[Any]:
 
 
 def drop_caches(settings: Settings, prefix: str) -> None:
-    """Delete the cache files whose names start with `prefix` (a dry run's)."""
+    """Delete the cache files whose names start with `prefix` (a read's previous file, a dry run's)."""
     root = settings.data_dir / "airbyte"
     for stale in root.glob(f"{prefix}*.duckdb*"):
         stale.unlink(missing_ok=True)
@@ -542,7 +539,8 @@ def cached_records(cache: Any, stream: str, batch: int = 500) -> Iterator[dict[s
         raw.close()
 
 
-def _decode(value: Any, loads: Any = json.loads) -> Any:
+def _decode(value: Any, loads: Any) -> Any:
+    """A JSON column's text decoded with `loads`; any other value as it is."""
     if isinstance(value, str) and value[:1] in ("{", "["):
         try:
             return loads(value)
