@@ -85,7 +85,17 @@ def test_crash_during_reindex_leaves_the_old_index_serving(kb: KB) -> None:
 
 
 class SlowFake(FakeEmbedder):
+    """Slow enough that searches overlap the build; with `after`, it also waits (at most 60 s)
+    for that event before embedding, so a build starts only once the searcher is where the test
+    needs it, on a loaded machine too."""
+
+    def __init__(self, after: threading.Event | None = None) -> None:
+        super().__init__()
+        self.after = after
+
     def embed_documents(self, texts):  # type: ignore[no-untyped-def]
+        if self.after is not None:
+            self.after.wait(60)
         time.sleep(0.2)
         return super().embed_documents(texts)
 
@@ -95,26 +105,36 @@ def test_concurrent_searcher_never_sees_an_error_or_empty(kb: KB) -> None:
     query = kb.embedder.embed_query("topic7 alpha")
     seen: list[object] = []
     done = threading.Event()
-    names: set[str] = set()
+    names: list[str] = []
+    followed = threading.Event()  # the searcher has answered from the first rebuild's collection
+    first: list[str] = []
 
     def search() -> None:
         while not done.is_set():
             try:
                 hits = searcher.query(query, 3)
                 seen.append(hits[0].id if hits else "EMPTY")
-                names.add(searcher.name)
+                if searcher.name not in names:
+                    names.append(searcher.name)
+                if first and searcher.name == first[0]:
+                    followed.set()
             except Exception as exc:  # noqa: BLE001 - the assertion below names it
                 seen.append(exc)
 
     thread = threading.Thread(target=search)
     thread.start()
     try:
-        for _ in range(2):  # the second reindex drops the collection the searcher followed to
-            _rebuild(kb, SlowFake(), reuse_from=None)
+        first.append(_rebuild(kb, SlowFake(), reuse_from=None).new_collection)
+        # the second reindex drops the collection the searcher followed to; it starts embedding
+        # only once the searcher has followed the first switch (it does within FOLLOW_EVERY)
+        last = _rebuild(kb, SlowFake(after=followed), reuse_from=None).new_collection
+        deadline = time.monotonic() + 60
+        while names[-1] != last and time.monotonic() < deadline:
+            time.sleep(0.05)
     finally:
         done.set()
         thread.join()
     bad = [s for s in seen if not isinstance(s, str) or s == "EMPTY"]
     assert len(seen) > 10 and not bad, bad[:3]
     assert seen[-1] == "7:0"
-    assert len(names) == 3, "the searcher followed both switches"
+    assert names[1:] == [first[0], last], f"the searcher followed both switches in order: {names}"
