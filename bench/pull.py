@@ -8,7 +8,9 @@ count, and the same after editing 1% of the pages. The emulator runs as its own 
     .venv/bin/python bench/pull.py [--pages 5000] [--page-size 50] [--repeats 3]
 Goals (issue 3): a no-change re-pull within 5% of the full pull's time; a full pull limited by the
 emulator, not by our code. It also prints the floor under a sweeping re-pull: the emulator's own time
-to list every id (plain client), which no client can go below.
+to list every id (plain client), which no client can go below; and, for the plain client's read and
+the full pull, the CPU seconds used by this process and by the emulator's (from /proc), which say
+which side limits: the one busy for (nearly) the whole wall time.
 """
 
 from __future__ import annotations
@@ -57,6 +59,36 @@ def plain_search(fields: dict[str, str], params: dict[str, Any]) -> tuple[float,
         nxt = data.get("_links", {}).get("next")
         url, query = (f"{fields['url']}/wiki{nxt}", None) if nxt else (None, None)
     return time.perf_counter() - started, items, calls
+
+
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) a process has used so far, from /proc (None where there is none)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CPU:
+    """CPU used during a block by this process (all its threads) and by the emulator's process."""
+
+    def __init__(self, emulator_pid: int) -> None:
+        self.pid = emulator_pid
+        self.ours = self.emulator = 0.0
+
+    def __enter__(self) -> "CPU":
+        self._ours, self._emu = time.process_time(), process_cpu(self.pid)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.ours = time.process_time() - self._ours
+        end = process_cpu(self.pid)
+        self.emulator = end - self._emu if end is not None and self._emu is not None else float("nan")
+
+    def line(self, wall: float) -> str:
+        return (f"CPU in {wall:.2f} s of wall time on {os.cpu_count()} cores: this process {self.ours:.2f} s, "
+                f"the emulator {self.emulator:.2f} s")
 
 
 def plain_client_read(fields: dict[str, str], page_size: int) -> tuple[float, int, int]:
@@ -111,13 +143,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-pull-") as tmp:
         proc, fields = start_emulator(args.pages, Path(tmp))
         try:
-            run(args, fields, Path(tmp), load_settings)
+            run(args, fields, Path(tmp), load_settings, proc.pid)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
 
 
-def run(args: argparse.Namespace, fields: dict[str, str], tmp: Path, load_settings: Any) -> None:
+def run(args: argparse.Namespace, fields: dict[str, str], tmp: Path, load_settings: Any, emulator_pid: int) -> None:
     from emulator.admin import EmulatorAdmin
     from ingest.source import open_source, prepare_environment
 
@@ -126,15 +158,20 @@ def run(args: argparse.Namespace, fields: dict[str, str], tmp: Path, load_settin
     settings = load_settings(confluence=conf, data={"dir": str(tmp / "kb")}, pull={"page_size": args.page_size})
     prepare_environment(settings)
     open_source(settings, {"domain_name": "x", "email": "x", "api_token": "x"})  # imports, once
-    base_s, base_items, base_calls = plain_client_read(fields, args.page_size)
+    with CPU(emulator_pid) as base_cpu:
+        base_s, base_items, base_calls = plain_client_read(fields, args.page_size)
     print(f"emulator ceiling (plain requests client, same CQL pages): {base_items} pages in {base_s:.2f} s "
           f"= {base_items / base_s:.0f} pages/s over {base_calls} requests")
-    full_s, full, marks = timed_pull(settings)
+    print(f"  {base_cpu.line(base_s)}")
+    with CPU(emulator_pid) as full_cpu:
+        full_s, full, marks = timed_pull(settings)
     print(f"full pull: {full.seen} pages in {full_s:.2f} s = {full.seen / full_s:.0f} pages/s, "
           f"{full.requests} requests, {full.bytes / 1e6:.1f} MB "
           f"(PyAirbyte read into DuckDB {marks.get('first_apply', 0):.2f} s, "
           f"ledger apply {full_s - marks.get('first_apply', 0):.2f} s); "
           f"{full_s / base_s:.1f}x the plain client's time")
+    print(f"  {full_cpu.line(full_s)}: the limit is whichever side is busy all along; both together "
+          f"need {(full_cpu.ours + full_cpu.emulator) / (os.cpu_count() or 1):.2f} s of wall time at the least")
     again_s, again, spread = repeated_pull(settings, args.repeats)
     print(f"no-change re-pull: {again_s:.2f} s = {100 * again_s / full_s:.1f}% of the full pull "
           f"(median of {args.repeats}: {spread}), {again.requests} requests, {again.bytes / 1e6:.2f} MB, "
