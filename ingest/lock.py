@@ -3,8 +3,9 @@
 Two writers at once would race on the cursor, the active collection and the chunk rows (an ingest
 upserting into the collection a reindex is about to drop). Readers (search, ask, serve, status)
 take no lock. The lock is `flock` on `<data dir>/kb.lock`: the kernel drops it when its process
-dies, kill -9 included, so there is no stale lock to clear. Re-entrant within a process (ingest
-holds it across its pull and its index).
+dies, kill -9 included, so there is no stale lock to clear. Re-entrant within the thread that
+holds it (ingest holds it across its pull and its index); another thread of the same process is
+refused like another process (two ingests from a script's threads race just the same).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from ingest.errors import Busy
 
 FILENAME = "kb.lock"
-_held: dict[Path, int] = {}
+_held: dict[Path, tuple[int, int]] = {}  # lock file -> (holding thread, depth)
 _guard = threading.Lock()
 
 
@@ -30,18 +31,18 @@ def writer(data_dir: Path, what: str) -> Iterator[None]:
     """Hold the data dir's writer lock for `what` ("ingest", "reindex", ...), or raise Busy."""
     data_dir.mkdir(parents=True, exist_ok=True)
     path = (data_dir / FILENAME).resolve()
+    me = threading.get_ident()
     with _guard:
-        if _held.get(path):
-            _held[path] += 1
-            reentered = True
-        else:
-            reentered = False
+        thread, depth = _held.get(path, (0, 0))
+        reentered = depth > 0 and thread == me
+        if reentered:
+            _held[path] = (me, depth + 1)
     if reentered:
         try:
             yield
         finally:
             with _guard:
-                _held[path] -= 1
+                _held[path] = (me, _held[path][1] - 1)
         return
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -52,7 +53,7 @@ def writer(data_dir: Path, what: str) -> Iterator[None]:
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"pid": os.getpid(), "what": what, "since": int(time.time())}).encode())
         with _guard:
-            _held[path] = 1
+            _held[path] = (me, 1)
         try:
             yield
         finally:
