@@ -24,7 +24,8 @@ def register(app: typer.Typer, state: Any) -> None:
     @app.command("pull")
     def pull_cmd(
         space: list[str] = typer.Option(None, "--space", "-s", help="only this space key (repeatable)"),
-        full: bool = typer.Option(False, "--full", help="ignore the cursor and read everything"),
+        full: bool = typer.Option(False, "--full", help="ignore the cursor and read everything "
+                                  "(and sweep, whatever sweep_every)"),
         dry_run: bool = typer.Option(False, "--dry-run", help="print the work list; change nothing"),
         as_json: bool = typer.Option(False, "--json", help="one JSON object on stdout"),
         source: str = typer.Option(None, "--source", help="manifest (ours, incremental) or stock"),

@@ -109,7 +109,8 @@ def pull(settings: Settings, *, spaces: Sequence[str] | None = None, full: bool 
         raise KBError(f"unknown source {kind!r}", "use --source manifest (ours, incremental) or --source stock")
     scope = tuple(spaces or settings.confluence.spaces)
     meter = src.RequestMeter()
-    with (nullcontext() if dry_run else writer(settings.data_dir, "pull")), Ledger(settings.data_dir) as ledger:
+    lock = nullcontext() if dry_run else writer(settings.data_dir, "pull")
+    with lock, Ledger(settings.data_dir) as ledger:
         run = _Run(settings, ledger, None if dry_run else ledger.start_run("pull"), scope, dry_run, progress)
         try:
             if kind == "stock":
@@ -145,7 +146,7 @@ def _pull_manifest(run: _Run, meter: Any, *, full: bool, allow_mass_delete: bool
     from ingest import source as src
 
     settings, ledger = run.settings, run.ledger
-    sweeping = _sweep_due(ledger, settings.pull.sweep_every)
+    sweeping = full or _sweep_due(ledger, settings.pull.sweep_every)  # --full: exact, whatever the lag
     # Content records carry their space's name (expand=space); the spaces listing is read with the
     # sweep, so a pull without one is two streams (measured: a third of a no-change pull's cost).
     streams = ["pages", "blog_posts"] + (["spaces", *src.SWEEP_STREAMS] if sweeping else [])
