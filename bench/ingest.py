@@ -1,6 +1,7 @@
 """Benchmark: the full ingest against embedding alone, and the incremental re-ingests.
 
-    .venv/bin/python bench/ingest.py [--pages 2000] [--seed 0] [--edit-fraction 0.01] [--fake | --hashed-vectors]
+    .venv/bin/python bench/ingest.py [--pages 2000] [--seed 0] [--edit-fraction 0.01]
+                                     [--fake | --hashed-vectors]
 
 An emulator subprocess (`kb emulator --pages N --no-sample`) serves N generated pages; the ingest
 runs in this process with the bundled model (or, with --fake, the hashed fake, to time the plumbing).

@@ -87,7 +87,8 @@ class CPU:
         self.emulator = end - self._emu if end is not None and self._emu is not None else float("nan")
 
     def line(self, wall: float) -> str:
-        return (f"CPU in {wall:.2f} s of wall time on {os.cpu_count()} cores: this process {self.ours:.2f} s, "
+        return (f"CPU in {wall:.2f} s of wall time on {os.cpu_count()} cores: "
+                f"this process {self.ours:.2f} s, "
                 f"the emulator {self.emulator:.2f} s")
 
 
@@ -149,7 +150,8 @@ def main() -> None:
             proc.wait(timeout=30)
 
 
-def run(args: argparse.Namespace, fields: dict[str, str], tmp: Path, load_settings: Any, emulator_pid: int) -> None:
+def run(args: argparse.Namespace, fields: dict[str, str], tmp: Path, load_settings: Any,
+        emulator_pid: int) -> None:
     from emulator.admin import EmulatorAdmin
     from ingest.source import open_source, prepare_environment
 
@@ -170,8 +172,9 @@ def run(args: argparse.Namespace, fields: dict[str, str], tmp: Path, load_settin
           f"(PyAirbyte read into DuckDB {marks.get('first_apply', 0):.2f} s, "
           f"ledger apply {full_s - marks.get('first_apply', 0):.2f} s); "
           f"{full_s / base_s:.1f}x the plain client's time")
+    least = (full_cpu.ours + full_cpu.emulator) / (os.cpu_count() or 1)
     print(f"  {full_cpu.line(full_s)}: the limit is whichever side is busy all along; both together "
-          f"need {(full_cpu.ours + full_cpu.emulator) / (os.cpu_count() or 1):.2f} s of wall time at the least")
+          f"need {least:.2f} s of wall time at the least")
     again_s, again, spread = repeated_pull(settings, args.repeats)
     print(f"no-change re-pull: {again_s:.2f} s = {100 * again_s / full_s:.1f}% of the full pull "
           f"(median of {args.repeats}: {spread}), {again.requests} requests, {again.bytes / 1e6:.2f} MB, "

@@ -74,7 +74,8 @@ class IndexReport:
 _MENTION = re.compile(r'ri:account-id="([^"]+)"')
 
 
-def page_fingerprint(page: Page, chunker_id: str, model_id: str, users: Mapping[str, str] | None = None) -> str:
+def page_fingerprint(page: Page, chunker_id: str, model_id: str,
+                     users: Mapping[str, str] | None = None) -> str:
     """`content:context` — content covers body and every metadata field; context the page's place.
     A page that mentions people also covers their display names, so it is redone when a name
     becomes known (a mention reads "(unknown user)" until a pull has seen the person)."""

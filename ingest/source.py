@@ -317,7 +317,8 @@ def open_source(settings: Settings, config: dict[str, Any], *, stock: bool = Fal
     prepare_environment(settings)
     ab = _airbyte()
     _speed_ups()
-    key = ("stock",) if stock else ("manifest", settings.pull.timeout_seconds, MANIFEST_PATH.stat().st_mtime_ns)
+    manifest_key = ("manifest", settings.pull.timeout_seconds, MANIFEST_PATH.stat().st_mtime_ns)
+    key = ("stock",) if stock else manifest_key
     with _SOURCES_LOCK:
         source = _SOURCES.get(key)
         if source is None:

@@ -54,8 +54,8 @@ def test_manifest_components_parse_once_and_cut_the_sweep() -> None:
     from ingest.source import NextLink, ResultsExtractor, SweepPageExtractor, _share_json, response_body
 
     body = {"results": [{"id": "7", "type": "page", "status": "current", "title": "T", "body": {"x": 1},
-                         "version": {"number": 3, "by": {"accountId": "a"}}, "space": {"key": "ENG", "name": "E"},
-                         "_links": {"webui": "/x"}}, {"no": "id"}],
+                         "version": {"number": 3, "by": {"accountId": "a"}},
+                         "space": {"key": "ENG", "name": "E"}, "_links": {"webui": "/x"}}, {"no": "id"}],
             "_links": {"next": "/rest/api/content/search?cursor=abc"}}
     resp = _Response(json.dumps(body).encode())
     _share_json(resp)
