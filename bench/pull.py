@@ -88,8 +88,7 @@ class CPU:
 
     def line(self, wall: float) -> str:
         return (f"CPU in {wall:.2f} s of wall time on {os.cpu_count()} cores: "
-                f"this process {self.ours:.2f} s, "
-                f"the emulator {self.emulator:.2f} s")
+                f"this process {self.ours:.2f} s, the emulator {self.emulator:.2f} s")
 
 
 def plain_client_read(fields: dict[str, str], page_size: int) -> tuple[float, int, int]:

@@ -50,10 +50,15 @@ class SweepEntry:
 
 
 # --- environment and config ------------------------------------------------------------------
+def airbyte_root(settings: Settings) -> Path:
+    """Where PyAirbyte's logs, caches and temporary files live: under the data dir."""
+    return settings.data_dir / "airbyte"
+
+
 def prepare_environment(settings: Settings) -> Path:
     """Offline, no telemetry, logs and caches under the data dir, the configured CA trusted.
     Call before importing airbyte; returns the PyAirbyte root under the data dir."""
-    root = settings.data_dir / "airbyte"
+    root = airbyte_root(settings)
     (root / "logs").mkdir(parents=True, exist_ok=True)
     os.environ["AIRBYTE_OFFLINE_MODE"] = "1"
     os.environ["DO_NOT_TRACK"] = "1"
@@ -474,8 +479,7 @@ def opened_cache(settings: Settings, name: str) -> Iterator[Any]:
 
 def drop_caches(settings: Settings, prefix: str) -> None:
     """Delete the cache files whose names start with `prefix` (a read's previous file, a dry run's)."""
-    root = settings.data_dir / "airbyte"
-    for stale in root.glob(f"{prefix}*.duckdb*"):
+    for stale in airbyte_root(settings).glob(f"{prefix}*.duckdb*"):
         stale.unlink(missing_ok=True)
 
 

@@ -3,7 +3,6 @@ on a tmp dir, the fake embedder (the real model has its own few tests)."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -121,7 +120,7 @@ def test_mentions_show_the_display_names_the_pull_saw(emulator: Any, tmp_path: P
     settings, fake = kb_settings(emulator, tmp_path / "kb"), FakeEmbedder()
     ingest(settings, embedder=fake)
     with Ledger(settings.data_dir) as ledger:
-        users = json.loads(ledger.get_meta("users") or "{}")
+        users = ledger.users()
         text = " ".join(t for (t,) in ledger.conn.execute("SELECT text FROM chunks WHERE page_id = '65601'"))
     assert users["5f0c8e2a1b3d4c0069a1e005"] == "Ana Beatriz Costa"
     assert "Handbook owner: Ana Beatriz Costa" in text
