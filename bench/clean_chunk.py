@@ -22,8 +22,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ingest.chunk import Chunker, tiktoken_counter, window_counter, window_size  # noqa: E402
-from ingest.clean import clean  # noqa: E402
+from ingest.text.chunk import Chunker, tiktoken_counter, window_counter, window_size  # noqa: E402
+from ingest.text.clean import clean  # noqa: E402
 from ingest.config import ChunkSettings  # noqa: E402
 from ingest.records import Ancestor, Page  # noqa: E402
 

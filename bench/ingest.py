@@ -41,7 +41,8 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from ingest.config import load_settings  # noqa: E402
-from ingest.ledger import Ledger  # noqa: E402
+from ingest.storage.chunks import LedgerChunks  # noqa: E402
+from ingest.storage.ledger import Ledger  # noqa: E402
 
 
 def start_emulator(pages: int, seed: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
@@ -74,7 +75,7 @@ class HashedVectors:
     """The real embedder's identity, window and token counts; hashed vectors of its dimensions."""
 
     def __init__(self, inner: Any) -> None:
-        from ingest.embed import FakeEmbedder
+        from ingest.index.embed import FakeEmbedder
 
         self.inner, self.fake = inner, FakeEmbedder(dimensions=inner.dimensions)
         self.model_id, self.dimensions, self.max_tokens = inner.model_id, inner.dimensions, inner.max_tokens
@@ -160,7 +161,7 @@ def embed_only(settings: Any, embedder: Any) -> tuple[float, int]:
     from ingest.records import embed_text
 
     with Ledger(settings.data_dir) as ledger:
-        texts = [embed_text(h, t) for h, t in ledger.conn.execute("SELECT header, text FROM chunks ORDER BY id")]
+        texts = [embed_text(h, t) for _, h, t in LedgerChunks(ledger).iter_rows()]
     started, cpu = time.perf_counter(), cpu_s()
     for start in range(0, len(texts), 512):
         embedder.embed_documents(texts[start:start + 512])
@@ -173,10 +174,11 @@ def edit_pages(settings: Any, fields: dict[str, str], fraction: float) -> tuple[
     from emulator.admin import EmulatorAdmin
 
     with Ledger(settings.data_dir) as ledger:
-        rows = ledger.conn.execute("SELECT id, body FROM pages WHERE status = 'current' ORDER BY id").fetchall()
+        rows = [(page.id, page.body_html) for page in ledger.iter_pages()]
         step = max(1, round(1 / fraction))
         chosen = [(pid, body) for i, (pid, body) in enumerate(rows) if i % step == 0]
-        chunks = sum(ledger.count("chunks", "page_id = ?", (pid,)) for pid, _ in chosen)
+        held = LedgerChunks(ledger).chunks_of([pid for pid, _ in chosen])
+        chunks = sum(len(held[pid]) for pid, _ in chosen)
     with EmulatorAdmin(f"https://{fields['domain']}", ca_path=fields.get("ca")) as admin:
         for n, (pid, body) in enumerate(chosen):
             paragraphs = re.findall(r"<p>(.*?)</p>", body, flags=re.S)
@@ -209,7 +211,7 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, fields: dict[str, str], tmp: Path) -> None:
-    from ingest.embed import FakeEmbedder, load_embedder
+    from ingest.index.embed import FakeEmbedder, load_embedder
 
     settings = load_settings(data={"dir": str(tmp / "kb")}, confluence={
         "domain_name": fields["domain"], "email": fields["email"], "api_token": fields["token"],

@@ -107,7 +107,7 @@ def plain_client_sweep(fields: dict[str, str], page_size: int = 250) -> tuple[fl
 
 
 def timed_pull(settings: Any) -> tuple[float, Any, dict[str, float]]:
-    from ingest.sync import pull
+    from ingest.pull.run import pull
 
     marks: dict[str, float] = {}
     started = time.perf_counter()
@@ -152,7 +152,7 @@ def main() -> None:
 def run(args: argparse.Namespace, fields: dict[str, str], tmp: Path, load_settings: Any,
         emulator_pid: int) -> None:
     from emulator.admin import EmulatorAdmin
-    from ingest.source import open_source, prepare_environment
+    from ingest.pull._airbyte import open_source, prepare_environment
 
     conf = {"domain_name": fields["domain"], "email": fields["email"], "api_token": fields["token"],
             "ca_bundle": fields["ca"]}
@@ -188,7 +188,7 @@ def run(args: argparse.Namespace, fields: dict[str, str], tmp: Path, load_settin
           f"{nosweep.requests} requests")
     admin = EmulatorAdmin(fields["url"], ca_path=fields["ca"] or None)
     admin.clock(advance_minutes=10)
-    from ingest.ledger import Ledger
+    from ingest.storage.ledger import Ledger
 
     with Ledger(settings.data_dir) as led:
         ids = [p.id for p in led.iter_pages()][:: 100][: max(1, args.pages // 100)]

@@ -11,13 +11,14 @@ latency p50/p95 in ms. Goal: hybrid search p50 <= 30 ms and p95 <= 60 ms at 100k
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -58,11 +59,21 @@ def chunk_text(rng: random.Random) -> str:
     return " ".join(fill(rng, rng.choice(TEMPLATES)) for _ in range(rng.randint(5, 12)))
 
 
+@dataclass(frozen=True)
+class _Work:
+    """A page's chunk rows, in the shape LedgerChunks.replace writes (as the indexer's work items)."""
+
+    page: Any
+    chunks: list[Any]
+    fingerprint: str = "bench"
+
+
 def build(data_dir: Path, size: int, embedder: object, seed: int = 0) -> object:
     """A knowledge base of `size` synthetic chunks (5 per page) under data_dir. Returns Settings."""
     from ingest.config import load_settings
-    from ingest.ledger import Ledger
-    from ingest.store import open_store
+    from ingest.records import Chunk, Page
+    from ingest.storage import Ledger, LedgerChunks
+    from ingest.index.gate import open_store
 
     rng = random.Random(seed)
     nprng = np.random.default_rng(seed)
@@ -71,33 +82,33 @@ def build(data_dir: Path, size: int, embedder: object, seed: int = 0) -> object:
     dims = int(embedder.dimensions)  # type: ignore[attr-defined]
     step = 5000
     with Ledger(settings.data_dir) as ledger:
+        chunk_rows = LedgerChunks(ledger)
         for start in range(0, size, step):
-            ids, metas, pages, rows = [], [], [], []
+            ids, metas, pages, chunks = [], [], {}, {}
             for i in range(start, min(size, start + step)):
                 pid, idx = str(100000 + i // 5), i % 5
                 space = ("ENG", "OPS", "HR")[int(pid) % 3]
                 day = 1 + int(pid) % 28
                 updated = f"2024-{1 + int(pid) % 12:02d}-{day:02d}T10:00:00.000Z"
                 title = f"{rng.choice(COMPONENTS).title()} {rng.choice(TOPICS)} {pid}"
+                url = f"https://example.atlassian.net/wiki/x/{pid}"
                 if idx == 0:
-                    pages.append((pid, "page", space, title, f"https://example.atlassian.net/wiki/x/{pid}", 1,
-                                  updated, json.dumps(["bench"])))
-                cid = f"{pid}:{idx}"
-                rows.append((cid, pid, idx, f"h{i}", f"{space} › {title}", "[]", chunk_text(rng), 120))
-                ids.append(cid)
-                metas.append({"page_id": pid, "kind": "page", "space_key": space, "title": title,
-                              "url": f"https://example.atlassian.net/wiki/x/{pid}", "heading_path": "",
-                              "version": 1, "updated_at": updated, "updated_ts": 1.7e9, "labels": ",bench,",
-                              "text_hash": f"h{i}", "model_id": embedder.model_id})  # type: ignore[attr-defined]
-            with ledger.tx() as conn:
-                conn.executemany("INSERT OR IGNORE INTO pages(id, kind, space_key, title, url, version, updated_at, "
-                                 "labels) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", pages)
-                conn.executemany("INSERT INTO chunks(id, page_id, idx, text_hash, header, heading_path, text, "
-                                 "tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                    pages[pid] = Page(pid, "page", space, title, url, 1, updated, labels=("bench",))
+                chunk = Chunk(f"{pid}:{idx}", pid, idx, f"{space} › {title}", (), chunk_text(rng), f"h{i}", 120)
+                chunks.setdefault(pid, []).append(chunk)
+                ids.append(chunk.id)
+                metas.append({"page_id": pid, "kind": "page", "space_key": space, "title": pages[pid].title,
+                              "url": url, "heading_path": "", "version": 1, "updated_at": pages[pid].updated_at,
+                              "updated_ts": 1.7e9, "labels": ",bench,", "text_hash": f"h{i}",
+                              "model_id": embedder.model_id})  # type: ignore[attr-defined]
+            with ledger.tx():
+                for page in pages.values():
+                    ledger.upsert_page(page, None)
+            chunk_rows.replace([_Work(pages[pid], rows) for pid, rows in chunks.items()])
             vecs = nprng.standard_normal((len(ids), dims)).astype(np.float32)
             vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
             store.upsert(ids, vecs, metas)
-        ledger.conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('optimize')")
+        chunk_rows.optimize()
     return settings
 
 
@@ -107,8 +118,8 @@ def pct(values: list[float]) -> str:
 
 
 def measure(settings: object, embedder: object, queries: list[str]) -> dict[str, list[float]]:
-    from retrieval.answer import Answerer
-    from retrieval.search import Searcher
+    from retrieval.query.answer import Answerer
+    from retrieval.query.searcher import Searcher
 
     searcher = Searcher(settings, embedder=embedder)  # type: ignore[arg-type]
     answerer = Answerer(searcher)
@@ -144,7 +155,7 @@ def main() -> None:
         os.environ["OMP_NUM_THREADS"] = str(args.torch_threads)
     print(f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(default)')}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}")
-    from ingest.embed import load_embedder
+    from ingest.index.embed import load_embedder
     from ingest.config import load_settings
 
     embedder = load_embedder(load_settings())

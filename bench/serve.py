@@ -34,16 +34,16 @@ KEY = "bench-key"
 FAKE_SERVER = """
 import sys, uvicorn
 from ingest.config import load_settings
-from ingest.embed import FakeEmbedder
-from retrieval.serve_engine import KBEngine
-from retrieval.server import create_app
+from ingest.index.embed import FakeEmbedder
+from retrieval.http.engine import KBEngine
+from retrieval.http.app import create_app
 settings = load_settings()
 engine = KBEngine.open(settings, embedder=FakeEmbedder())
 uvicorn.run(create_app(settings, engine=engine), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """
 INGEST = """
 from ingest.config import load_settings
-from ingest.embed import FakeEmbedder
+from ingest.index.embed import FakeEmbedder
 from ingest.pipeline import ingest
 print(ingest(load_settings(), embedder=FakeEmbedder()).to_dict())
 """
@@ -66,13 +66,14 @@ def build_kb(data_dir: Path, pages: int, fake: bool) -> float:
 
 def queries(data_dir: Path, n: int = 200) -> list[str]:
     """Varied queries: the opening words of chunks, and page titles."""
-    import sqlite3
+    from itertools import islice
 
-    conn = sqlite3.connect(f"file:{data_dir / 'ledger.sqlite3'}?mode=ro", uri=True)
-    rows = conn.execute("SELECT text FROM chunks ORDER BY id LIMIT ?", (n,)).fetchall()
-    titles = conn.execute("SELECT title FROM pages LIMIT ?", (n // 4,)).fetchall()
-    conn.close()
-    out = [" ".join(r[0].split()[:8]) for r in rows] + [r[0] for r in titles]
+    from ingest.storage import Ledger, LedgerChunks
+
+    with Ledger(data_dir, readonly=True) as ledger:
+        texts = [text for _, _, text in LedgerChunks(ledger).iter_rows(limit=n)]
+        titles = [page.title for page in islice(ledger.iter_pages(status=None), n // 4)]
+    out = [" ".join(text.split()[:8]) for text in texts] + titles
     return [q for q in out if q.strip()] or ["how do I deploy"]
 
 
@@ -137,8 +138,8 @@ def in_process(data_dir: Path, qs: list[str], total: int, concurrency: int,
                fake: bool) -> tuple[float, list[float]]:
     """The baseline: the same engine, no HTTP, the same concurrency (threads)."""
     from ingest.config import load_settings
-    from ingest.embed import FakeEmbedder
-    from retrieval.serve_engine import KBEngine
+    from ingest.index.embed import FakeEmbedder
+    from retrieval.http.engine import KBEngine
 
     engine = KBEngine.open(load_settings(data={"dir": str(data_dir)}),
                            embedder=FakeEmbedder() if fake else None)

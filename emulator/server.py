@@ -78,7 +78,7 @@ class EmulatorServer(ThreadingHTTPServer):
                 return
             request.settimeout(None)
         try:
-            self.RequestHandlerClass(request, client_address, self)
+            self.RequestHandlerClass(request, client_address, self)  # type: ignore[arg-type]  # typeshed: Self
         finally:
             if self.tls is not None:
                 try:

@@ -17,7 +17,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(pipeline, name)
     if name == "pull":
-        from ingest import sync
+        from ingest.pull import run as sync
 
         return sync.pull
     if name in {"load_settings", "Settings"}:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ingest.config import Settings, as_settings
-from ingest.index import Indexer, IndexReport
-from ingest.lock import writer
+from ingest.index.indexer import Indexer, IndexReport
+from ingest.storage.lock import writer
 from ingest.records import PullReport
-from ingest.staging import ReindexReport
+from ingest.index.rebuild import ReindexReport
 
 Progress = Callable[[int, int | None, str], None]
 
@@ -63,7 +63,7 @@ class _Background:
 def _embedder_later(settings: Settings, embedder: Any) -> _Background:
     if embedder is not None:
         return _Background(lambda: embedder)
-    from ingest.embed import load_embedder
+    from ingest.index.embed import load_embedder
 
     return _Background(lambda: load_embedder(settings))
 
@@ -72,7 +72,7 @@ def ingest(settings: Settings | str | None = None, *, spaces: Sequence[str] | No
            allow_mass_delete: bool = False, embedder: Any = None, progress: Progress | None = None,
            source: Any = None) -> IngestReport:
     """Pull Confluence into the ledger, then bring the index up to it."""
-    from ingest.sync import pull
+    from ingest.pull.run import pull
 
     settings = as_settings(settings)
     started = time.perf_counter()
@@ -88,9 +88,9 @@ def ingest(settings: Settings | str | None = None, *, spaces: Sequence[str] | No
 def index(settings: Settings | str | None = None, *, spaces: Sequence[str] | None = None, full: bool = False,
           embedder: Any = None, progress: Progress | None = None, run_kind: str = "index") -> IndexReport:
     """Bring the active collection and the ledger's chunks up to the ledger's pages (no pull)."""
-    from ingest.embed import load_embedder
-    from ingest.ledger import Ledger
-    from ingest.store import open_store
+    from ingest.index.embed import load_embedder
+    from ingest.storage.ledger import Ledger
+    from ingest.index.gate import open_store
 
     settings = as_settings(settings)
     embedder = embedder or load_embedder(settings)
@@ -98,14 +98,11 @@ def index(settings: Settings | str | None = None, *, spaces: Sequence[str] | Non
             Ledger(settings.data_dir) as reader:
         store = open_store(settings, embedder)
         # An empty collection beside a ledger that has chunk rows (the Chroma dir was lost): redo all.
-        full = full or (ledger.count("chunks") > 0 and store.count() == 0)
+        full = full or (ledger.count_chunks() > 0 and store.count() == 0)
         run_id = ledger.start_run(run_kind)
         try:
             indexer = Indexer(settings, ledger, store, embedder)
-            where = "status = 'current'"
-            if spaces:
-                where += f" AND space_key IN ({', '.join('?' * len(spaces))})"
-            total = ledger.count("pages", where, tuple(spaces or ()))
+            total = ledger.count_pages("current", spaces)
             report = indexer.run(reader.iter_pages(spaces=spaces), full=full, spaces=spaces,
                                  progress=_phase(progress, "index"), total=total)
         except BaseException as exc:
@@ -118,7 +115,7 @@ def index(settings: Settings | str | None = None, *, spaces: Sequence[str] | Non
 def reindex(settings: Settings | str | None = None, *, embedder: Any = None,
             progress: Progress | None = None) -> ReindexReport:
     """Rebuild the index from the ledger into a new collection and switch to it (no Confluence call)."""
-    from ingest.embed import load_embedder
+    from ingest.index.embed import load_embedder
 
     settings = as_settings(settings)
     with writer(settings.data_dir, "reindex"):
@@ -126,8 +123,8 @@ def reindex(settings: Settings | str | None = None, *, embedder: Any = None,
 
 
 def _reindex(settings: Settings, embedder: Any, progress: Progress | None) -> ReindexReport:
-    from ingest.ledger import Ledger
-    from ingest.staging import rebuild
+    from ingest.storage.ledger import Ledger
+    from ingest.index.rebuild import rebuild
 
     with Ledger(settings.data_dir) as ledger, Ledger(settings.data_dir) as reader:
         run_id = ledger.start_run("reindex")
@@ -142,8 +139,8 @@ def _reindex(settings: Settings, embedder: Any, progress: Progress | None) -> Re
 
 def status(settings: Settings | str | None = None) -> dict[str, Any]:
     """What the knowledge base holds: counts, spaces, the last run, the cursor, the model, the collection."""
-    from ingest.ledger import Ledger
-    from ingest.store import active_collection
+    from ingest.storage.ledger import Ledger
+    from ingest.storage.vectors import active_collection
 
     settings = as_settings(settings)
     path = settings.data_dir / Ledger.FILENAME
@@ -151,19 +148,12 @@ def status(settings: Settings | str | None = None) -> dict[str, Any]:
         return {"data_dir": str(settings.data_dir), "ready": False, "pages": 0, "chunks": 0, "spaces": {},
                 "last_run": None, "cursor": {}, "model": settings.embed.model, "active_collection": None}
     with Ledger(settings.data_dir) as ledger:
-        conn = ledger.conn
-        spaces = {r[0]: {"pages": r[1], "indexed": r[2]} for r in conn.execute(
-            "SELECT space_key, count(*), count(indexed_hash) FROM pages WHERE status = 'current' "
-            "GROUP BY space_key ORDER BY space_key")}
-        cursor = {r[0]: r[1] for r in conn.execute("SELECT stream, value FROM cursor ORDER BY stream")}
-        last = ledger.last_run()
+        counts = ledger.summary()
         return {
-            "data_dir": str(settings.data_dir), "ready": ledger.count("chunks") > 0,
-            "pages": ledger.count("pages", "status = 'current'"),
-            "pages_indexed": ledger.count("pages", "status = 'current' AND indexed_hash IS NOT NULL"),
-            "tombstones": ledger.count("pages", "status != 'current'"),
-            "chunks": ledger.count("chunks"), "spaces": spaces, "cursor": cursor,
-            "last_run": _run_summary(last), "model": settings.embed.model,
+            "data_dir": str(settings.data_dir), "ready": counts["chunks"] > 0,
+            "pages": counts["pages"], "pages_indexed": counts["pages_indexed"],
+            "tombstones": counts["tombstones"], "chunks": counts["chunks"], "spaces": counts["spaces"],
+            "cursor": counts["cursor"], "last_run": _run_summary(ledger.last_run()), "model": settings.embed.model,
             "active_collection": active_collection(settings),
             "chroma": (f"{settings.chroma.host}:{settings.chroma.port}" if settings.chroma.host
                        else "embedded"),

@@ -1,6 +1,7 @@
 """Records passed between stages: frozen dataclasses, ids and hashes.
 
-Airbyte's dicts stay inside `ingest/source.py`; Chroma's columns stay inside `ingest/store.py`.
+Airbyte's dicts stay inside `ingest/pull/_airbyte/`; Chroma's columns stay inside
+`ingest/storage/vectors.py`.
 Everything in between speaks these types.
 """
 
@@ -96,6 +97,32 @@ def make_chunk(page_id: str, index: int, header: str, heading_path: tuple[str, .
 
 
 @dataclass(frozen=True)
+class WorkItem:
+    """One change a pull applies (or, with --dry-run, would apply) to a page of the ledger.
+    `str()` is the work-list line `kb pull --dry-run` prints."""
+
+    action: str  # new | changed | moved | restored | trashed | deleted | purged
+    page_id: str
+    kind: str = ""
+    version: int | None = None
+    space_key: str | None = None
+    title: str | None = None
+    note: str = ""  # how it happened, when the action alone does not say: "(place only)"
+
+    def __str__(self) -> str:
+        parts = [self.action] + ([self.kind] if self.kind else []) + [self.page_id]
+        if self.version is not None:
+            parts.append(f"v{self.version}")
+        if self.space_key is not None:
+            parts.append(self.space_key)
+        if self.note:
+            parts.append(self.note)
+        if self.title is not None:
+            parts.append(repr(self.title))
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
 class PullReport:
     """What one `kb pull` did. `to_dict()` gives exactly the `--json` keys."""
 
@@ -110,6 +137,7 @@ class PullReport:
     bytes: int = 0
     seconds: float = 0.0
     notes: tuple[str, ...] = field(default=(), compare=False)
+    work: tuple[WorkItem, ...] = field(default=(), compare=False)  # a dry run's work list
 
     @property
     def pages_per_s(self) -> float:

@@ -88,45 +88,45 @@ TINY_PAGES = [
 ]
 
 
+class _FixedChunker:
+    """The tiny KB's chunks exactly as TINY_PAGES writes them (no cleaning, no splitting)."""
+
+    def __init__(self, chunks: dict[str, list[object]]) -> None:
+        self.chunks = chunks
+
+    def fingerprint(self) -> str:
+        return "tiny-kb-fixed"
+
+    def chunk(self, page: object, blocks: object) -> list[object]:
+        return self.chunks[page.id]  # type: ignore[attr-defined]
+
+
 def build_tiny_kb(data_dir: Path, embedder: object = None) -> object:
-    """Write TINY_PAGES into a ledger (pages + chunks + FTS) and a Chroma collection under data_dir.
-
-    Returns Settings pointing at it. Uses ingest.embed.FakeEmbedder unless an embedder is given.
-    """
-    from datetime import datetime
-
+    """Write TINY_PAGES into a ledger (pages + chunks + FTS) and a Chroma collection under data_dir,
+    through the real writers (Ledger.upsert_page, the Indexer). Returns Settings pointing at it.
+    Uses ingest.index.embed.FakeEmbedder unless an embedder is given."""
     from ingest.config import load_settings
-    from ingest.embed import FakeEmbedder
-    from ingest.ledger import Ledger
+    from ingest.index import Indexer, open_store
+    from ingest.index.embed import FakeEmbedder
     from ingest.records import Page, make_chunk
-    from ingest.store import open_store
+    from ingest.storage import Ledger
 
     embedder = embedder or FakeEmbedder()
     settings = load_settings(data={"dir": str(data_dir)})
-    ids, texts, metas = [], [], []
-    with Ledger(settings.data_dir) as ledger, ledger.tx() as conn:
-        for pid, kind, space, title, updated, labels, sections in TINY_PAGES:
-            url = f"https://example.atlassian.net/wiki/spaces/{space}/pages/{pid}"
-            page = Page(id=pid, kind=kind, space_key=space, title=title, url=url, version=1, updated_at=updated,
-                        space_name=space.title(), labels=labels)
-            ledger.upsert_page(page, None)
-            for idx, (path, text) in enumerate(sections):
-                chunk = make_chunk(pid, idx, " › ".join((space.title(), title, *path)), path, text,
-                                   len(text.split()))
-                conn.execute("INSERT INTO chunks(id, page_id, idx, text_hash, header, heading_path, text, tokens) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (chunk.id, pid, idx, chunk.text_hash, chunk.header,
-                                                                 __import__("json").dumps(list(path)), text,
-                                                                 chunk.tokens))
-                ids.append(chunk.id)
-                texts.append(chunk.embed_text)
-                metas.append({"page_id": pid, "kind": kind, "space_key": space, "space_name": space.title(),
-                              "title": title, "url": url, "heading_path": " › ".join(path), "version": 1,
-                              "updated_at": updated,
-                              "updated_ts": datetime.fromisoformat(updated.replace("Z", "+00:00")).timestamp(),
-                              "labels": "," + ",".join(labels) + ",", "text_hash": chunk.text_hash,
-                              "model_id": embedder.model_id, "read_users": "", "read_groups": ""})
-    store = open_store(settings, embedder)
-    store.upsert(ids, embedder.embed_documents(texts), metas)
+    pages, chunks = [], {}
+    for pid, kind, space, title, updated, labels, sections in TINY_PAGES:
+        url = f"https://example.atlassian.net/wiki/spaces/{space}/pages/{pid}"
+        pages.append(Page(id=pid, kind=kind, space_key=space, title=title, url=url, version=1, updated_at=updated,
+                          space_name=space.title(), labels=labels))
+        chunks[pid] = [make_chunk(pid, idx, " › ".join((space.title(), title, *path)), path, text,
+                                  len(text.split())) for idx, (path, text) in enumerate(sections)]
+    with Ledger(settings.data_dir) as ledger:
+        with ledger.tx():
+            for page in pages:
+                ledger.upsert_page(page, None)
+        store = open_store(settings, embedder)
+        Indexer(settings, ledger, store, embedder, chunker=_FixedChunker(chunks),
+                cleaner=lambda body, users=None: None).run(pages)
     return settings
 
 

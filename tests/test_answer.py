@@ -10,9 +10,9 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel, G
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import RunnableLambda
 
-from ingest.embed import FakeEmbedder
-from retrieval.answer import NOT_FOUND, Answerer, build_messages, split_sentences, validate_citations
-from retrieval.search import Searcher
+from ingest.index.embed import FakeEmbedder
+from retrieval.query.answer import NOT_FOUND, Answerer, build_messages, split_sentences, validate_citations
+from retrieval.query.searcher import Searcher
 
 QUESTION = "How do I fix ERR-4012 when the registry token expired during a deploy?"
 NONSENSE = "zxqv blorf plimpkin wubbly quorn"

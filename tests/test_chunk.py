@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.chunk import Chunker, check_budgets, tiktoken_counter, window_counter, window_size
-from ingest.clean import clean
+from ingest.text.chunk import Chunker, check_budgets, tiktoken_counter, window_counter, window_size
+from ingest.text.clean import clean
 from ingest.config import ChunkSettings
 from ingest.records import Ancestor, Block, Page, sha256
 

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ingest.chunk import inspect_page
-from ingest.ledger import Ledger
+from ingest.text.inspect import inspect_page
+from ingest.storage.ledger import Ledger
 from ingest.records import Ancestor, Page
 
 ROOT = Path(__file__).resolve().parent.parent

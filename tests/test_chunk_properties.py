@@ -7,8 +7,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.chunk import Chunker, check_budgets
-from ingest.clean import clean
+from ingest.text.chunk import Chunker, check_budgets
+from ingest.text.clean import clean
 from ingest.config import ChunkSettings
 from ingest.records import Block, Page
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.clean import clean
-from ingest.tokens import window_counter
+from ingest.text.clean import clean
+from ingest.text.tokens import window_counter
 
 FIXTURES = Path(__file__).parent / "fixtures" / "storage"
 FAST, EXACT = window_counter(), window_counter(exact=True)
@@ -34,7 +34,7 @@ def test_never_fewer_than_the_library(text: str) -> None:
 
 
 def test_never_fewer_on_code_points_whose_tables_differ() -> None:
-    from ingest.tokens import _NEWER_RANGES
+    from ingest.text.tokens import _NEWER_RANGES
 
     points = [cp for lo, hi in _NEWER_RANGES for cp in range(lo, hi + 1)]
     points += list(range(0x20, 0x3000, 7)) + list(range(0x1CF00, 0x1CF50))  # a spread + a recent block

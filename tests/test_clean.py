@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.clean import clean
+from ingest.text.clean import clean
 from ingest.records import Block
 
 FIXTURES = Path(__file__).parent / "fixtures" / "storage"

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from conftest import shared_path
-from ingest.chunk import Chunker
-from ingest.clean import clean
+from ingest.text.chunk import Chunker
+from ingest.text.clean import clean
 from ingest.config import ChunkSettings
 from ingest.records import Block, Page
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from emulator import sample_build
+from tools.sample_space import build as sample_build
 from emulator.corpus import (SAMPLE_CORPUS, SAMPLE_QA, SAMPLE_SPACES, SAMPLE_USERS, read_corpus, read_jsonl,
                              read_spaces, read_users, users_by_id)
 
@@ -127,5 +127,5 @@ def test_committed_sample_matches_its_source(tmp_path: Path) -> None:
     assert counts["corpus.jsonl"] == len(list(read_corpus(SAMPLE_CORPUS)))
     for name in ("corpus.jsonl", "spaces.jsonl", "users.jsonl", "qa.jsonl"):
         committed = (Path(SAMPLE_CORPUS).parent / name).read_bytes()
-        stale = f"{name} is stale: run python -m emulator.sample_build"
+        stale = f"{name} is stale: run python -m tools.sample_space.build"
         assert (tmp_path / name).read_bytes() == committed, stale

@@ -9,9 +9,9 @@ import re
 import pytest
 
 from ingest.config import load_settings
-from ingest.embed import FakeEmbedder
+from ingest.index.embed import FakeEmbedder
 from ingest.errors import ConfigError
-from retrieval.demo import demo_questions, run_demo
+from retrieval.cli.demo import demo_questions, run_demo
 
 
 def test_demo_questions_come_from_the_sample_qa_file():

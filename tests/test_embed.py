@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ingest.config import load_settings
-from ingest.embed import Embedder, FakeEmbedder, load_embedder
+from ingest.index.embed import Embedder, FakeEmbedder, load_embedder
 
 
 def test_fake_is_deterministic_normalised_and_lexical() -> None:
@@ -79,7 +79,7 @@ def test_count_tokens_is_exact_while_the_model_encodes(model: Embedder) -> None:
 def test_threads_setting_sets_torchs_threads_and_zero_leaves_them() -> None:
     import torch
 
-    from ingest.embed import set_threads
+    from ingest.index.embed import set_threads
 
     before = torch.get_num_threads()
     try:

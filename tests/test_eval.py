@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from ingest.embed import FakeEmbedder
+from ingest.index.embed import FakeEmbedder
 from ingest.errors import ConfigError
-from retrieval.evaluate import KEYS, QAItem, _report, evaluate, first_relevant_rank, read_qa
-from retrieval.search import Hit, Searcher
+from retrieval.query.evaluate import KEYS, QAItem, _report, evaluate, first_relevant_rank, read_qa
+from retrieval.query.searcher import Hit, Searcher
 
 QA = [
     {"question": "ERR-4012 registry token expired renew", "answers": ["kb-token renew"], "gold": ["101"]},

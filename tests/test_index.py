@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from ingest.config import Settings, load_settings
-from ingest.embed import FakeEmbedder
-from ingest.index import Indexer, IndexReport
-from ingest.ledger import Ledger
+from ingest.index.embed import FakeEmbedder
+from ingest.index.indexer import Indexer, IndexReport
+from ingest.storage.ledger import Ledger
 from ingest.records import Ancestor, Block, Chunk, Page, make_chunk
-from ingest.store import open_store
+from ingest.index.gate import open_store
 
 
 def para_cleaner(body: str, *, users: object = None) -> list[Block]:
@@ -208,7 +208,7 @@ def test_stale_vector_under_a_reused_id_is_not_trusted(kb: KB) -> None:
 
 def test_lost_chroma_dir_is_rebuilt_by_the_next_index(settings: Settings) -> None:
     from ingest.pipeline import index
-    from ingest.store import ACTIVE_KEY, drop_collection, make_client
+    from ingest.storage.vectors import ACTIVE_KEY, drop_collection, make_client
 
     kb = KB(settings)
     kb.put(page("1", ["a paragraph about rotating keys"]), page("2", ["another about backups"]))

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from ingest.config import Settings, load_settings
-from ingest.embed import FakeEmbedder
+from ingest.config import load_settings
+from ingest.index.embed import FakeEmbedder
 from ingest.errors import IndexMismatch
-from ingest.ledger import Ledger
-from ingest.staging import BUILDING_KEY, rebuild
-from ingest.store import active_collection, list_collections, make_client, open_store
+from ingest.storage.ledger import Ledger
+from ingest.index.rebuild import BUILDING_KEY, rebuild
+from ingest.index.gate import open_store
+from ingest.storage.vectors import active_collection, list_collections, make_client
 from test_index import KB, ParaChunker, page, para_cleaner
 
 STAND_INS = {"chunker": ParaChunker(), "cleaner": para_cleaner}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.ledger import Ledger
+from ingest.storage.ledger import Ledger
 from ingest.records import Ancestor, Page
 
 

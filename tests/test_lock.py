@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from ingest.config import load_settings
-from ingest.embed import FakeEmbedder
+from ingest.index.embed import FakeEmbedder
 from ingest.errors import Busy
-from ingest.lock import writer
+from ingest.storage.lock import writer
 from ingest.pipeline import reindex
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,7 +26,7 @@ def hold_in_another_process(data_dir: Path, what: str) -> subprocess.Popen[str]:
     code = textwrap.dedent(f"""
         import sys, time
         from pathlib import Path
-        from ingest.lock import writer
+        from ingest.storage.lock import writer
         with writer(Path({str(data_dir)!r}), {what!r}):
             print("held", flush=True)
             time.sleep(120)
@@ -45,7 +45,7 @@ def test_a_second_writer_is_refused_and_the_lock_dies_with_its_holder(tmp_path: 
         assert "searches and answers keep working" in err.value.guidance
         assert err.value.exit_code == 7
         with pytest.raises(Busy, match="cannot pull: another kb ingest"):
-            from ingest.sync import pull
+            from ingest.pull.run import pull
 
             pull(settings)
     finally:

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from ingest.config import Settings, load_settings
-from ingest.embed import FakeEmbedder
+from ingest.index.embed import FakeEmbedder
 from ingest.errors import IndexMismatch
-from ingest.ledger import Ledger
+from ingest.storage.ledger import Ledger
 from ingest.pipeline import ingest, reindex, status
-from ingest.store import open_store
+from ingest.index.gate import open_store
 
 
 def kb_settings(emu: Any, data_dir: Path) -> Settings:
@@ -130,7 +130,7 @@ def test_mentions_show_the_display_names_the_pull_saw(emulator: Any, tmp_path: P
 
 
 def test_a_page_is_redone_when_a_name_it_mentions_becomes_known() -> None:
-    from ingest.index import page_fingerprint
+    from ingest.index.indexer import page_fingerprint
     from ingest.records import Page
 
     body = '<p>Owner: <ac:link><ri:user ri:account-id="u1" /></ac:link></p>'

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from ingest.config import load_settings
-from ingest.embed import load_embedder
-from ingest.store import open_store
+from ingest.index.embed import load_embedder
+from ingest.index.gate import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,7 +56,7 @@ def test_kb_ingest_status_reindex_with_the_real_model(emulator_factory: Any, tmp
 
 @pytest.mark.slow
 def test_kb_ingest_names_the_model_mismatch_and_reindex_fixes_it(emulator_factory: Any, tmp_path: Path) -> None:
-    from ingest.embed import FakeEmbedder
+    from ingest.index.embed import FakeEmbedder
 
     emu = emulator_factory(sample=False, pages=3, seed=2)
     conf = emu.confluence_settings()

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from test_pipeline import kb_settings, snapshot
 
-from ingest.embed import FakeEmbedder
+from ingest.index.embed import FakeEmbedder
 from ingest.pipeline import ingest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHILD = """
 import sys, time
 from ingest.config import load_settings
-from ingest.embed import FakeEmbedder
+from ingest.index.embed import FakeEmbedder
 from ingest.pipeline import ingest
 
 class Slow(FakeEmbedder):

@@ -14,9 +14,9 @@ import pytest
 
 from ingest.config import Settings, load_settings
 from ingest.errors import MassDeleteRefused, SourceError
-from ingest.ledger import Ledger
+from ingest.storage.ledger import Ledger
 from ingest.records import PullReport
-from ingest.sync import iter_work, pull
+from ingest.pull.run import iter_work, pull
 
 TOTAL = 66
 

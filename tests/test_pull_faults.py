@@ -13,8 +13,8 @@ from pydantic import SecretStr
 
 from ingest.config import Settings, load_settings
 from ingest.errors import SourceError
-from ingest.ledger import Ledger
-from ingest.sync import pull
+from ingest.storage.ledger import Ledger
+from ingest.pull.run import pull
 
 SEARCH = "/wiki/rest/api/content/search"
 

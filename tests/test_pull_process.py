@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from ingest.config import Settings, load_settings
-from ingest.ledger import Ledger
-from ingest.sync import pull
+from ingest.storage.ledger import Ledger
+from ingest.pull.run import pull
 
 KB = [sys.executable, "-c", "from retrieval.cli import main; main()"]
 KEYS = ["seen", "new", "changed", "unchanged", "moved", "deleted", "restored", "requests", "bytes",

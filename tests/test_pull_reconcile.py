@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ingest.ledger import PageState
-from ingest.reconcile import ancestors_json, classify, plan_sweep, too_many_removals
+from ingest.storage.ledger import PageState
+from ingest.pull.reconcile import ancestors_json, classify, plan_sweep, too_many_removals
 from ingest.records import Ancestor, Page
-from ingest.source import SweepEntry
+from ingest.pull._airbyte import SweepEntry
 
 ROOT = (Ancestor("1", "Home"),)
 

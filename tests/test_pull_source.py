@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from ingest.errors import ConfigError
-from ingest.source import ClampedBackoff, cql_local_time, to_page, to_sweep_entry
+from ingest.pull._airbyte import ClampedBackoff, cql_local_time, to_page, to_sweep_entry
 from conftest import shared_path
 
 
@@ -51,14 +51,14 @@ class _Response:
 
 
 def test_manifest_components_parse_once_and_cut_the_sweep() -> None:
-    from ingest.source import NextLink, ResultsExtractor, SweepPageExtractor, _share_json, response_body
+    from ingest.pull._airbyte import NextLink, ResultsExtractor, SweepPageExtractor, share_json, response_body
 
     body = {"results": [{"id": "7", "type": "page", "status": "current", "title": "T", "body": {"x": 1},
                          "version": {"number": 3, "by": {"accountId": "a"}},
                          "space": {"key": "ENG", "name": "E"}, "_links": {"webui": "/x"}}, {"no": "id"}],
             "_links": {"next": "/rest/api/content/search?cursor=abc"}}
     resp = _Response(json.dumps(body).encode())
-    _share_json(resp)
+    share_json(resp)
     assert resp.json() is response_body(resp)  # the error filter's json() is the one shared parse
     assert ResultsExtractor({}).extract_records(resp) == body["results"]
     assert SweepPageExtractor({}).extract_records(resp) == [{"results": [
@@ -69,7 +69,7 @@ def test_manifest_components_parse_once_and_cut_the_sweep() -> None:
     last = _Response(b'{"results": [], "_links": {}}')
     assert nxt.next_page_token(last, 0, None, None) is None
     cut = _Response(b'{"results": [{"id": "1"')  # a truncated body: no records, no next page
-    _share_json(cut)
+    share_json(cut)
     with pytest.raises(ValueError):
         cut.json()
     assert ResultsExtractor({}).extract_records(cut) == [] and nxt.next_page_token(cut, 0, None, None) is None

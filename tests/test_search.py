@@ -7,9 +7,9 @@ import sqlite3
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from ingest.embed import FakeEmbedder
+from ingest.index.embed import FakeEmbedder
 from ingest.errors import ConfigError, NotReady
-from retrieval.search import Filters, Hit, Searcher, cap_per_page, fts_query, rrf_fuse
+from retrieval.query.searcher import Filters, Hit, Searcher, cap_per_page, fts_query, rrf_fuse
 
 HOSTILE = ['"unbalanced quote', "gateway AND", "OR", "NOT deploy", "deploy*", "NEAR(", "NEAR(gateway deploy",
            "(registry token", "token)", "a:b ^c -d +e", "max_retry_after", "ERR-4012", '""', "{col}: x",
@@ -136,7 +136,7 @@ def test_filters_validate_dates_and_accept_strings():
 
 
 def test_trashed_pages_are_not_returned(searcher, tiny_kb):
-    from ingest.ledger import Ledger
+    from ingest.storage.ledger import Ledger
 
     with Ledger(tiny_kb.data_dir) as ledger:
         ledger.set_page_status("101", "trashed")
@@ -160,7 +160,7 @@ def test_module_search_api(tiny_kb):
 
 
 def test_large_index_leaves_out_very_common_terms(searcher, monkeypatch):
-    import retrieval.search as mod
+    import retrieval.query.searcher as mod
 
     monkeypatch.setattr(mod, "PRUNE_MIN_CHUNKS", 0)
     monkeypatch.setattr(mod, "PRUNE_CAP_FLOOR", 3)

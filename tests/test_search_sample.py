@@ -13,9 +13,9 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from typer.testing import CliRunner
 
 from ingest.config import load_settings
-from retrieval.answer import Answerer
-from retrieval.evaluate import KEYS, evaluate, read_qa
-from retrieval.search import Filters, Searcher
+from retrieval.query.answer import Answerer
+from retrieval.query.evaluate import KEYS, evaluate, read_qa
+from retrieval.query.searcher import Filters, Searcher
 
 # One real-model ingest for the module; on a busy 2-core machine it and the first evaluation take minutes.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -30,7 +30,7 @@ HOSTILE = ['"CVD-4012', "wal.retention_hours AND", "NEAR(gateway", "(corvidctl d
 def kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Searcher, Any]]:
     from emulator.corpus import SAMPLE_QA  # noqa: F401  (the sample must be there)
     from emulator.testing import running_emulator
-    from ingest.embed import load_embedder
+    from ingest.index.embed import load_embedder
     from ingest.pipeline import ingest
 
     data = tmp_path_factory.mktemp("sample") / "kb"

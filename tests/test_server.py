@@ -18,7 +18,7 @@ import pytest
 
 from ingest.config import load_settings
 from ingest.errors import ConfigError, NotReady
-from retrieval.server import check_exposure, create_app, running_server
+from retrieval.http.app import check_exposure, create_app, running_server
 
 KEY, OTHER_KEY = "test-key-1f2e3d", "test-key-2a9b8c"
 AUTH = {"Authorization": f"Bearer {KEY}"}

@@ -19,16 +19,16 @@ import pytest
 from test_server import AUTH, KEY
 
 from ingest.config import load_settings
-from ingest.embed import FakeEmbedder
-from ingest.ledger import Ledger
-from retrieval.serve_engine import KBEngine
-from retrieval.server import create_app, running_server
+from ingest.index.embed import FakeEmbedder
+from ingest.storage.ledger import Ledger
+from retrieval.http.engine import KBEngine
+from retrieval.http.app import create_app, running_server
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES, EDITED, CREATED = 40, 15, 15
 WORKER = """
 import os, sys
-from ingest.embed import FakeEmbedder
+from ingest.index.embed import FakeEmbedder
 from ingest.config import load_settings
 from ingest import pipeline
 settings = load_settings()

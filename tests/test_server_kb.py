@@ -14,9 +14,9 @@ from conftest import build_tiny_kb
 from test_server import AUTH, KEY, _error, sse_events
 
 from ingest.config import load_settings
-from ingest.embed import FakeEmbedder
-from retrieval.serve_engine import KBEngine
-from retrieval.server import create_app, running_server
+from ingest.index.embed import FakeEmbedder
+from retrieval.http.engine import KBEngine
+from retrieval.http.app import create_app, running_server
 
 
 def _serve_settings(data_dir: Path, **server: Any) -> Any:

@@ -11,9 +11,10 @@ import httpx
 import pytest
 from test_server import AUTH, KEY, FakeEngine, _settings
 
-from retrieval.openai_shape import pieces
-from retrieval.server import create_app, running_server
-from retrieval.serving import RateLimiter, match_key, needs_context, rule_query, standalone_query
+from retrieval.http.openai_shape import pieces
+from retrieval.http.app import create_app, running_server
+from retrieval.http.guard import RateLimiter, match_key
+from retrieval.query.followups import needs_context, rule_query, standalone_query
 
 openai = pytest.importorskip("openai")
 

@@ -12,14 +12,14 @@ from pydantic import SecretStr
 
 from ingest.config import Settings, load_settings
 from ingest.errors import SourceError
-from ingest.ledger import Ledger
-from ingest.sync import pull
+from ingest.storage.ledger import Ledger
+from ingest.pull.run import pull
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _example() -> Any:
-    spec = importlib.util.spec_from_file_location("stock_flow", ROOT / "examples" / "stock_flow.py")
+    spec = importlib.util.spec_from_file_location("stock_flow", ROOT / "tools" / "stock_flow.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -49,7 +49,7 @@ def test_stock_flow_reads_every_stream_into_duckdb(site: Any, tmp_path: Path) ->
 
 
 def test_stock_check_fails_clearly_on_bad_credentials(site: Any, tmp_path: Path) -> None:
-    from ingest.source import check
+    from ingest.pull._airbyte import check
 
     settings = settings_for(site, tmp_path)
     check(settings, stock=True)  # good credentials: no error

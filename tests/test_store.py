@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from ingest.config import Settings, load_settings
-from ingest.embed import FakeEmbedder
+from ingest.index.embed import FakeEmbedder
 from ingest.errors import IndexMismatch, NotReady
-from ingest.store import (
+from ingest.index.gate import collection_gate, open_store
+from ingest.storage.vectors import (
     StoreHit,
     active_collection,
     create_collection,
     make_client,
-    open_store,
     set_active_collection,
 )
 
@@ -74,13 +74,13 @@ def test_no_active_collection_without_create(settings: Settings) -> None:
 
 
 def test_store_follows_the_active_switch(settings: Settings) -> None:
-    from ingest.ledger import Ledger
+    from ingest.storage.ledger import Ledger
 
     fake = FakeEmbedder()
     reader = open_store(settings, fake)
     reader.upsert(["old:0"], fake.embed_documents(["old"]), [_meta("old", 0)])
     client = make_client(settings)
-    new = create_collection(client, "kb_next", settings, fake)
+    new = create_collection(client, "kb_next", collection_gate(settings, fake))
     new.upsert(ids=["new:0"], embeddings=fake.embed_documents(["new"]), metadatas=[_meta("new", 0)])
     with Ledger(settings.data_dir) as ledger:
         set_active_collection(ledger, "kb_next")

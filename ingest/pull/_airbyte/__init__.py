@@ -1,0 +1,35 @@
+"""The only importer of airbyte and airbyte_cdk: PyAirbyte behind one door.
+
+Everything else in the project reaches Confluence through these names (lazily: importing this
+package does not import airbyte). By job:
+- `env`: offline environment, PyAirbyte's files under the data dir, the site's CA (scoped);
+- `config`: our manifest's config and the stock connector's, from Settings;
+- `source`: build the source, read it into a cache, check the connection;
+- `components`: the CDK components confluence.yaml names (extractors, paginator, backoff);
+- `meter`: every request of a read counted;
+- `cache`: the DuckDB cache (our subclass) and its rows streamed back;
+- `records`: Confluence's JSON as `Page`, `SweepEntry`, names;
+- `patches`: version-checked speed-ups of PyAirbyte/CDK internals.
+"""
+
+from __future__ import annotations
+
+from ingest.pull._airbyte.cache import (cached_records, drop_caches, open_cache, opened_cache, space_names,
+                                        sweep_records)
+from ingest.pull._airbyte.components import (ClampedBackoff, NextLink, ResultsExtractor, SweepPageExtractor,
+                                             response_body, share_json)
+from ingest.pull._airbyte.config import cql_local_time, manifest_config, site_url, stock_config
+from ingest.pull._airbyte.env import airbyte_root, prepare_environment, trusted_ca
+from ingest.pull._airbyte.meter import RequestMeter, metering
+from ingest.pull._airbyte.records import (CONTENT_STREAMS, SWEEP_STREAMS, SweepEntry, to_page, to_sweep_entry,
+                                          user_names)
+from ingest.pull._airbyte.source import MANIFEST_PATH, check, open_source, read
+
+__all__ = [
+    "CONTENT_STREAMS", "MANIFEST_PATH", "SWEEP_STREAMS", "ClampedBackoff", "NextLink", "RequestMeter",
+    "ResultsExtractor", "SweepEntry", "SweepPageExtractor", "airbyte_root", "cached_records", "check",
+    "cql_local_time", "drop_caches", "manifest_config", "metering", "open_cache", "open_source",
+    "opened_cache", "prepare_environment", "read", "response_body", "share_json", "site_url",
+    "space_names", "stock_config", "sweep_records", "to_page", "to_sweep_entry", "trusted_ca",
+    "user_names",
+]

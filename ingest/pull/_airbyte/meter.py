@@ -1,0 +1,66 @@
+"""Request metering: every HTTP request of a read counted (requests, bytes, the last failure).
+
+The CDK builds its own `requests` session inside the source and offers no hook to mount an adapter
+on it, so `metering` swaps `HTTPAdapter.send` for the duration of one read or check and puts it back
+after, whatever happens. While it is swapped, a request another thread of this process makes through
+`requests` is counted too: the pull's process makes none (the server, which may sync in-process,
+talks HTTP through httpx, not requests).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from ingest.pull._airbyte.components import share_json
+
+
+@dataclass
+class RequestMeter:
+    """Counts every HTTP request made through `requests` while active: honest numbers."""
+
+    requests: int = 0
+    bytes: int = 0
+    last_failure: str = ""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(self, method: str, url: str, status: int | None, size: int, error: str = "") -> None:
+        with self._lock:
+            self.requests += 1
+            self.bytes += size
+            if error or (status is not None and status >= 400):
+                self.last_failure = f"{method} {urlsplit(url).path} -> {error or status}"
+
+
+@contextmanager
+def metering(meter: RequestMeter) -> Iterator[RequestMeter]:
+    """Count the requests made inside the block (see the module's docstring for the scope)."""
+    import requests.adapters
+
+    adapter = requests.adapters.HTTPAdapter
+    original = adapter.send
+
+    def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            response = original(self, request, *args, **kwargs)
+        except Exception as exc:
+            meter.record(request.method, request.url, None, 0, type(exc).__name__)
+            raise
+        try:
+            size = len(response.content)
+        except Exception as exc:  # a body cut short: requests raises while reading it
+            meter.record(request.method, request.url, response.status_code, 0, type(exc).__name__)
+            raise
+        meter.record(request.method, request.url, response.status_code, size)
+        share_json(response)
+        return response
+
+    adapter.send = send  # type: ignore[method-assign]
+    try:
+        yield meter
+    finally:
+        adapter.send = original  # type: ignore[method-assign]

@@ -1,0 +1,117 @@
+"""The reading side's SQL on the ledger: the lexical index (FTS5 bm25), label lookups and the chunk
+rows behind search hits, each under a page scope (space, kind, label, page ids, updated range).
+
+Retrieval calls these and writes no SQL of its own. One statement at a time per connection (a lock):
+the server's threads share one read-only ledger connection.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ingest.errors import NotReady
+from ingest.storage.ledger import Ledger
+
+SCORED_ROWS_CAP = 2000  # when every term is common, bm25 ranks at most this many matches
+
+
+@dataclass(frozen=True)
+class PageScope:
+    """Which pages a read may return: empty means any; several values mean any of them.
+    `after`/`before` are epoch seconds of `updated_at`."""
+
+    spaces: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    page_ids: tuple[str, ...] = ()
+    after: float | None = None
+    before: float | None = None
+
+
+def _page_sql(scope: PageScope, alias: str = "p") -> tuple[str, list[Any]]:
+    """SQL conditions on the ledger's pages row for `scope` (joined as `alias`)."""
+    conds: list[str] = []
+    params: list[Any] = []
+
+    def any_of(column: str, values: tuple[str, ...]) -> None:
+        conds.append(f"{alias}.{column} IN ({','.join('?' * len(values))})")
+        params.extend(values)
+
+    if scope.spaces:
+        any_of("space_key", scope.spaces)
+    if scope.kinds:
+        any_of("kind", scope.kinds)
+    if scope.page_ids:
+        any_of("id", scope.page_ids)
+    if scope.labels:
+        marks = ",".join("?" * len(scope.labels))
+        conds.append(f"EXISTS (SELECT 1 FROM json_each({alias}.labels) WHERE value IN ({marks}))")
+        params.extend(scope.labels)
+    if scope.after is not None:
+        conds.append(f"julianday({alias}.updated_at) >= julianday(?, 'unixepoch')")
+        params.append(scope.after)
+    if scope.before is not None:
+        conds.append(f"julianday({alias}.updated_at) <= julianday(?, 'unixepoch')")
+        params.append(scope.before)
+    return " AND ".join(conds), params
+
+
+class LedgerReads:
+    """Search's reads of one ledger connection (usually read-only)."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.conn = ledger.conn
+        self._lock = threading.Lock()
+
+    def labelled_pages(self, labels: Sequence[str]) -> set[str]:
+        marks = ",".join("?" * len(labels))
+        sql = f"SELECT id FROM pages p WHERE EXISTS (SELECT 1 FROM json_each(p.labels) WHERE value IN ({marks}))"
+        with self._lock:
+            return {r[0] for r in self.conn.execute(sql, tuple(labels))}
+
+    def bm25(self, match: str, n: int, scope: PageScope, *, sample: bool = False) -> list[str]:
+        """Chunk ids, best bm25 first, for an FTS5 MATCH expression. With `sample`, at most
+        SCORED_ROWS_CAP matches are scored (a query of only common terms)."""
+        cond, params = _page_sql(scope)
+        join = "JOIN pages p ON p.id = c.page_id " if cond else ""
+        where = f"chunks_fts MATCH ? AND {cond}" if cond else "chunks_fts MATCH ?"
+        scored = (f"SELECT c.id AS id, bm25(chunks_fts) AS score FROM chunks_fts f "
+                  f"JOIN chunks c ON c.rowid = f.rowid {join}WHERE {where}")
+        if sample:
+            scored += f" LIMIT {SCORED_ROWS_CAP}"
+        sql = f"SELECT id FROM ({scored}) ORDER BY score LIMIT ?"
+        try:
+            with self._lock:
+                return [r[0] for r in self.conn.execute(sql, [match, *params, n])]
+        except sqlite3.OperationalError as exc:  # e.g. a ledger without the FTS table
+            raise NotReady(f"the lexical index cannot be read: {exc}", "run `kb ingest` (or `kb reindex`)") from exc
+
+    def chunk_total(self) -> int:
+        """About how many chunks the index holds (the largest rowid: no count scan)."""
+        with self._lock:
+            row = self.conn.execute("SELECT max(rowid) FROM chunks").fetchone()
+        return int(row[0] or 0)
+
+    def doc_freq(self, match: str, cap: int) -> int:
+        """Chunks matching `match`, counted up to `cap`."""
+        sql = "SELECT count(*) FROM (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?)"
+        with self._lock:
+            return int(self.conn.execute(sql, (match, cap)).fetchone()[0])
+
+    def hit_rows(self, ids: Sequence[str], scope: PageScope) -> dict[str, dict[str, Any]]:
+        """chunk id -> its row joined with its page's fields, for current pages within `scope`."""
+        rows: dict[str, dict[str, Any]] = {}
+        cond, params = _page_sql(scope)
+        for start in range(0, len(ids), 500):
+            part = list(ids[start:start + 500])
+            sql = ("SELECT c.id, c.page_id, c.header, c.heading_path, c.text, p.title, p.url, p.space_key, "
+                   "p.kind, p.updated_at, p.labels FROM chunks c LEFT JOIN pages p ON p.id = c.page_id "
+                   f"WHERE c.id IN ({','.join('?' * len(part))}) AND coalesce(p.status, 'current') = 'current'"
+                   + (f" AND {cond}" if cond else ""))
+            with self._lock:
+                rows.update((r["id"], dict(r)) for r in self.conn.execute(sql, [*part, *params]))
+        return rows

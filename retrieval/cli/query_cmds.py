@@ -1,0 +1,107 @@
+"""`kb search`, `kb ask`, `kb eval`: parse arguments, call the library, format the result.
+
+`--json` prints one object on stdout; warnings and progress go to stderr.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from retrieval.cli._output import emit_json as _emit
+from retrieval.cli._output import format_answer, format_hits
+
+
+def _filters(space: list[str] | None, kind: list[str] | None, label: list[str] | None,
+             after: str | None, before: str | None) -> Any:
+    from retrieval.query.searcher import Filters
+
+    return Filters(spaces=tuple(space or ()), kinds=tuple(kind or ()), labels=tuple(label or ()),
+                   updated_after=after or None, updated_before=before or None)
+
+
+def register(app: typer.Typer, state: Any) -> None:
+    """Attach the retrieval commands to the root app."""
+    _register_search(app, state)
+    _register_ask(app, state)
+    _register_eval(app, state)
+
+
+def _register_search(app: typer.Typer, state: Any) -> None:
+    @app.command("search")
+    def search_cmd(
+        query: str = typer.Argument(..., help="what to look for"),
+        k: int = typer.Option(None, "--k", "-k", help="results (default: the retrieval.k setting)"),
+        space: list[str] = typer.Option(None, "--space", "-s", help="only this space key (repeatable)"),
+        kind: list[str] = typer.Option(None, "--kind", help="page or blogpost (repeatable)"),
+        label: list[str] = typer.Option(None, "--label", help="pages with this label (repeatable)"),
+        after: str = typer.Option(None, "--updated-after", help="ISO date: updated at or after"),
+        before: str = typer.Option(None, "--updated-before", help="ISO date: updated at or before"),
+        mode: str = typer.Option(None, "--mode", help="hybrid, dense or lexical"),
+        as_json: bool = typer.Option(False, "--json", help="one JSON object on stdout"),
+    ) -> None:
+        """Search the knowledge base (dense + lexical, fused)."""
+        from retrieval.query.searcher import Searcher
+
+        searcher = Searcher(state.settings())
+        try:
+            hits = searcher.search(query, k=k, filters=_filters(space, kind, label, after, before), mode=mode)
+        finally:
+            searcher.close()
+        if as_json:
+            _emit({"query": query, "hits": [h.to_dict() for h in hits]})
+        else:
+            typer.echo(format_hits(hits))
+
+
+def _register_ask(app: typer.Typer, state: Any) -> None:
+    @app.command("ask")
+    def ask_cmd(
+        question: str = typer.Argument(..., help="a question in plain words"),
+        k: int = typer.Option(None, "--k", "-k", help="chunks to answer from (default: the retrieval.k setting)"),
+        space: list[str] = typer.Option(None, "--space", "-s", help="only this space key (repeatable)"),
+        kind: list[str] = typer.Option(None, "--kind", help="page or blogpost (repeatable)"),
+        label: list[str] = typer.Option(None, "--label", help="pages with this label (repeatable)"),
+        as_json: bool = typer.Option(False, "--json", help="one JSON object on stdout"),
+    ) -> None:
+        """Answer a question with numbered citations (extractive offline; an LLM when the llm settings name one)."""
+        from retrieval.query.answer import Answerer
+        from retrieval.query.searcher import Searcher
+
+        searcher = Searcher(state.settings())
+        try:
+            answer = Answerer(searcher).ask(question, filters=_filters(space, kind, label, None, None), k=k)
+        finally:
+            searcher.close()
+        for warning in answer.warnings:
+            typer.echo(f"warning: {warning}", err=True)
+        if as_json:
+            _emit(answer.to_dict())
+        else:
+            typer.echo(format_answer(answer))
+
+
+def _register_eval(app: typer.Typer, state: Any) -> None:
+    @app.command("eval")
+    def eval_cmd(
+        qa: str = typer.Option(..., "--qa", help="QA file, JSON Lines {question, answers?, gold}"),
+        k: int = typer.Option(10, "--k", "-k", help="results per question"),
+        mode: str = typer.Option(None, "--mode", help="hybrid, dense or lexical"),
+        limit: int = typer.Option(None, "--limit", help="only the first N questions"),
+        as_json: bool = typer.Option(False, "--json", help="one JSON object on stdout"),
+    ) -> None:
+        """Measure retrieval quality over a QA file: recall@1/5/10, MRR@10, answer hit, latency."""
+        from retrieval.query.evaluate import evaluate
+
+        def progress(done: int, total: int | None) -> None:
+            if not as_json and done % 25 == 0:
+                typer.echo(f"  {done} questions…", err=True)
+
+        report = evaluate(state.settings(), qa, k=k, mode=mode, limit=limit, progress=progress)
+        if as_json:
+            _emit(report.to_dict())
+        else:
+            typer.echo(f"mode {report.mode}, {report.questions} questions")
+            for key, value in report.to_dict().items():
+                typer.echo(f"  {key:<10} {value}")

@@ -1,0 +1,145 @@
+"""Retrieval evaluation over a QA file: recall@1/5/10, MRR@10, answer hit, search latency.
+
+QA file: JSON Lines `{"question": str, "answers"?: [str], "gold": [page ids]}`. A retrieved chunk is
+relevant when it comes from a gold page and, where the line lists answers, its text contains one of
+them (case- and whitespace-insensitive). `answer_hit`: the extractive answer contains an answer string
+(or, for a line without answers, cites a gold page). Latency is the search alone (query embedding
+included), per question.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ingest.config import Settings, as_settings
+from ingest.errors import ConfigError
+from retrieval.query.searcher import Hit, Searcher
+
+KEYS = ("recall@1", "recall@5", "recall@10", "mrr@10", "answer_hit", "p50_ms", "p95_ms", "questions")
+
+
+@dataclass(frozen=True)
+class QAItem:
+    question: str
+    gold: tuple[str, ...]
+    answers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    recall_at_1: float
+    recall_at_5: float
+    recall_at_10: float
+    mrr_at_10: float
+    answer_hit: float
+    p50_ms: float
+    p95_ms: float
+    questions: int
+    mode: str = "hybrid"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Exactly the `kb eval --json` keys."""
+        values = (self.recall_at_1, self.recall_at_5, self.recall_at_10, self.mrr_at_10, self.answer_hit,
+                  self.p50_ms, self.p95_ms, self.questions)
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in zip(KEYS, values)}
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def read_qa(path: str | Path) -> Iterator[QAItem]:
+    """QA items from a JSON Lines file; a bad line is an error naming the line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"QA file not found: {path}", "pass a JSON Lines file to --qa")
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                yield QAItem(str(row["question"]), tuple(str(g) for g in row["gold"]),
+                             tuple(str(a) for a in row.get("answers") or ()))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ConfigError(f"{path}:{number} is not a QA line ({exc})",
+                                  'each line: {"question": "...", "gold": ["page id"], "answers": ["..."]}') from exc
+
+
+def relevant(hit: Hit, item: QAItem) -> bool:
+    if hit.page_id not in item.gold:
+        return False
+    if not item.answers:
+        return True
+    text = _norm(hit.text)
+    return any(_norm(a) in text for a in item.answers)
+
+
+def first_relevant_rank(hits: list[Hit], item: QAItem) -> int | None:
+    return next((rank for rank, hit in enumerate(hits, start=1) if relevant(hit, item)), None)
+
+
+def answered(answer: Any, item: QAItem) -> bool:
+    if answer.not_found:
+        return False
+    if item.answers:
+        text = _norm(answer.text)
+        return any(_norm(a) in text for a in item.answers)
+    return any(h.page_id in item.gold for h in answer.hits
+               if h.chunk_id in {c.chunk_id for c in answer.citations})
+
+
+def evaluate(settings: Settings | str | None, qa_path: str | Path, *, k: int = 10, mode: str | None = None,
+             limit: int | None = None, searcher: Searcher | None = None, with_answers: bool = True,
+             progress: Callable[[int, int | None], None] | None = None) -> EvalReport:
+    """Run every question of the QA file through search (and the extractive answer)."""
+    from retrieval.query.answer import Answerer
+
+    settings = as_settings(settings)
+    own = searcher is None
+    searcher = searcher or Searcher(settings)
+    mode = mode or settings.retrieval.mode
+    answerer = Answerer(searcher, llm=None)
+    ranks: list[int | None] = []
+    hits_answered = 0
+    latencies: list[float] = []
+    depth = max(k, 10)
+    try:
+        for item in read_qa(qa_path):
+            if limit is not None and len(ranks) >= limit:
+                break
+            start = time.perf_counter()
+            qvec = None if mode == "lexical" else searcher.embedder.embed_query(item.question)
+            hits = searcher.search(item.question, k=depth, mode=mode, query_vector=qvec)
+            latencies.append((time.perf_counter() - start) * 1000)
+            ranks.append(first_relevant_rank(hits[:k], item))
+            if with_answers:  # the answer reuses the query vector: embedded once per question
+                answer = answerer.answer(item.question, hits[:settings.retrieval.k], query_vector=qvec)
+                hits_answered += answered(answer, item)
+            if progress:
+                progress(len(ranks), limit)
+    finally:
+        if own:
+            searcher.close()
+    return _report(ranks, hits_answered, latencies, mode)
+
+
+def _report(ranks: list[int | None], answered_count: int, latencies: list[float], mode: str) -> EvalReport:
+    n = len(ranks)
+    if n == 0:
+        return EvalReport(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, mode)
+
+    def recall(at: int) -> float:
+        return sum(1 for r in ranks if r is not None and r <= at) / n
+
+    mrr = sum(1.0 / r for r in ranks if r is not None and r <= 10) / n
+    lat = np.asarray(latencies)
+    return EvalReport(recall(1), recall(5), recall(10), mrr, answered_count / n,
+                      round(float(np.percentile(lat, 50)), 2), round(float(np.percentile(lat, 95)), 2), n, mode)

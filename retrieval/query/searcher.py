@@ -1,0 +1,334 @@
+"""Hybrid search: dense (Chroma) + lexical (SQLite FTS5 bm25), fused with reciprocal-rank fusion.
+
+`Searcher(settings)` opens the ledger (read-only) once and the vector store on first use; `.search()`
+returns `list[Hit]`. Filters (space, kind, label, updated after/before, page ids) are applied inside
+both retrievers where they can be (Chroma `where`, SQL on the ledger's pages) and checked again on the
+fused candidates against the ledger, which is the authority. At most `per_page` chunks of one page.
+The module function `search(query, settings=None, **kw)` is the Python API.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from ingest.config import Settings, as_settings
+from ingest.errors import ConfigError, NotReady
+from ingest.storage.ledger import Ledger
+from ingest.storage.reads import LedgerReads, PageScope
+from retrieval.query.fusion import cap_per_page, rrf_fuse
+from retrieval.query.lexical import STOPWORDS, fts_query, fts_terms  # noqa: F401  (re-exported)
+
+Mode = Literal["hybrid", "dense", "lexical"]
+MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
+PRUNE_MIN_CHUNKS = 20_000   # below this many chunks the lexical query keeps every term
+PRUNE_FRACTION = 0.05       # above it, terms in more than this fraction of chunks are left out
+PRUNE_CAP_FLOOR = 1000      # ... and in more than this many
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict a search. Empty tuples / None mean "no restriction"; several values mean "any of"."""
+
+    spaces: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    updated_after: str | None = None
+    updated_before: str | None = None
+    page_ids: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("spaces", "kinds", "labels", "page_ids"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                value = (value,)
+            object.__setattr__(self, name, tuple(str(v) for v in (value or ())))
+        for name in ("updated_after", "updated_before"):
+            value = getattr(self, name)
+            if value:
+                to_epoch(value)  # validate early: a bad date is the caller's error, not an empty result
+
+    @property
+    def empty(self) -> bool:
+        return not (self.spaces or self.kinds or self.labels or self.page_ids
+                    or self.updated_after or self.updated_before)
+
+    @classmethod
+    def of(cls, value: Filters | dict[str, Any] | None) -> Filters:
+        if value is None:
+            return cls()
+        if isinstance(value, Filters):
+            return value
+        return cls(**value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved chunk. `score` is the fused RRF score; `ranks` maps method -> 1-based rank;
+    `similarity` is the cosine similarity to the query when known (dense candidates)."""
+
+    chunk_id: str
+    page_id: str
+    title: str
+    url: str
+    heading_path: str
+    text: str
+    header: str
+    score: float
+    ranks: dict[str, int] = field(default_factory=dict)
+    space_key: str = ""
+    kind: str = ""
+    updated_at: str = ""
+    labels: tuple[str, ...] = ()
+    similarity: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["labels"] = list(self.labels)
+        return out
+
+
+def to_epoch(value: str) -> float:
+    """ISO 8601 (date or date-time, `Z` allowed; naive = UTC) -> epoch seconds."""
+    try:
+        moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ConfigError(f"not an ISO 8601 date: {value!r}", "use e.g. 2024-05-01 or 2024-05-01T12:00:00Z") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def scope_of(filters: Filters) -> PageScope:
+    """The ledger's page scope for `filters` (dates as epoch seconds)."""
+    return PageScope(spaces=filters.spaces, kinds=filters.kinds, labels=filters.labels, page_ids=filters.page_ids,
+                     after=to_epoch(filters.updated_after) if filters.updated_after else None,
+                     before=to_epoch(filters.updated_before) if filters.updated_before else None)
+
+
+def _labels(raw: str | None) -> tuple[str, ...]:
+    if not raw:
+        return ()
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = [p for p in raw.split(",") if p]
+    return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+
+def _heading_path(raw: str | None) -> str:
+    try:
+        value = json.loads(raw or "[]")
+    except ValueError:
+        return raw or ""
+    return " › ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+class Searcher:
+    """Reads the knowledge base: the ledger (chunks, FTS5, pages) and the vector store.
+
+    `embedder` and `store` may be injected (tests, benchmarks); otherwise the bundled model and the
+    active collection are opened on the first dense search.
+    """
+
+    def __init__(self, settings: Settings | None = None, *, embedder: Any = None, store: Any = None,
+                 ledger: Any = None) -> None:
+
+        self.settings = as_settings(settings)
+        self._embedder = embedder
+        self._store = store
+        self._lock = threading.RLock()  # lazy parts (embedder, store, pool)
+        self._df: dict[str, int] = {}
+        self._total: tuple[int, float] = (0, -1e9)
+        self._pool: Any = None
+        if ledger is not None:
+            self.ledger = ledger
+        else:
+            path = self.settings.data_dir / Ledger.FILENAME
+            if not path.is_file():
+                raise NotReady(f"no knowledge base at {self.settings.data_dir}",
+                               "run `kb ingest` first (or point [data] dir / KB_DATA__DIR at one)")
+            self.ledger = Ledger(self.settings.data_dir, readonly=True)
+        self.reads = LedgerReads(self.ledger)
+
+    # -- parts, opened lazily ---------------------------------------------------------------------
+    @property
+    def embedder(self) -> Any:
+        with self._lock:
+            if self._embedder is None:
+                from ingest.index.embed import load_embedder
+
+                self._embedder = load_embedder(self.settings)
+            return self._embedder
+
+    @property
+    def store(self) -> Any:
+        with self._lock:
+            if self._store is None:
+                from ingest.index.gate import open_store
+
+                self._store = open_store(self.settings, self.embedder, create=False)
+            return self._store
+
+    def _executor(self) -> Any:
+        with self._lock:
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kb-lexical")
+            return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        self.ledger.close()
+
+    # -- the search ---------------------------------------------------------------------------------
+    def search(self, query: str, k: int | None = None, filters: Filters | dict[str, Any] | None = None,
+               mode: str | None = None, *, query_vector: Any = None) -> list[Hit]:
+        """The best `k` chunks for `query`, at most `per_page` from one page."""
+        conf = self.settings.retrieval
+        k = int(k or conf.k)
+        mode = mode or conf.mode
+        if mode not in MODES:
+            raise ConfigError(f"unknown search mode {mode!r}", f"use one of {', '.join(MODES)}")
+        flt = Filters.of(filters)
+        depth = max(conf.candidates, k * conf.per_page, k)
+        rankings: dict[str, list[str]] = {}
+        sims: dict[str, float] = {}
+        lexical = None
+        if mode == "hybrid":  # FTS5 runs beside the query embedding and the vector search
+            lexical = self._executor().submit(self.lexical, query, depth, flt)
+        elif mode == "lexical":
+            rankings["lexical"] = self.lexical(query, depth, flt)
+        if mode in ("hybrid", "dense"):
+            vec = query_vector if query_vector is not None else self.embedder.embed_query(query)
+            dense = self.dense(vec, depth, flt)
+            rankings["dense"] = [cid for cid, _ in dense]
+            sims = dict(dense)
+        if lexical is not None:
+            rankings["lexical"] = lexical.result()
+        fused = rrf_fuse(rankings, conf.rrf_k, {"dense": conf.dense_weight, "lexical": conf.lexical_weight})
+        return self._top(fused, sims, flt, k)
+
+    def _top(self, fused: list[tuple[str, float, dict[str, int]]], sims: dict[str, float], flt: Filters,
+             k: int) -> list[Hit]:
+        """The best k Hits of the fused list under the per-page cap, reading chunk rows in growing
+        windows (most searches need only the first few dozen)."""
+        per_page = self.settings.retrieval.per_page
+        hits: list[Hit] = []
+        start, window = 0, max(4 * k, 20)
+        while start < len(fused):
+            hits.extend(self._hits(fused[start:start + window], sims, flt))
+            kept = cap_per_page(hits, per_page, k)
+            if len(kept) >= k:
+                return kept
+            start, window = start + window, window * 2
+        return cap_per_page(hits, per_page, k)
+
+    def dense(self, vector: Any, n: int, filters: Filters) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity), best first, from the vector store."""
+        where = self._where(filters)
+        if where is False:
+            return []
+        found = self.store.query(vector, n, where=where or None, include_metadata=False)  # empty: []
+        return [(h.id, 1.0 - float(h.distance)) for h in found]
+
+    def _where(self, filters: Filters) -> dict[str, Any] | bool:
+        """A Chroma `where` for the filters Chroma can apply; labels become page ids via the ledger.
+        False when nothing can match."""
+        conds: list[dict[str, Any]] = []
+        if filters.spaces:
+            conds.append({"space_key": {"$in": list(filters.spaces)}})
+        if filters.kinds:
+            conds.append({"kind": {"$in": list(filters.kinds)}})
+        if filters.updated_after:
+            conds.append({"updated_ts": {"$gte": to_epoch(filters.updated_after)}})
+        if filters.updated_before:
+            conds.append({"updated_ts": {"$lte": to_epoch(filters.updated_before)}})
+        page_ids = set(filters.page_ids)
+        if filters.labels:
+            labelled = self._labelled_pages(filters.labels)
+            page_ids = (page_ids & labelled) if filters.page_ids else labelled
+            if not page_ids:
+                return False
+        if page_ids:
+            conds.append({"page_id": {"$in": sorted(page_ids)}})
+        if not conds:
+            return {}
+        return conds[0] if len(conds) == 1 else {"$and": conds}
+
+    def _labelled_pages(self, labels: tuple[str, ...]) -> set[str]:
+        return self.reads.labelled_pages(labels)
+
+    def lexical(self, query: str, n: int, filters: Filters) -> list[str]:
+        """Chunk ids, best bm25 first, from the ledger's FTS5 index."""
+        match = self._match(fts_terms(query))
+        if not match:
+            return []
+        return self.reads.bm25(match, n, scope_of(filters), sample=" AND " in match)
+
+    def _match(self, terms: list[str]) -> str:
+        """The MATCH expression. In a large index, terms found in more than PRUNE_FRACTION of the chunks
+        are left out (bm25 would score most of the index for them, for little gain); when every term
+        is that common, all of them must match (AND)."""
+        if not terms:
+            return ""
+        total = self._chunk_total()
+        if total < PRUNE_MIN_CHUNKS or len(terms) == 1:
+            return fts_query(terms)
+        cap = max(PRUNE_CAP_FLOOR, int(total * PRUNE_FRACTION))
+        rare = [t for t in terms if self._doc_freq(t, cap) < cap]
+        return fts_query(rare) if rare else fts_query(terms, "AND")
+
+    def _chunk_total(self) -> int:
+        now = time.monotonic()
+        if now - self._total[1] > 60:
+            self._total = (self.reads.chunk_total(), now)
+        return self._total[0]
+
+    def _doc_freq(self, term: str, cap: int) -> int:
+        """Chunks holding `term`, counted up to `cap` (cached: it drifts slowly)."""
+        count = self._df.get(term)
+        if count is None:
+            count = self.reads.doc_freq(fts_query([term]), cap)
+            if len(self._df) > 50_000:
+                self._df = {}
+            self._df[term] = count
+        return count
+
+    def _hits(self, fused: list[tuple[str, float, dict[str, int]]], sims: dict[str, float],
+              filters: Filters) -> list[Hit]:
+        """Fused ids -> Hits with text and page fields from the ledger; filters checked again."""
+        if not fused:
+            return []
+        rows = self.reads.hit_rows([cid for cid, _, _ in fused], scope_of(filters))
+        hits = []
+        for cid, score, ranks in fused:
+            row = rows.get(cid)
+            if row is None:  # filtered out, or a vector whose chunk row is gone
+                continue
+            hits.append(Hit(
+                chunk_id=cid, page_id=row["page_id"], title=row["title"] or "", url=row["url"] or "",
+                heading_path=_heading_path(row["heading_path"]), text=row["text"], header=row["header"],
+                score=score, ranks=ranks, space_key=row["space_key"] or "", kind=row["kind"] or "",
+                updated_at=row["updated_at"] or "", labels=_labels(row["labels"]), similarity=sims.get(cid)))
+        return hits
+
+
+def search(query: str, settings: Settings | str | None = None, *, k: int | None = None,
+           filters: Filters | dict[str, Any] | None = None, mode: str | None = None,
+           embedder: Any = None) -> list[Hit]:
+    """Python API: the best chunks for `query`. `settings` is Settings, a config path or None."""
+    searcher = Searcher(as_settings(settings), embedder=embedder)
+    try:
+        return searcher.search(query, k=k, filters=filters, mode=mode)
+    finally:
+        searcher.close()

@@ -1,0 +1,67 @@
+"""The speed-ups of PyAirbyte/CDK internals check their versions first: on a mismatch, one warning
+naming the version, nothing replaced, and a pull that still works (only slower)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ingest.config import load_settings
+from ingest.pull import pull
+from ingest.pull._airbyte import patches, source
+
+
+@pytest.fixture()
+def unpatched(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No speed-up applied and no Source kept from earlier tests; all put back afterwards."""
+    patches.revert()
+    monkeypatch.setattr(source, "_SOURCES", {})
+    yield
+    patches.revert()
+
+
+def _skips(caught: list[warnings.WarningMessage]) -> list[str]:
+    return [str(w.message) for w in caught if issubclass(w.category, patches.SpeedUpSkipped)]
+
+
+def test_a_cdk_version_mismatch_skips_the_speed_ups_with_one_warning_and_pulls(
+        emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unpatched: None) -> None:
+    real = patches.installed_version
+    monkeypatch.setattr(patches, "installed_version",
+                        lambda package: "7.38.0" if package == "airbyte-cdk" else real(package))
+    settings = load_settings(confluence=emulator.confluence_settings(), data={"dir": str(tmp_path / "kb")})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = pull(settings)
+        again = pull(settings)  # a second pull warns no more
+    skipped = _skips(caught)
+    assert len(skipped) == 1, skipped
+    assert "airbyte-cdk 7.38.0 is installed" in skipped[0] and patches.TESTED["airbyte-cdk"] in skipped[0]
+    assert first.new == first.seen > 0 and again.new == 0
+    from airbyte_cdk.sources.declarative import concurrent_declarative_source as cds
+
+    assert not hasattr(cds.get_declarative_component_schema, "cache_info")  # nothing was replaced
+
+
+def test_a_missing_attribute_skips_the_speed_ups_with_one_warning(
+        monkeypatch: pytest.MonkeyPatch, unpatched: None) -> None:
+    from airbyte_cdk.sources.declarative import concurrent_declarative_source as cds
+
+    monkeypatch.delattr(cds.ConcurrentDeclarativeSource, "_validate_source")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert patches.apply() == []
+        assert patches.apply() == []
+    skipped = _skips(caught)
+    assert len(skipped) == 1 and "lacks what" in skipped[0], skipped
+
+
+def test_on_the_tested_versions_every_speed_up_applies(unpatched: None) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", patches.SpeedUpSkipped)
+        applied = patches.apply()
+    assert applied == ["component schema parsed once", "manifest resolved once", "manifest validated once"]
