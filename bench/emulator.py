@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx  # noqa: E402
+import httpx
 
-from emulator.testing import running_emulator  # noqa: E402
+from emulator.testing import running_emulator
 
 EXPAND = ("body.storage,version,space,ancestors,history,metadata.labels,"
           "restrictions.read.restrictions.user,restrictions.read.restrictions.group")
@@ -58,7 +58,8 @@ def main() -> None:
               f"(process max RSS {rss_mb:.0f} MB), {emu.url}")
         with httpx.Client(auth=(emu.email, emu.token), verify=emu.ca_path or False, timeout=60) as client:
             for name, path, params in [
-                ("content", "/wiki/rest/api/content", {"type": "page", "limit": str(args.limit), "expand": EXPAND}),
+                ("content", "/wiki/rest/api/content",
+                 {"type": "page", "limit": str(args.limit), "expand": EXPAND}),
                 ("search", "/wiki/rest/api/content/search",
                  {"cql": 'type = page AND lastmodified >= "2000/01/01 00:00" ORDER BY lastmodified ASC',
                   "limit": str(args.limit), "expand": EXPAND}),

@@ -232,7 +232,8 @@ def run(args: argparse.Namespace, fields: dict[str, str], tmp: Path) -> None:
     chunks = full.index.chunks_written
     print(f"full ingest: {full_s:.1f} s, {chunks} chunks, {chunks / full_s:.2f} chunks/s, "
           f"{full.index.pages_seen / full_s:.2f} pages/s (pull {full.pull.seconds:.1f} s, index "
-          f"{full.index.seconds:.1f} s, of which embedding {inside:.1f} s); CPU {full_cpu:.1f} s; load {load()}")
+          f"{full.index.seconds:.1f} s, of which embedding {inside:.1f} s); CPU {full_cpu:.1f} s; "
+          f"load {load()}")
 
     if args.hashed_vectors:
         print("embed-only: skipped (hashed vectors: no ratio to give)")

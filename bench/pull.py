@@ -77,7 +77,7 @@ class CPU:
         self.pid = emulator_pid
         self.ours = self.emulator = 0.0
 
-    def __enter__(self) -> "CPU":
+    def __enter__(self) -> CPU:
         self._ours, self._emu = time.process_time(), process_cpu(self.pid)
         return self
 
@@ -156,7 +156,8 @@ def run(args: argparse.Namespace, fields: dict[str, str], tmp: Path, load_settin
 
     conf = {"domain_name": fields["domain"], "email": fields["email"], "api_token": fields["token"],
             "ca_bundle": fields["ca"]}
-    settings = load_settings(confluence=conf, data={"dir": str(tmp / "kb")}, pull={"page_size": args.page_size})
+    settings = load_settings(confluence=conf, data={"dir": str(tmp / "kb")},
+                             pull={"page_size": args.page_size})
     prepare_environment(settings)
     open_source(settings, {"domain_name": "x", "email": "x", "api_token": "x"})  # imports, once
     with CPU(emulator_pid) as base_cpu:
@@ -195,8 +196,8 @@ def run(args: argparse.Namespace, fields: dict[str, str], tmp: Path, load_settin
     for pid in ids:
         admin.edit(pid, body=f"<p>edited for the benchmark {pid}</p>")
     edit_s, edited, _ = timed_pull(settings)
-    print(f"after editing 1% ({len(ids)} pages): {edit_s:.2f} s = {100 * edit_s / full_s:.1f}% of the full pull, "
-          f"{edited.requests} requests, changed {edited.changed}, seen {edited.seen}")
+    print(f"after editing 1% ({len(ids)} pages): {edit_s:.2f} s = {100 * edit_s / full_s:.1f}% "
+          f"of the full pull, {edited.requests} requests, changed {edited.changed}, seen {edited.seen}")
     admin.close()
 
 

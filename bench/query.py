@@ -71,9 +71,9 @@ class _Work:
 def build(data_dir: Path, size: int, embedder: object, seed: int = 0) -> object:
     """A knowledge base of `size` synthetic chunks (5 per page) under data_dir. Returns Settings."""
     from ingest.config import load_settings
+    from ingest.index.gate import open_store
     from ingest.records import Chunk, Page
     from ingest.storage import Ledger, LedgerChunks
-    from ingest.index.gate import open_store
 
     rng = random.Random(seed)
     nprng = np.random.default_rng(seed)
@@ -94,11 +94,13 @@ def build(data_dir: Path, size: int, embedder: object, seed: int = 0) -> object:
                 url = f"https://example.atlassian.net/wiki/x/{pid}"
                 if idx == 0:
                     pages[pid] = Page(pid, "page", space, title, url, 1, updated, labels=("bench",))
-                chunk = Chunk(f"{pid}:{idx}", pid, idx, f"{space} › {title}", (), chunk_text(rng), f"h{i}", 120)
+                chunk = Chunk(f"{pid}:{idx}", pid, idx, f"{space} › {title}", (), chunk_text(rng), f"h{i}",
+                              120)
                 chunks.setdefault(pid, []).append(chunk)
                 ids.append(chunk.id)
                 metas.append({"page_id": pid, "kind": "page", "space_key": space, "title": pages[pid].title,
-                              "url": url, "heading_path": "", "version": 1, "updated_at": pages[pid].updated_at,
+                              "url": url, "heading_path": "", "version": 1,
+                              "updated_at": pages[pid].updated_at,
                               "updated_ts": 1.7e9, "labels": ",bench,", "text_hash": f"h{i}",
                               "model_id": embedder.model_id})  # type: ignore[attr-defined]
             with ledger.tx():
@@ -146,7 +148,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--queries", type=int, default=60)
-    parser.add_argument("--keep", default="", help="build the indexes under this dir and reuse them next time")
+    parser.add_argument("--keep", default="",
+                        help="build the indexes under this dir and reuse them next time")
     parser.add_argument("--torch-threads", type=int, default=0,
                         help="OMP_NUM_THREADS for the model (0: torch's default). On a busy machine 1 is "
                              "far faster for one short query: OpenMP threads wait on each other")
@@ -155,8 +158,8 @@ def main() -> None:
         os.environ["OMP_NUM_THREADS"] = str(args.torch_threads)
     print(f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(default)')}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}")
-    from ingest.index.embed import load_embedder
     from ingest.config import load_settings
+    from ingest.index.embed import load_embedder
 
     embedder = load_embedder(load_settings())
     rng = random.Random(42)

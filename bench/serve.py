@@ -161,7 +161,7 @@ def in_process(data_dir: Path, qs: list[str], total: int, concurrency: int,
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def report(name: str, total: int, seconds: float, latencies: list[float], errors: int | None = None) -> float:

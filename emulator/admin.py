@@ -8,7 +8,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import httpx
 
@@ -26,7 +27,7 @@ class EmulatorAdmin:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> "EmulatorAdmin":
+    def __enter__(self) -> EmulatorAdmin:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -70,7 +71,7 @@ class EmulatorAdmin:
         self._call("DELETE", f"content/{content_id}")
 
     # ---- clock ------------------------------------------------------------------------------
-    def clock(self, set: str | None = None, advance_minutes: float | None = None) -> str:  # noqa: A002
+    def clock(self, set: str | None = None, advance_minutes: float | None = None) -> str:
         """Set the clock to an ISO time and/or advance it; returns the emulator's now (ISO)."""
         return str(self._call("POST", "clock", {"set": set, "advance_minutes": advance_minutes})["now"])
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 from urllib.parse import urlencode
 
 from emulator import cql, render
@@ -135,7 +136,8 @@ class Site:
             links["next"] = self._link(path, rest, start + limit, limit, cursor, "next")
         if start > 0 and cursor:
             links["prev"] = self._link(path, rest, max(0, start - limit), limit, cursor, "prev")
-        links["self"] = self.base + path[len("/wiki"):] + ("?" + urlencode(query, doseq=True) if query else "")
+        links["self"] = (self.base + path[len("/wiki"):]
+                         + ("?" + urlencode(query, doseq=True) if query else ""))
         return Reply(200, {"results": results, "start": start, "limit": limit, "size": len(results),
                            "_links": links})
 
@@ -149,7 +151,7 @@ class Site:
 
     def _content_rows(self, rows: Sequence[Any], query: Query, path: str, cursor: bool = False) -> Reply:
         expand = render.parse_expand(query.get("expand"))
-        max_limit = MAX_LIMIT_BODY if "body" in expand and expand["body"] else MAX_LIMIT
+        max_limit = MAX_LIMIT_BODY if expand.get("body") else MAX_LIMIT
         return self._page(rows, query, path,
                           lambda item: render.content_json(item, self.store, self.base, expand),
                           max_limit, cursor)

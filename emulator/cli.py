@@ -3,7 +3,7 @@
 The first stdout line is machine-readable:
 `confluence emulator: url=https://127.0.0.1:PORT domain=127.0.0.1:PORT email=EMAIL token=TOKEN ca=/path/ca.pem`
 (`ca=` is empty with --http). Heavy imports happen inside the command, so `--help` stays fast.
-"""
+"""  # noqa: E501 - the machine-readable line is quoted whole, as the emulator prints it
 
 from __future__ import annotations
 

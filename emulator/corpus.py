@@ -16,11 +16,11 @@ import json
 import math
 import random
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from emulator.gentext import COMPONENTS, LABELS, QUALIFIERS, TECHS, TEAMS, TOPICS, BodyWriter
+from emulator.gentext import COMPONENTS, LABELS, QUALIFIERS, TEAMS, TECHS, TOPICS, BodyWriter
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
 SAMPLE_CORPUS = SAMPLE_DIR / "corpus.jsonl"
@@ -29,7 +29,7 @@ SAMPLE_USERS = SAMPLE_DIR / "users.jsonl"
 SAMPLE_QA = SAMPLE_DIR / "qa.jsonl"
 
 GENERATED_ID_BASE = 10_000_000  # generated ids never collide with the sample's (5 digits)
-_EPOCH = datetime(2019, 1, 7, 9, 0, tzinfo=timezone.utc)
+_EPOCH = datetime(2019, 1, 7, 9, 0, tzinfo=UTC)
 _SPAN_DAYS = 6 * 365  # created/updated timestamps spread over 2019..2025
 _SPACE_KEYS = (("ENG", "Engineering"), ("OPS", "Operations"), ("DATA", "Data Platform"), ("SEC", "Security"),
                ("PROD", "Product"), ("SUP", "Customer Support"), ("MOB", "Mobile"),
@@ -209,7 +209,7 @@ def generate(pages: int, blogposts: int = 0, seed: int = 0, spaces: int = 3) -> 
     users = _generated_users()
     next_id = GENERATED_ID_BASE
     page_counts, blog_counts = _split(pages, len(space_list)), _split(blogposts, len(space_list))
-    for space, n_pages, n_blogs in zip(space_list, page_counts, blog_counts):
+    for space, n_pages, n_blogs in zip(space_list, page_counts, blog_counts, strict=False):
         yield from _space_pages(space, n_pages, next_id, seed, users)
         next_id += n_pages
         yield from _space_blogposts(space, n_blogs, next_id, seed, users)

@@ -16,9 +16,10 @@ Trashed content is left out unless the query names `status`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from emulator.store import Item, Store
 
@@ -46,12 +47,17 @@ def minute_of(ms: int) -> int:
     return ms // 60_000
 
 
+def _match_all(item: Item) -> bool:
+    """The predicate of a query without clauses (ORDER BY alone, or nothing)."""
+    return True
+
+
 def parse_date(text: str) -> int:
     """A CQL date to its minute number (minutes since the epoch, UTC)."""
     value = text.strip()
     for fmt in _DATE_FORMATS:
         try:
-            moment = datetime.strptime(value, fmt).replace(tzinfo=timezone.utc)
+            moment = datetime.strptime(value, fmt).replace(tzinfo=UTC)
             return int(moment.timestamp()) // 60
         except ValueError:
             continue
@@ -60,7 +66,7 @@ def parse_date(text: str) -> int:
     except ValueError as exc:
         raise CQLError(f"could not parse date {text!r}; use \"yyyy/MM/dd HH:mm\"") from exc
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp()) // 60
 
 
@@ -106,7 +112,7 @@ class _Parser:
             raise CQLError(f"expected {op!r} in CQL, found {value!r}")
 
     def parse(self) -> Query:
-        predicate: Callable[[Item], bool] = lambda item: True
+        predicate: Callable[[Item], bool] = _match_all
         if self.pos < len(self.tokens) and self.peek_word() != "ORDER":
             predicate = self.expr()
         order = self.order_by()
@@ -216,7 +222,8 @@ def _clause(field_name: str, op: str, values: Sequence[str], store: Store) -> Ca
         return _date_clause(field_name, op, values)
     if field_name == "label":
         wanted = set(values)
-        has = (lambda i: bool(wanted & set(i.labels)))
+        def has(i: Item) -> bool:
+            return bool(wanted & set(i.labels))
         return has if op in ("=", "IN") else (lambda i: not has(i))
     if field_name == "ancestor":
         wanted = set(values)
@@ -242,7 +249,8 @@ def _date_clause(field_name: str, op: str, values: Sequence[str]) -> Callable[[I
         ">=": lambda a, b: a >= b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
     if op in ("IN", "NOT IN"):
         wanted = set(minutes)
-        inside = (lambda i: minute_of(getattr(i, attr)) in wanted)
+        def inside(i: Item) -> bool:
+            return minute_of(getattr(i, attr)) in wanted
         return inside if op == "IN" else (lambda i: not inside(i))
     if op not in compare:
         raise CQLError(f"operator {op!r} does not apply to {field_name!r}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -67,7 +67,7 @@ def group_json(name: str, base: str) -> dict[str, Any]:
 def webui(item: Item) -> str:
     title = quote_plus(item.title)
     if item.type == "blogpost":
-        day = datetime.fromtimestamp(item.created_ms / 1000, tz=timezone.utc).strftime("%Y/%m/%d")
+        day = datetime.fromtimestamp(item.created_ms / 1000, tz=UTC).strftime("%Y/%m/%d")
         return f"/spaces/{item.space}/blog/{day}/{item.id}/{title}"
     return f"/spaces/{item.space}/pages/{item.id}/{title}"
 
@@ -121,7 +121,7 @@ def space_json(space: Space, base: str, expand: Expand | None = None,
 def version_json(item: Item, number: int, store: Store, base: str) -> dict[str, Any]:
     when = item.updated_ms if number == item.version else item.created_ms
     return {"by": user_json(store.user(item.author), base), "when": iso(when),
-            "friendlyWhen": datetime.fromtimestamp(when / 1000, tz=timezone.utc).strftime("%b %d, %Y"),
+            "friendlyWhen": datetime.fromtimestamp(when / 1000, tz=UTC).strftime("%b %d, %Y"),
             "message": item.message if number == item.version else "", "number": number,
             "minorEdit": False, "confRev": f"confluence$content${item.id}.{number}",
             "contentTypeModified": False,
@@ -183,7 +183,8 @@ def restrictions_json(item: Item, store: Store, base: str, expand: Expand) -> di
 
 
 def labels_json(item: Item, base: str) -> dict[str, Any]:
-    results = [{"prefix": "global", "name": name, "id": str(int(hashlib.md5(name.encode()).hexdigest()[:8], 16)),
+    results = [{"prefix": "global", "name": name,
+                "id": str(int(hashlib.md5(name.encode()).hexdigest()[:8], 16)),
                 "label": name} for name in item.labels]
     return {"results": results, "start": 0, "limit": 200, "size": len(results),
             "_links": {"self": f"{base}/rest/api/content/{item.id}/label"}}

@@ -10,6 +10,7 @@ request log records them (admin calls excluded).
 from __future__ import annotations
 
 import base64
+import contextlib
 import hmac
 import ipaddress
 import json
@@ -81,15 +82,13 @@ class EmulatorServer(ThreadingHTTPServer):
             self.RequestHandlerClass(request, client_address, self)  # type: ignore[arg-type]  # typeshed: Self
         finally:
             if self.tls is not None:
-                try:
+                with contextlib.suppress(OSError):
                     request.close()
-                except OSError:
-                    pass
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # client hang-ups and injected resets are normal here
 
-    def start(self) -> "EmulatorServer":
+    def start(self) -> EmulatorServer:
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="confluence-emulator", daemon=True)
         self._thread.start()
@@ -119,7 +118,7 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "confluence-kb-emulator"
     sys_version = ""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:  # stdlib signature (A002)
         pass
 
     def do_GET(self) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import threading
 import time
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 STATUSES = ("current", "trashed", "deleted", "historical", "draft")
 DEFAULT_GROUPS = ("confluence-users", "administrators", "site-admins")
@@ -28,13 +29,13 @@ def parse_iso(value: str) -> int:
     text = value.strip().replace("Z", "+00:00")
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)
 
 
 def iso(ms: int) -> str:
     """Epoch milliseconds to Cloud's timestamp form, e.g. 2023-02-17T09:08:30.734Z."""
-    moment = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
@@ -129,7 +130,7 @@ class Store:
     # ---- building -------------------------------------------------------------------------
     @classmethod
     def build(cls, items: Iterable[dict[str, Any]], spaces: Iterable[dict[str, Any]] = (),
-              users: Iterable[dict[str, Any]] = (), clock: Clock | None = None) -> "Store":
+              users: Iterable[dict[str, Any]] = (), clock: Clock | None = None) -> Store:
         store = cls(clock=clock or Clock())
         for user in users:
             store.add_user(user["accountId"], user.get("displayName", user["accountId"]),

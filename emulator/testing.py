@@ -8,10 +8,11 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from emulator.admin import EmulatorAdmin
 from emulator.server import EmulatorServer

@@ -1,31 +1,18 @@
 """confluence-kb, the writing side: pull from Confluence, clean, chunk, embed, store.
 
-Python API: `from ingest import ingest, reindex, pull` — each takes Settings or a config path.
-Heavy libraries are imported lazily, inside the stage modules.
+Python API: `from ingest import ingest, reindex` (and `from ingest.pull import pull` for the pull
+alone) — each takes Settings or a config path. Heavy libraries are imported lazily, inside the stage
+modules. (`ingest.pull` is the pull's sub-package, so it cannot also be the function here.)
 """
 
 from __future__ import annotations
 
-from typing import Any
+from ingest._exports import lazy_exports
 
-__all__ = ["ingest", "reindex", "pull", "load_settings", "Settings", "KBError"]
-
-
-def __getattr__(name: str) -> Any:
-    if name in {"ingest", "reindex"}:
-        from ingest import pipeline
-
-        return getattr(pipeline, name)
-    if name == "pull":
-        from ingest.pull import run as sync
-
-        return sync.pull
-    if name in {"load_settings", "Settings"}:
-        from ingest import config
-
-        return getattr(config, name)
-    if name == "KBError":
-        from ingest.errors import KBError
-
-        return KBError
-    raise AttributeError(name)
+__all__, __getattr__ = lazy_exports(__name__, {
+    "ingest": "ingest.pipeline",
+    "reindex": "ingest.pipeline",
+    "load_settings": "ingest.config",
+    "Settings": "ingest.config",
+    "KBError": "ingest.errors",
+})

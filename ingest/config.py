@@ -200,7 +200,8 @@ def load_settings(config: str | os.PathLike[str] | None = None, **overrides: Any
         try:
             tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {path} is not valid TOML: {exc}", "fix the line it names") from exc
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}",
+                              "fix the line it names") from exc
     bound = type("BoundSettings", (Settings,), {"toml_path": path})
     try:
         return bound(**overrides)

@@ -25,7 +25,8 @@ class KBError(Exception):
         return f"{self.message} — {self.guidance}" if self.guidance else self.message
 
     def to_dict(self) -> dict[str, Any]:
-        return {"error": self.message, "guidance": self.guidance, **({"context": self.context} if self.context else {})}
+        return {"error": self.message, "guidance": self.guidance,
+                **({"context": self.context} if self.context else {})}
 
 
 class ConfigError(KBError):

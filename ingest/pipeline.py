@@ -14,9 +14,9 @@ from typing import Any
 
 from ingest.config import Settings, as_settings
 from ingest.index.indexer import Indexer, IndexReport
-from ingest.storage.lock import writer
-from ingest.records import PullReport
 from ingest.index.rebuild import ReindexReport
+from ingest.records import PullReport
+from ingest.storage.lock import writer
 
 Progress = Callable[[int, int | None, str], None]
 
@@ -89,8 +89,8 @@ def index(settings: Settings | str | None = None, *, spaces: Sequence[str] | Non
           embedder: Any = None, progress: Progress | None = None, run_kind: str = "index") -> IndexReport:
     """Bring the active collection and the ledger's chunks up to the ledger's pages (no pull)."""
     from ingest.index.embed import load_embedder
-    from ingest.storage.ledger import Ledger
     from ingest.index.gate import open_store
+    from ingest.storage.ledger import Ledger
 
     settings = as_settings(settings)
     embedder = embedder or load_embedder(settings)
@@ -123,8 +123,8 @@ def reindex(settings: Settings | str | None = None, *, embedder: Any = None,
 
 
 def _reindex(settings: Settings, embedder: Any, progress: Progress | None) -> ReindexReport:
-    from ingest.storage.ledger import Ledger
     from ingest.index.rebuild import rebuild
+    from ingest.storage.ledger import Ledger
 
     with Ledger(settings.data_dir) as ledger, Ledger(settings.data_dir) as reader:
         run_id = ledger.start_run("reindex")
@@ -153,7 +153,8 @@ def status(settings: Settings | str | None = None) -> dict[str, Any]:
             "data_dir": str(settings.data_dir), "ready": counts["chunks"] > 0,
             "pages": counts["pages"], "pages_indexed": counts["pages_indexed"],
             "tombstones": counts["tombstones"], "chunks": counts["chunks"], "spaces": counts["spaces"],
-            "cursor": counts["cursor"], "last_run": _run_summary(ledger.last_run()), "model": settings.embed.model,
+            "cursor": counts["cursor"], "last_run": _run_summary(ledger.last_run()),
+            "model": settings.embed.model,
             "active_collection": active_collection(settings),
             "chroma": (f"{settings.chroma.host}:{settings.chroma.port}" if settings.chroma.host
                        else "embedded"),

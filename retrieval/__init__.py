@@ -18,7 +18,7 @@ import sys
 from types import ModuleType
 from typing import Any
 
-__all__ = ["search", "ask", "as_retriever"]
+__all__ = ["as_retriever", "ask", "search"]
 
 _ALIASES = {"retrieval.search": "retrieval.query.searcher", "retrieval.answer": "retrieval.query.answer"}
 

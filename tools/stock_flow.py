@@ -29,7 +29,8 @@ def run(domain: str, email: str, token: str, *, ca: str | None = None,
         cache_dir: Path | None = None) -> dict[str, Any]:
     """Read every stock stream into DuckDB; returns row counts and the first page titles."""
     if ca:
-        os.environ["REQUESTS_CA_BUNDLE"] = ca  # requests (in-process) trusts this CA; SSL_CERT_FILE is ignored
+        # requests (in-process) trusts this CA; SSL_CERT_FILE is ignored
+        os.environ["REQUESTS_CA_BUNDLE"] = ca
     import airbyte as ab
     from airbyte.caches import DuckDBCache
 
@@ -56,7 +57,8 @@ def run(domain: str, email: str, token: str, *, ca: str | None = None,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--domain", required=True, help="host[:port], e.g. acme.atlassian.net or 127.0.0.1:8443")
+    parser.add_argument("--domain", required=True,
+                        help="host[:port], e.g. acme.atlassian.net or 127.0.0.1:8443")
     parser.add_argument("--email", required=True)
     parser.add_argument("--ca", default=None, help="CA bundle (PEM) of a server with a private CA")
     args = parser.parse_args(argv)

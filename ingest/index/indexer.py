@@ -29,8 +29,11 @@ from typing import Any
 import numpy as np
 
 from ingest.config import Settings
-from ingest.storage.chunks import LedgerChunks
+from ingest.index.embed import Embedder
+from ingest.index.seams import Chunking, Cleaning, RowSink, VectorStore
 from ingest.records import Chunk, Page, sha256
+from ingest.storage.chunks import LedgerChunks
+from ingest.storage.ledger import Ledger
 
 Progress = Callable[[int, int | None, str], None]
 FLUSH_PAGES = 256
@@ -80,8 +83,9 @@ def page_fingerprint(page: Page, chunker_id: str, model_id: str,
     """`content:context` — content covers body and every metadata field; context the page's place.
     A page that mentions people also covers their display names, so it is redone when a name
     becomes known (a mention reads "(unknown user)" until a pull has seen the person)."""
-    content: list[Any] = [page.kind, page.version, page.updated_at, page.url, sorted(page.labels), list(page.read_users),
-               list(page.read_groups), sha256(page.body_html), chunker_id, model_id]
+    content: list[Any] = [page.kind, page.version, page.updated_at, page.url, sorted(page.labels),
+                          list(page.read_users), list(page.read_groups), sha256(page.body_html), chunker_id,
+                          model_id]
     mentioned = sorted(set(_MENTION.findall(page.body_html)))
     if mentioned:  # only then: pages without mentions keep the fingerprints they had
         content.append([[uid, (users or {}).get(uid, "")] for uid in mentioned])
@@ -216,9 +220,10 @@ class _Writer:
 class Indexer:
     """Brings a Store and the ledger's chunks up to the pages it is given."""
 
-    def __init__(self, settings: Settings, ledger: Any, store: Any, embedder: Any, *, chunker: Any = None,
-                 cleaner: Callable[..., Any] | None = None, users: Mapping[str, str] | None = None,
-                 reuse_from: Any = "same", sink: Any = None) -> None:
+    def __init__(self, settings: Settings, ledger: Ledger, store: VectorStore, embedder: Embedder, *,
+                 chunker: Chunking | None = None, cleaner: Cleaning | None = None,
+                 users: Mapping[str, str] | None = None, reuse_from: VectorStore | str | None = "same",
+                 sink: RowSink | None = None) -> None:
         self.settings = settings
         self.rows = LedgerChunks(ledger)
         self.store = store
@@ -226,9 +231,9 @@ class Indexer:
         self.chunker = chunker or default_chunker(settings, embedder)
         self.cleaner = cleaner or default_cleaner()
         self.users = users if users is not None else ledger.users()  # reindex sees what ingest saw
-        self.reuse_from = store if reuse_from == "same" else reuse_from
+        self.reuse_from: VectorStore | None = store if isinstance(reuse_from, str) else reuse_from
         self.live = sink is None  # the live chunks table, not reindex's staging
-        self.sink = sink or self.rows
+        self.sink: RowSink = sink or self.rows
         self.chunker_id = str(self.chunker.fingerprint())
         self.flush_texts = max(16 * settings.embed.batch_size, 32)  # long sorted batches pad less
 
@@ -271,8 +276,6 @@ class Indexer:
         interleave with its transactions; closed when the run ends."""
         if not self.live:
             return None
-        from ingest.storage.ledger import Ledger
-
         self.sink = LedgerChunks(Ledger(self.rows.ledger.path.parent))
         return self.sink.ledger
 
@@ -305,7 +308,7 @@ class Indexer:
         self._vectors(group, old, tally)
         ids, vectors, metas = [], [], []
         for work in group:
-            for chunk, vec in zip(work.chunks, work.vectors):
+            for chunk, vec in zip(work.chunks, work.vectors, strict=False):
                 ids.append(chunk.id)
                 vectors.append(vec)
                 metas.append(chunk_metadata(work.page, chunk, self.embedder.model_id))
@@ -336,14 +339,14 @@ class Indexer:
         found: dict[str, np.ndarray] = {}
         candidates = sorted({cid for h in hashes for cid in wanted.get(h, [])[:3]})
         if self.reuse_from is not None and candidates:
-            for cid, (vec, meta) in self.reuse_from.get(candidates).items():
+            for _cid, (vec, meta) in self.reuse_from.get(candidates).items():
                 if vec is not None and meta.get("text_hash") and meta["text_hash"] not in found:
                     found[meta["text_hash"]] = vec
         reused = {h for h in hashes if h in found}
         texts = {c.text_hash: c.embed_text for w in group for c in w.chunks if c.text_hash not in found}
         if texts:
             fresh = self.embedder.embed_documents(list(texts.values()))
-            found.update(zip(texts.keys(), fresh))
+            found.update(zip(texts.keys(), fresh, strict=False))
             tally.embedded += len(texts)
         for work in group:
             work.vectors = [found[c.text_hash] for c in work.chunks]
@@ -362,13 +365,13 @@ class Indexer:
         tally.deleted += max(removed, sum(len(v) for v in held.values()))
 
 
-def default_chunker(settings: Settings, embedder: Any) -> Any:
+def default_chunker(settings: Settings, embedder: Embedder) -> Chunking:
     from ingest.text.chunk import Chunker
 
     return Chunker(settings.chunk, window_tokens=embedder.max_tokens, count_window=embedder.count_tokens)
 
 
-def default_cleaner() -> Callable[..., Any]:
+def default_cleaner() -> Cleaning:
     from ingest.text.clean import clean
 
     return clean

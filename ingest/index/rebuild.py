@@ -20,6 +20,7 @@ from ingest.index.indexer import Indexer, IndexReport
 from ingest.storage.ledger import Ledger
 from ingest.storage.staging import BUILDING_KEY, Staging
 
+
 @dataclass(frozen=True)
 class ReindexReport:
     old_collection: str | None

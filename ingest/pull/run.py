@@ -26,10 +26,10 @@ from typing import Any
 
 from ingest.config import Settings
 from ingest.errors import KBError, MassDeleteRefused
-from ingest.storage.ledger import Ledger, PageState
-from ingest.storage.lock import writer
 from ingest.pull.reconcile import SweepPlan, classify, plan_sweep, too_many_removals
 from ingest.records import Ancestor, Page, PullReport, WorkItem
+from ingest.storage.ledger import Ledger, PageState
+from ingest.storage.lock import writer
 
 Progress = Callable[[int, "int | None", str], None]
 CURSOR_STREAM = "content"
@@ -106,7 +106,8 @@ def pull(settings: Settings, *, spaces: Sequence[str] | None = None, full: bool 
     started = time.monotonic()
     kind = source or settings.pull.source
     if kind not in ("manifest", "stock"):
-        raise KBError(f"unknown source {kind!r}", "use --source manifest (ours, incremental) or --source stock")
+        raise KBError(f"unknown source {kind!r}",
+                      "use --source manifest (ours, incremental) or --source stock")
     scope = tuple(spaces or settings.confluence.spaces)
     meter = src.RequestMeter()
     lock = nullcontext() if dry_run else writer(settings.data_dir, "pull")
@@ -180,7 +181,8 @@ def _pull_manifest(run: _Run, meter: Any, *, full: bool, allow_mass_delete: bool
         raise MassDeleteRefused(
             f"refusing to remove {plan.removals} of {n_current} known pages (more than "
             f"max_delete_fraction={settings.pull.max_delete_fraction}); nothing was deleted",
-            "check the site and the space filter; if the deletions are real, run `kb pull --allow-mass-delete`",
+            "check the site and the space filter; if the deletions are real, "
+            "run `kb pull --allow-mass-delete`",
             {"removals": plan.removals, "known": n_current})
 
 
@@ -206,7 +208,8 @@ def _sweep_due(ledger: Ledger, every: int) -> bool:
 
 
 # --- applying ----------------------------------------------------------------------------------
-def _apply_pages(run: _Run, pages: Iterable[Page], known: dict[str, PageState], *, track_cursor: bool) -> None:
+def _apply_pages(run: _Run, pages: Iterable[Page], known: dict[str, PageState], *,
+                 track_cursor: bool) -> None:
     """Classify and upsert pulled pages, BATCH per transaction; the cursor is not touched here."""
     for batch in batched(pages, BATCH):
         upserts: list[tuple[Page, str]] = []
@@ -248,7 +251,7 @@ def _relink_descendants(run: _Run, moved: list[Page]) -> None:
             if child.id in run.pulled:
                 continue
             below = [a.id for a in child.ancestors].index(parent.id) + 1
-            chain = parent.ancestors + (Ancestor(parent.id, parent.title),) + child.ancestors[below:]
+            chain = (*parent.ancestors, Ancestor(parent.id, parent.title), *child.ancestors[below:])
             relinks[child.id] = replace(child, ancestors=chain, space_key=parent.space_key)
             if not run.dry_run:
                 run.ledger.relink_page(child.id, child.title, parent.space_key, chain, run.run_id)

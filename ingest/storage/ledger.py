@@ -65,10 +65,12 @@ CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
     INSERT INTO chunks_fts(rowid, header, text) VALUES (new.rowid, new.header, new.text);
 END;
 CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
-    INSERT INTO chunks_fts(chunks_fts, rowid, header, text) VALUES ('delete', old.rowid, old.header, old.text);
+    INSERT INTO chunks_fts(chunks_fts, rowid, header, text)
+        VALUES ('delete', old.rowid, old.header, old.text);
 END;
 CREATE TRIGGER IF NOT EXISTS chunks_au AFTER UPDATE ON chunks BEGIN
-    INSERT INTO chunks_fts(chunks_fts, rowid, header, text) VALUES ('delete', old.rowid, old.header, old.text);
+    INSERT INTO chunks_fts(chunks_fts, rowid, header, text)
+        VALUES ('delete', old.rowid, old.header, old.text);
     INSERT INTO chunks_fts(rowid, header, text) VALUES (new.rowid, new.header, new.text);
 END;
 CREATE TABLE IF NOT EXISTS runs (
@@ -193,7 +195,7 @@ class Ledger:
                   page.body_html, run_id)
         cols = ", ".join(self._PAGE_COLS) + ", last_seen_run"
         marks = ", ".join("?" * len(values))
-        updates = ", ".join(f"{c} = excluded.{c}" for c in self._PAGE_COLS[1:] + ("last_seen_run",))
+        updates = ", ".join(f"{c} = excluded.{c}" for c in (*self._PAGE_COLS[1:], "last_seen_run"))
         self.conn.execute(f"INSERT INTO pages({cols}) VALUES ({marks}) "
                           f"ON CONFLICT(id) DO UPDATE SET {updates}", values)
 
@@ -228,7 +230,8 @@ class Ledger:
     def relink_page(self, page_id: str, title: str, space_key: str, ancestors: Sequence[Ancestor],
                     run_id: int | None) -> None:
         """A page moved (or an ancestor was renamed) without a new version: place only, body kept."""
-        self.conn.execute("UPDATE pages SET title = ?, space_key = CASE WHEN ? = '' THEN space_key ELSE ? END, "
+        self.conn.execute("UPDATE pages SET title = ?, "
+                          "space_key = CASE WHEN ? = '' THEN space_key ELSE ? END, "
                           "ancestors = ?, last_seen_run = coalesce(?, last_seen_run) WHERE id = ?",
                           (title, space_key, space_key, json.dumps([[a.id, a.title] for a in ancestors]),
                            run_id, page_id))

@@ -69,7 +69,8 @@ class LedgerReads:
 
     def labelled_pages(self, labels: Sequence[str]) -> set[str]:
         marks = ",".join("?" * len(labels))
-        sql = f"SELECT id FROM pages p WHERE EXISTS (SELECT 1 FROM json_each(p.labels) WHERE value IN ({marks}))"
+        sql = ("SELECT id FROM pages p "
+               f"WHERE EXISTS (SELECT 1 FROM json_each(p.labels) WHERE value IN ({marks}))")
         with self._lock:
             return {r[0] for r in self.conn.execute(sql, tuple(labels))}
 
@@ -88,7 +89,8 @@ class LedgerReads:
             with self._lock:
                 return [r[0] for r in self.conn.execute(sql, [match, *params, n])]
         except sqlite3.OperationalError as exc:  # e.g. a ledger without the FTS table
-            raise NotReady(f"the lexical index cannot be read: {exc}", "run `kb ingest` (or `kb reindex`)") from exc
+            raise NotReady(f"the lexical index cannot be read: {exc}",
+                           "run `kb ingest` (or `kb reindex`)") from exc
 
     def chunk_total(self) -> int:
         """About how many chunks the index holds (the largest rowid: no count scan)."""
@@ -110,7 +112,8 @@ class LedgerReads:
             part = list(ids[start:start + 500])
             sql = ("SELECT c.id, c.page_id, c.header, c.heading_path, c.text, p.title, p.url, p.space_key, "
                    "p.kind, p.updated_at, p.labels FROM chunks c LEFT JOIN pages p ON p.id = c.page_id "
-                   f"WHERE c.id IN ({','.join('?' * len(part))}) AND coalesce(p.status, 'current') = 'current'"
+                   f"WHERE c.id IN ({','.join('?' * len(part))}) "
+                   "AND coalesce(p.status, 'current') = 'current'"
                    + (f" AND {cond}" if cond else ""))
             with self._lock:
                 rows.update((r["id"], dict(r)) for r in self.conn.execute(sql, [*part, *params]))

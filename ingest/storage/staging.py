@@ -8,6 +8,7 @@ collection. Readers (WAL) see all of it or none of it.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -66,9 +67,7 @@ class Staging:
             ledger.conn.execute("DETACH DATABASE staging")
 
     def remove(self) -> None:
-        try:
+        with contextlib.suppress(sqlite3.ProgrammingError):
             self.conn.close()
-        except sqlite3.ProgrammingError:
-            pass
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)

@@ -14,6 +14,7 @@ reindex`").
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -148,7 +149,7 @@ class Store:
         for start in range(0, len(page_ids), 500):
             got = self._collection.get(where={"page_id": {"$in": list(page_ids[start:start + 500])}},
                                        include=["metadatas"])
-            for cid, meta in zip(got["ids"], got["metadatas"] or []):
+            for cid, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
                 out.setdefault(str((meta or {}).get("page_id", "")), set()).add(cid)
         return out
 
@@ -186,7 +187,7 @@ class Store:
                                include=["metadatas", "distances"] if metadata else ["distances"])
         ids, dists = res["ids"][0], res["distances"][0]
         metas = res["metadatas"][0] if metadata else [None] * len(ids)
-        return [StoreHit(cid, float(d), dict(m or {})) for cid, d, m in zip(ids, dists, metas)]
+        return [StoreHit(cid, float(d), dict(m or {})) for cid, d, m in zip(ids, dists, metas, strict=False)]
 
     def count(self) -> int:
         self._follow_switch()
@@ -243,10 +244,8 @@ def create_collection(client: Any, name: str, gate: Mapping[str, Any]) -> Any:
     """A new, empty collection stamped with the gate (replacing a leftover of the same name)."""
     from chromadb.errors import NotFoundError
 
-    try:
+    with contextlib.suppress(NotFoundError):
         client.delete_collection(name)
-    except NotFoundError:
-        pass
     return client.create_collection(name, configuration={"hnsw": {"space": "cosine"}},
                                      metadata=dict(gate), embedding_function=None)
 
@@ -277,10 +276,8 @@ def open_collection(settings: Settings, gate: Mapping[str, Any], *, collection: 
 def drop_collection(client: Any, name: str) -> None:
     from chromadb.errors import NotFoundError
 
-    try:
+    with contextlib.suppress(NotFoundError):
         client.delete_collection(name)
-    except NotFoundError:
-        pass
 
 
 def list_collections(client: Any) -> list[str]:

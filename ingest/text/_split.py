@@ -21,7 +21,7 @@ def split_level(text: str, level: int, fits: Callable[[str], bool], budget: int)
         words, parts, i = text.split(" "), [], 0
         while i < len(words):
             most = min(len(words) - i, 2 * max(budget, 1) + 8)
-            k = max(largest(most, lambda n: fits(" ".join(words[i:i + n]))), 1)
+            k = max(largest(most, lambda n: fits(" ".join(words[i:i + n]))), 1)  # noqa: B023 - largest() calls it before i moves
             parts.append(" ".join(words[i:i + k]))
             i += k
         return parts, " "

@@ -13,8 +13,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from ingest.records import Block
-from ingest.text._xml import (NL, _attr, _child, _fence, _int, _name, _param, _raw, _row_line, _rows, _span,
-                              _tidy)
+from ingest.text._xml import (
+    NL,
+    _attr,
+    _child,
+    _fence,
+    _int,
+    _name,
+    _param,
+    _raw,
+    _row_line,
+    _rows,
+    _span,
+    _tidy,
+)
 
 MAX_BLOCK_DEPTH = 120      # deeper block structure is flattened into one paragraph
 MAX_INLINE_DEPTH = 40      # links in macros in links ...: deeper is read as plain text

@@ -31,7 +31,7 @@ def _name(el: Any) -> str:
 def _attr(el: Any, local: str) -> str:
     """An attribute by its local name, whatever its prefix or namespace."""
     for key, value in el.attrib.items():
-        if key == local or key.endswith(":" + local) or key.endswith("}" + local):
+        if key == local or key.endswith((":" + local, "}" + local)):
             return str(value)
     return ""
 

@@ -29,7 +29,7 @@ from ingest.records import Block, Chunk, Page, embed_text, make_chunk
 from ingest.text._split import cut_words, halve, split_level
 from ingest.text.tokens import Counter, tiktoken_counter, window_counter, window_size
 
-__all__ = ["Chunker", "check_budgets", "tiktoken_counter", "window_counter", "window_size", "CHUNKER_VERSION"]
+__all__ = ["CHUNKER_VERSION", "Chunker", "check_budgets", "tiktoken_counter", "window_counter", "window_size"]
 
 CHUNKER_VERSION = "1"
 SEP = " › "
@@ -142,7 +142,7 @@ class Chunker:
                 heads = heads[1:]
             else:
                 half = self.window_tokens // 2
-                return cut_words(header, lambda t: self._win(t) <= half)
+                return cut_words(header, lambda t: self._win(t) <= half)  # noqa: B023 - used at once, then returned
 
     # ------------------------------------------------------------------ one section
     def _win(self, text: str) -> int:
@@ -163,9 +163,9 @@ class Chunker:
         tokens = self.count_tokens(text)
         if tokens > self.chunk_tokens:
             return None
-        if self.window_tokens and self.count_window is not None:
-            if self.count_window(embed_text(header, text)) > self.window_tokens:
-                return None
+        if (self.window_tokens and self.count_window is not None
+                and self.count_window(embed_text(header, text)) > self.window_tokens):
+            return None
         return tokens
 
     def _section(self, header: str, header_cost: int, blocks: Sequence[Block]) -> list[tuple[str, int]]:
@@ -268,7 +268,7 @@ class Chunker:
             u = cur[0]
             counts = [self.count_tokens(h) for h in halves]
             pieces = [_Unit(h, u.block, u.joiner if i == 0 else inner, n, self._est(h))
-                      for i, (h, n) in enumerate(zip(halves, counts))]
+                      for i, (h, n) in enumerate(zip(halves, counts, strict=False))]
             cur[:] = pieces[:1]
             queue.appendleft(pieces[1])
 

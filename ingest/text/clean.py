@@ -29,9 +29,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from ingest.errors import CleanError
+from ingest.records import Block
 from ingest.text._walk import _Walker
 from ingest.text._xml import _tidy
-from ingest.records import Block
 
 # Bump when the output for some input changes: it is part of the chunker's fingerprint.
 CLEAN_VERSION = "1"

@@ -17,8 +17,8 @@ def inspect_page(page: Page, settings: Settings | ChunkSettings | None = None, *
 
     count_window = window_counter() if window else None
     window_tokens = window_size() if window else None
-    chunker = Chunker(settings.chunk if isinstance(settings, Settings) else settings, count_tokens=tiktoken_counter(),
-                      window_tokens=window_tokens, count_window=count_window)
+    chunker = Chunker(settings.chunk if isinstance(settings, Settings) else settings,
+                      count_tokens=tiktoken_counter(), window_tokens=window_tokens, count_window=count_window)
     blocks = clean(page.body_html, users=users)
     chunks = chunker.chunk(page, blocks)
     return {

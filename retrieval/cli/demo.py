@@ -35,7 +35,8 @@ def demo_questions(limit: int) -> list[str]:
     path = Path(SAMPLE_QA)
     if not path.is_file():
         return FALLBACK_QUESTIONS
-    lines = [json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = [json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines()
+             if line.strip()]
     return lines[:limit] if limit else lines
 
 
@@ -81,9 +82,10 @@ def _ingest(settings: Settings, echo: Callable[..., None], embedder: Any = None)
     echo(f"ingested in {time.monotonic() - started:.1f}s: {brief}")
 
 
-def _ask_all(settings: Settings, questions: list[str], echo: Callable[..., None], embedder: Any = None) -> None:
-    from retrieval.query.answer import Answerer
+def _ask_all(settings: Settings, questions: list[str], echo: Callable[..., None],
+             embedder: Any = None) -> None:
     from retrieval.cli._output import format_answer
+    from retrieval.query.answer import Answerer
     from retrieval.query.searcher import Searcher
 
     searcher = Searcher(settings, embedder=embedder)
@@ -129,5 +131,5 @@ def register(app: typer.Typer, state: Any) -> None:
         data_dir: str = typer.Option(None, "--data-dir", help="where the demo's knowledge base goes "
                                                               "(default: DATA_DIR/demo, rebuilt each run)"),
     ) -> None:
-        """The whole demo, offline: emulator with the sample space, ingest, cited answers, emulator stopped."""
+        """The whole demo, offline: emulator with the sample space, ingest, cited answers, emulator stopped."""  # noqa: E501 - typer lists the docstring with its line breaks in `kb --help`
         run_demo(state.settings(), questions=questions, data_dir=data_dir, echo=typer.echo)

@@ -55,7 +55,8 @@ def _register_index_commands(app: typer.Typer, state: Any) -> None:
     @app.command("ingest")
     def ingest_cmd(
         space: list[str] = typer.Option(None, "--space", "-s", help="only this space key (repeatable)"),
-        full: bool = typer.Option(False, "--full", help="re-read everything and redo every page (vectors reused)"),
+        full: bool = typer.Option(False, "--full",
+                                  help="re-read everything and redo every page (vectors reused)"),
         as_json: bool = typer.Option(False, "--json", help="one JSON object on stdout"),
         allow_mass_delete: bool = typer.Option(False, "--allow-mass-delete",
                                                help="apply deletions above [pull] max_delete_fraction"),
@@ -72,8 +73,8 @@ def _register_index_commands(app: typer.Typer, state: Any) -> None:
             return
         _echo_failures(data)
         p, c = data["pages"], data["chunks"]
-        typer.echo(f"pages: new={p['new']} changed={p['changed']} unchanged={p['unchanged']} moved={p['moved']} "
-                   f"deleted={p['deleted']} failed={p['failed']}")
+        typer.echo(f"pages: new={p['new']} changed={p['changed']} unchanged={p['unchanged']} "
+                   f"moved={p['moved']} deleted={p['deleted']} failed={p['failed']}")
         typer.echo(f"chunks: embedded={c['embedded']} reused={c['reused']} deleted={c['deleted']} "
                    f"written={c['written']}")
         typer.echo(f"time: {data['seconds']} s ({data['pages/s']} pages/s, {data['chunks/s']} chunks/s); "
@@ -142,9 +143,10 @@ def _register_inspect_command(app: typer.Typer, state: Any) -> None:
             emit_json(data)
             return
         b = data["budgets"]
-        typer.echo(f"page {page.id} {page.title!r} ({page.space_key}, v{page.version}, {data['page']['bytes']} bytes)"
-                   f": {len(data['blocks'])} blocks, {len(data['chunks'])} chunks; budgets: {b['chunk_tokens']}"
-                   f" tiktoken tokens, window {b['window_tokens'] or 'off'}; chunker {data['fingerprint']}")
+        typer.echo(f"page {page.id} {page.title!r} ({page.space_key}, v{page.version}, "
+                   f"{data['page']['bytes']} bytes): {len(data['blocks'])} blocks, "
+                   f"{len(data['chunks'])} chunks; budgets: {b['chunk_tokens']} tiktoken tokens, "
+                   f"window {b['window_tokens'] or 'off'}; chunker {data['fingerprint']}")
         typer.echo("\nblocks:")
         for i, block in enumerate(data["blocks"]):
             typer.echo(f"[{i}] {block['kind']}  {' › '.join(block['heading_path']) or '(top)'}"

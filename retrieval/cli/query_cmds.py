@@ -59,13 +59,14 @@ def _register_ask(app: typer.Typer, state: Any) -> None:
     @app.command("ask")
     def ask_cmd(
         question: str = typer.Argument(..., help="a question in plain words"),
-        k: int = typer.Option(None, "--k", "-k", help="chunks to answer from (default: the retrieval.k setting)"),
+        k: int = typer.Option(None, "--k", "-k",
+                              help="chunks to answer from (default: the retrieval.k setting)"),
         space: list[str] = typer.Option(None, "--space", "-s", help="only this space key (repeatable)"),
         kind: list[str] = typer.Option(None, "--kind", help="page or blogpost (repeatable)"),
         label: list[str] = typer.Option(None, "--label", help="pages with this label (repeatable)"),
         as_json: bool = typer.Option(False, "--json", help="one JSON object on stdout"),
     ) -> None:
-        """Answer a question with numbered citations (extractive offline; an LLM when the llm settings name one)."""
+        """Answer a question with numbered citations (extractive offline; an LLM when the llm settings name one)."""  # noqa: E501 - typer lists the docstring with its line breaks in `kb --help`
         from retrieval.query.answer import Answerer
         from retrieval.query.searcher import Searcher
 

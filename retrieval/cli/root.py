@@ -104,8 +104,8 @@ def main() -> None:
             sys.exit(code)
         if STATE.debug:
             raise
-        typer.echo(f"error: unexpected {type(exc).__name__}: {exc}\n  hint: rerun with --debug for a traceback",
-                   err=True)
+        typer.echo(f"error: unexpected {type(exc).__name__}: {exc}\n"
+                   "  hint: rerun with --debug for a traceback", err=True)
         sys.exit(1)
 
 

@@ -33,12 +33,6 @@ log = logging.getLogger("kb.server")
 CHECK_SECONDS = 1.0
 REFRESH_SECONDS = 10.0
 
-REWRITE_PROMPT = (
-    "Rewrite the user's last question as one standalone question that can be understood without the "
-    "conversation, for searching a wiki. Keep names, codes and terms exactly. Reply with the question only."
-)
-
-
 class Engine(Protocol):
     """The seam between the HTTP layer and the knowledge base. All methods block; the server runs
     them in a worker thread. Results are plain JSON-ready dicts (the dataclasses' `to_dict()`)."""
@@ -70,7 +64,8 @@ class KBEngine:
         self._seen: tuple[Any, ...] | None = None
         self._checked = self._opened = 0.0
         conf = settings.llm
-        self.rewrite: Callable[[str, Sequence[dict[str, str]]], str] | None = self._rewrite if (llm is not None or conf.provider or conf.model) else None
+        self.rewrite: Callable[[str, Sequence[dict[str, str]]], str] | None = (
+            self._rewrite if (llm is not None or conf.provider or conf.model) else None)
 
     @classmethod
     def open(cls, settings: Settings, *, embedder: Any = None, llm: Any = None) -> KBEngine:
@@ -163,19 +158,14 @@ class KBEngine:
     def _rewrite(self, question: str, history: Sequence[dict[str, str]]) -> str:
         """The LLM's standalone form of `question`; raises when no LLM can be used (the caller falls
         back to the rule)."""
-        from langchain_core.messages import HumanMessage, SystemMessage
-
-        from retrieval.query.answer import message_text
+        from retrieval.query.followups import llm_rewrite
 
         _, answerer = self._parts()
         warnings: list[str] = []
         llm = answerer.chat_model(warnings)
         if llm is None:
             raise RuntimeError("no LLM available")
-        turns = "\n".join(f"{m.get('role')}: {m.get('content', '')}" for m in list(history)[-6:])
-        reply = llm.invoke([SystemMessage(REWRITE_PROMPT),
-                            HumanMessage(f"Conversation:\n{turns}\n\nLast question: {question}")])
-        return message_text(reply).strip()
+        return llm_rewrite(llm, question, history)
 
 
 def _unit(values: Any) -> Any:

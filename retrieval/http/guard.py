@@ -139,7 +139,8 @@ class RateLimiter:
 
     def _prune(self, now: float) -> None:
         """Forget callers whose bucket has refilled (they lose nothing by it)."""
-        full = [c for c, b in self._buckets.items() if b.tokens + (now - b.stamp) * self.rate >= self.capacity]
+        full = [c for c, b in self._buckets.items()
+                if b.tokens + (now - b.stamp) * self.rate >= self.capacity]
         for caller in full:
             del self._buckets[caller]
 

@@ -128,7 +128,8 @@ class Answerer:
     def answer(self, question: str, hits: Sequence[Hit], *, history: Sequence[Any] | None = None,
                query_vector: Any = None) -> Answer:
         """Answer from hits already retrieved (the evaluator and the server reuse their search)."""
-        qvec = _vector(query_vector if query_vector is not None else self.searcher.embedder.embed_query(question))
+        qvec = _vector(query_vector if query_vector is not None
+                       else self.searcher.embedder.embed_query(question))
         hits = tuple(hits)
         confidence = self.confidence(hits, qvec)
         if not hits or confidence < self.settings.retrieval.min_score:
@@ -167,7 +168,7 @@ class Answerer:
             from ingest.records import embed_text
 
             mat = self.searcher.embedder.embed_documents([embed_text(h.header, h.text) for h in todo])
-            vectors.update({h.chunk_id: row for h, row in zip(todo, mat)})
+            vectors.update({h.chunk_id: row for h, row in zip(todo, mat, strict=False)})
         return [float(_vector(vectors[h.chunk_id]) @ qvec) for h in hits]
 
     def _sentences(self, hits: Sequence[Hit], qvec: np.ndarray,
@@ -175,13 +176,14 @@ class Answerer:
         """(score, hit index, position, sentence) for the sentences of `hits`, best first."""
         items = [(i, pos, s) for i, h in enumerate(hits) for pos, s in enumerate(split_sentences(h.text))]
         if not items:
-            items = [(i, 0, " ".join(h.text.split()[:MAX_WORDS])) for i, h in enumerate(hits) if h.text.strip()]
+            items = [(i, 0, " ".join(h.text.split()[:MAX_WORDS])) for i, h in enumerate(hits)
+                     if h.text.strip()]
         if not items:
             return []
         sims = self._embed_sentences([s for _, _, s in items]) @ qvec
         terms = set(fts_terms(question)) if question else set()
         scored = [(float(sim) + LEXICAL_WEIGHT * _overlap(terms, s) - RANK_PENALTY * i, i, pos, s)
-                  for (i, pos, s), sim in zip(items, sims)]
+                  for (i, pos, s), sim in zip(items, sims, strict=False)]
         return sorted(scored, key=lambda t: -t[0])
 
     def _embed_sentences(self, sentences: list[str]) -> np.ndarray:
@@ -190,10 +192,10 @@ class Answerer:
         todo = [s for s, vec in found.items() if vec is None]
         if todo:
             mat = np.asarray(self.searcher.embedder.embed_documents(todo), dtype=np.float32)
-            found.update(zip(todo, mat))
+            found.update(zip(todo, mat, strict=False))
             if len(self._cache) + len(todo) > SENTENCE_CACHE:
                 self._cache = {}
-            self._cache.update(zip(todo, mat))
+            self._cache.update(zip(todo, mat, strict=False))
         return np.stack([cast(np.ndarray, found[s]) for s in sentences])  # every one is filled now
 
     # -- the answers ----------------------------------------------------------------------------------
@@ -353,8 +355,9 @@ def validate_citations(text: str, sources: int) -> tuple[str, list[int]]:
     return out, order
 
 
-def ask(question: str, settings: Settings | str | None = None, *, filters: Filters | dict[str, Any] | None = None,
-        k: int | None = None, history: Sequence[Any] | None = None, llm: Any = None, embedder: Any = None,
+def ask(question: str, settings: Settings | str | None = None, *,
+        filters: Filters | dict[str, Any] | None = None, k: int | None = None,
+        history: Sequence[Any] | None = None, llm: Any = None, embedder: Any = None,
         mode: str | None = None) -> Answer:
     """Python API: a cited answer to `question`. `settings` is Settings, a config path or None."""
     searcher = Searcher(as_settings(settings), embedder=embedder)

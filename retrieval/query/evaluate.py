@@ -48,7 +48,7 @@ class EvalReport:
         """Exactly the `kb eval --json` keys."""
         values = (self.recall_at_1, self.recall_at_5, self.recall_at_10, self.mrr_at_10, self.answer_hit,
                   self.p50_ms, self.p95_ms, self.questions)
-        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in zip(KEYS, values)}
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in zip(KEYS, values, strict=False)}
 
 
 def _norm(text: str) -> str:
@@ -70,7 +70,8 @@ def read_qa(path: str | Path) -> Iterator[QAItem]:
                              tuple(str(a) for a in row.get("answers") or ()))
             except (ValueError, KeyError, TypeError) as exc:
                 raise ConfigError(f"{path}:{number} is not a QA line ({exc})",
-                                  'each line: {"question": "...", "gold": ["page id"], "answers": ["..."]}') from exc
+                                  'each line: {"question": "...", "gold": ["page id"], '
+                                  '"answers": ["..."]}') from exc
 
 
 def relevant(hit: Hit, item: QAItem) -> bool:
@@ -142,4 +143,5 @@ def _report(ranks: list[int | None], answered_count: int, latencies: list[float]
     mrr = sum(1.0 / r for r in ranks if r is not None and r <= 10) / n
     lat = np.asarray(latencies)
     return EvalReport(recall(1), recall(5), recall(10), mrr, answered_count / n,
-                      round(float(np.percentile(lat, 50)), 2), round(float(np.percentile(lat, 95)), 2), n, mode)
+                      round(float(np.percentile(lat, 50)), 2), round(float(np.percentile(lat, 95)), 2), n,
+                      mode)

@@ -1,19 +1,27 @@
 """Follow-up questions: `standalone_query` makes a follow-up searchable on its own, through an LLM
-rewrite when one is given, else by the documented rule (`needs_context`, `rule_query`)."""
+rewrite when one is given (`llm_rewrite`, which the server's engine wires to the configured chat
+model), else by the documented rule (`needs_context`, `rule_query`)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 # A follow-up "needs its history" when it is short or leans on something said before.
 FOLLOWUP_MAX_WORDS = 4
 FOLLOWUP_WORDS = frozenset(
-    "it its it's itself this that these those they them their theirs there he she him her his hers "
+    "it its it's itself this that these those they them "  # noqa: SIM905 - a word list reads as prose
+    "their theirs there he she him her his hers "
     "one ones same such former latter above previous else then".split())
 FOLLOWUP_LEADS = ("and ", "also ", "what about", "how about", "and what", "then ", "so ", "but ",
                   "what else", "why not", "more on", "tell me more")
 CONTEXT_MAX_WORDS = 60
+REWRITE_TURNS = 6  # the last turns of the conversation the LLM sees
+REWRITE_PROMPT = (
+    "Rewrite the user's last question as one standalone question that can be understood without the "
+    "conversation, for searching a wiki. Keep names, codes and terms exactly. Reply with the question only."
+)
 
 
 # -- follow-ups --------------------------------------------------------------------------------------
@@ -64,3 +72,15 @@ def standalone_query(question: str, history: Sequence[dict[str, str]] | None,
             return text, []
         return rule_query(question, history), ["follow-up rewrite was empty or too long; used the rule"]
     return rule_query(question, history), []
+
+
+def llm_rewrite(llm: Any, question: str, history: Sequence[dict[str, str]]) -> str:
+    """A LangChain chat model's standalone form of `question` after `history` (its last turns)."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    from retrieval.query.answer import message_text
+
+    turns = "\n".join(f"{m.get('role')}: {m.get('content', '')}" for m in list(history)[-REWRITE_TURNS:])
+    reply = llm.invoke([SystemMessage(REWRITE_PROMPT),
+                        HumanMessage(f"Conversation:\n{turns}\n\nLast question: {question}")])
+    return message_text(reply).strip()

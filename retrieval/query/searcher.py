@@ -13,7 +13,7 @@ import json
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from ingest.config import Settings, as_settings
@@ -100,15 +100,17 @@ def to_epoch(value: str) -> float:
     try:
         moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
     except ValueError as exc:
-        raise ConfigError(f"not an ISO 8601 date: {value!r}", "use e.g. 2024-05-01 or 2024-05-01T12:00:00Z") from exc
+        raise ConfigError(f"not an ISO 8601 date: {value!r}",
+                          "use e.g. 2024-05-01 or 2024-05-01T12:00:00Z") from exc
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
 
 
 def scope_of(filters: Filters) -> PageScope:
     """The ledger's page scope for `filters` (dates as epoch seconds)."""
-    return PageScope(spaces=filters.spaces, kinds=filters.kinds, labels=filters.labels, page_ids=filters.page_ids,
+    return PageScope(spaces=filters.spaces, kinds=filters.kinds, labels=filters.labels,
+                     page_ids=filters.page_ids,
                      after=to_epoch(filters.updated_after) if filters.updated_after else None,
                      before=to_epoch(filters.updated_before) if filters.updated_before else None)
 

@@ -1,8 +1,8 @@
 """Build the bundled sample space: `python -m tools.sample_space.build [OUT_DIR]`.
 
 Writes corpus.jsonl, spaces.jsonl, users.jsonl and qa.jsonl (default: emulator/sample/) from the source in
-`tools/sample_space/pages*.py`, `tools/sample_space/posts.py` and the questions below. The output is committed,
-so the emulator only ever reads the .jsonl files.
+`tools/sample_space/pages*.py`, `tools/sample_space/posts.py` and the questions below. The output is
+committed, so the emulator only ever reads the .jsonl files.
 """
 
 from __future__ import annotations

@@ -5,8 +5,27 @@ Corvid is an invented product (a self-hosted event ingestion gateway); all text 
 
 from __future__ import annotations
 
-from tools.sample_space.kit import (Doc, c, children, code, comment, expand, h, image, layout, link, noformat, p,
-                                 panel, status, table, tasks, toc, ul, user)
+from tools.sample_space.kit import (
+    Doc,
+    c,
+    children,
+    code,
+    comment,
+    expand,
+    h,
+    image,
+    layout,
+    link,
+    noformat,
+    p,
+    panel,
+    status,
+    table,
+    tasks,
+    toc,
+    ul,
+    user,
+)
 
 HOME = Doc(
     id="65601", title="Corvid Handbook", author="ana", labels=("handbook", "start-here"),

@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
-from tools.sample_space.kit import (Doc, c, code, expand, h, link, noformat, p, panel, status, table, tasks, ul,
-                                 user)
+from tools.sample_space.kit import (
+    Doc,
+    c,
+    code,
+    expand,
+    h,
+    link,
+    noformat,
+    p,
+    panel,
+    status,
+    table,
+    tasks,
+    ul,
+    user,
+)
 
 OPERATIONS = Doc(
     id="65620", title="Operations", parent="65601", author="owen", labels=("ops",),

@@ -14,15 +14,33 @@ package does not import airbyte). By job:
 
 from __future__ import annotations
 
-from ingest.pull._airbyte.cache import (cached_records, drop_caches, open_cache, opened_cache, space_names,
-                                        sweep_records)
-from ingest.pull._airbyte.components import (ClampedBackoff, NextLink, ResultsExtractor, SweepPageExtractor,
-                                             response_body, share_json)
+from ingest.pull._airbyte.cache import (
+    cached_records,
+    drop_caches,
+    open_cache,
+    opened_cache,
+    space_names,
+    sweep_records,
+)
+from ingest.pull._airbyte.components import (
+    ClampedBackoff,
+    NextLink,
+    ResultsExtractor,
+    SweepPageExtractor,
+    response_body,
+    share_json,
+)
 from ingest.pull._airbyte.config import cql_local_time, manifest_config, site_url, stock_config
 from ingest.pull._airbyte.env import airbyte_root, prepare_environment, trusted_ca
 from ingest.pull._airbyte.meter import RequestMeter, metering
-from ingest.pull._airbyte.records import (CONTENT_STREAMS, SWEEP_STREAMS, SweepEntry, to_page, to_sweep_entry,
-                                          user_names)
+from ingest.pull._airbyte.records import (
+    CONTENT_STREAMS,
+    SWEEP_STREAMS,
+    SweepEntry,
+    to_page,
+    to_sweep_entry,
+    user_names,
+)
 from ingest.pull._airbyte.source import MANIFEST_PATH, check, open_source, read
 
 __all__ = [

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +70,7 @@ def _processor_class() -> Any:
 
         def _open_new_file(self, file_path: Path) -> Any:
             """PyAirbyte's JSONL batch file, uncompressed (a temporary file: loaded, then deleted)."""
-            return open(file_path, mode="w", encoding="utf-8")  # noqa: SIM115 - PyAirbyte closes it
+            return open(file_path, mode="w", encoding="utf-8")  # PyAirbyte closes it (SIM115)
 
     class PlainJsonlProcessor(DuckDBSqlProcessor):
         file_writer_class = PlainJsonlWriter
@@ -86,10 +86,8 @@ def opened_cache(settings: Settings, name: str) -> Iterator[Any]:
     try:
         yield cache
     finally:
-        try:
+        with suppress(Exception):  # closing must not hide the block's own error
             cache.close()
-        except Exception:  # closing must not hide the block's own error
-            pass
 
 
 def drop_caches(settings: Settings, prefix: str) -> None:
@@ -111,7 +109,7 @@ def cached_records(cache: Any, stream: str, batch: int = 500) -> Iterator[dict[s
     raw = processor.get_sql_engine().raw_connection()
     try:
         cursor = raw.cursor()
-        cursor.execute(f"SELECT * FROM {table}")  # noqa: S608 - our cache's own table name
+        cursor.execute(f"SELECT * FROM {table}")  # our cache's own table name (S608)
         names = [d[0] for d in cursor.description]
         while rows := cursor.fetchmany(batch):
             for row in rows:

@@ -12,7 +12,8 @@ from ingest.errors import ConfigError
 def _credentials(settings: Settings) -> dict[str, str]:
     c = settings.confluence
     token = c.api_token.get_secret_value()
-    missing = [n for n, v in (("domain_name", c.domain_name), ("email", c.email), ("api_token", token)) if not v]
+    missing = [n for n, v in (("domain_name", c.domain_name), ("email", c.email), ("api_token", token))
+               if not v]
     if missing:
         raise ConfigError(f"Confluence connection is not configured: missing {', '.join(missing)}",
                           "set [confluence] domain_name and email in config.toml and "
@@ -49,7 +50,7 @@ def cql_local_time(when: str, timezone: str) -> str:
                           "use an IANA name such as UTC or Europe/Berlin") from exc
     moment = dt.datetime.fromisoformat(when.replace("Z", "+00:00"))
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
+        moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(zone).replace(tzinfo=None).isoformat(timespec="milliseconds")
 
 

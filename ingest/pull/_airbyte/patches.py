@@ -69,25 +69,31 @@ def fits(package: str, what: str, has_hook: Callable[[], bool]) -> bool:
     return False
 
 
-def apply() -> list[str]:
-    """Apply the speed-ups that fit the installed CDK (once per process); the names applied."""
+def targets() -> dict[str, tuple[Any, str, Callable[[Any], Any]]]:
+    """Each speed-up by name: (the CDK module or class it changes, the attribute, its wrapper)."""
     from airbyte_cdk.sources.declarative import concurrent_declarative_source as cds
 
     source_class = cds.ConcurrentDeclarativeSource
+    return {"component schema parsed once": (cds, "get_declarative_component_schema", functools.cache),
+            "manifest resolved once": (source_class, "_pre_process_manifest", _memo_pre_process),
+            "manifest validated once": (source_class, "_validate_source", _memo_validate)}
+
+
+def apply() -> list[str]:
+    """Apply the speed-ups that fit the installed CDK (once per process); the names applied."""
     with _LOCK:
         if _APPLIED:
             return sorted(_APPLIED)
-    if not fits("airbyte-cdk", "manifest memo", lambda: all(
-            callable(getattr(owner, name, None)) for owner, name in (
-                (cds, "get_declarative_component_schema"), (source_class, "_pre_process_manifest"),
-                (source_class, "_validate_source")))):
+    wanted = targets()
+    if not fits("airbyte-cdk", "manifest memo",
+                lambda: all(callable(getattr(owner, name, None)) for owner, name, _ in wanted.values())):
         return []
     with _LOCK:
         if not _APPLIED:
-            _replace("component schema parsed once", cds, "get_declarative_component_schema",
-                     functools.cache)
-            _replace("manifest resolved once", source_class, "_pre_process_manifest", _memo_pre_process)
-            _replace("manifest validated once", source_class, "_validate_source", _memo_validate)
+            for label, (owner, name, wrap) in wanted.items():
+                original = getattr(owner, name)
+                setattr(owner, name, wrap(original))
+                _APPLIED[label] = (owner, name, original)
         return sorted(_APPLIED)
 
 
@@ -100,12 +106,6 @@ def revert() -> None:
         _WARNED.clear()
         _MANIFEST_MEMO.clear()
         _VALIDATED.clear()
-
-
-def _replace(label: str, owner: Any, name: str, wrap: Callable[[Any], Any]) -> None:
-    original = getattr(owner, name)
-    setattr(owner, name, wrap(original))
-    _APPLIED[label] = (owner, name, original)
 
 
 def _manifest_key(manifest: Mapping[str, Any]) -> str:

@@ -69,10 +69,13 @@ def to_page(record: Mapping[str, Any], *, site: str, space_names: Mapping[str, s
         author=str(get_path(record, "history", "createdBy", "accountId", default="")
                    or get_path(record, "version", "by", "accountId", default="")),
         status=str(record.get("status") or "current"),
-        labels=tuple(str(x.get("name")) for x in get_path(record, "metadata", "labels", "results", default=[])),
+        labels=tuple(str(x.get("name"))
+                     for x in get_path(record, "metadata", "labels", "results", default=[])),
         ancestors=_ancestors(record) or (),
-        read_users=tuple(str(u.get("accountId")) for u in get_path(restrictions, "user", "results", default=[])),
-        read_groups=tuple(str(g.get("name")) for g in get_path(restrictions, "group", "results", default=[])),
+        read_users=tuple(str(u.get("accountId"))
+                         for u in get_path(restrictions, "user", "results", default=[])),
+        read_groups=tuple(str(g.get("name"))
+                          for g in get_path(restrictions, "group", "results", default=[])),
     )
 
 

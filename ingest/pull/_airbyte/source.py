@@ -59,7 +59,7 @@ def _new_source(ab: Any, settings: Settings, config: dict[str, Any], *, stock: b
         from ingest.assets import ensure_stock_manifest
 
         text = ensure_stock_manifest().read_text(encoding="utf-8")
-        stock_manifest = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+        stock_manifest = yaml.load(text, Loader=loader)  # a safe loader (S506)
         # The stock blog_posts schema forgets `body` (pages declare it), and PyAirbyte drops
         # undeclared fields: declare it, so blog posts keep the body the connector does read.
         props = {name: schema.get("properties", {}) for name, schema in stock_manifest["schemas"].items()}
@@ -67,7 +67,7 @@ def _new_source(ab: Any, settings: Settings, config: dict[str, Any], *, stock: b
             props["blog_posts"].setdefault("body", props["pages"]["body"])
         return ab.get_source("source-confluence", config=config, source_manifest=stock_manifest,
                              install_if_missing=False)
-    manifest = yaml.load(MANIFEST_PATH.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - safe loader
+    manifest = yaml.load(MANIFEST_PATH.read_text(encoding="utf-8"), Loader=loader)  # safe loader (S506)
     timeout = settings.pull.timeout_seconds  # numbers in the CDK schema, not interpolated: set here
     manifest["definitions"]["requester"].update(connect_timeout_in_seconds=min(timeout, 30.0),
                                                 read_timeout_in_seconds=timeout, use_tcp_keepalive=True)
@@ -102,11 +102,14 @@ def _source_error(exc: Exception, meter: RequestMeter, settings: Settings,
     text = (str(getattr(exc, "message", "") or exc).splitlines() or [type(exc).__name__])[0][:300]
     where = meter.last_failure or "no HTTP response"
     if meter.last_failure and text.startswith("Connector failed"):
-        text = f"{type(exc).__name__}; the PyAirbyte log under {settings.data_dir / 'airbyte' / 'logs'} has details"
+        text = (f"{type(exc).__name__}; the PyAirbyte log under {settings.data_dir / 'airbyte' / 'logs'} "
+                "has details")
     if "401" in where or "403" in where:
-        guidance = "check [confluence] email and KB_CONFLUENCE__API_TOKEN (and that the account can read the site)"
+        guidance = ("check [confluence] email and KB_CONFLUENCE__API_TOKEN "
+                    "(and that the account can read the site)")
     else:
-        guidance = (f"check that {settings.confluence.base_url} is reachable (and [confluence] ca_bundle for a "
-                    "private CA), then run `kb pull` again: nothing was applied for pages it did not finish")
+        guidance = (f"check that {settings.confluence.base_url} is reachable (and [confluence] ca_bundle "
+                    "for a private CA), then run `kb pull` again: nothing was applied for pages it did not "
+                    "finish")
     return SourceError(f"{what}: {where} ({text})", guidance,
                        {"endpoint": where, "requests": meter.requests})
