@@ -42,16 +42,14 @@ def test_a_cdk_version_mismatch_skips_the_speed_ups_with_one_warning_and_pulls(
     assert len(skipped) == 1, skipped
     assert "airbyte-cdk 7.38.0 is installed" in skipped[0] and patches.TESTED["airbyte-cdk"] in skipped[0]
     assert first.new == first.seen > 0 and again.new == 0
-    from airbyte_cdk.sources.declarative import concurrent_declarative_source as cds
-
-    assert not hasattr(cds.get_declarative_component_schema, "cache_info")  # nothing was replaced
+    owner, name, _ = patches.targets()["component schema parsed once"]
+    assert not hasattr(getattr(owner, name), "cache_info")  # nothing was replaced
 
 
 def test_a_missing_attribute_skips_the_speed_ups_with_one_warning(
         monkeypatch: pytest.MonkeyPatch, unpatched: None) -> None:
-    from airbyte_cdk.sources.declarative import concurrent_declarative_source as cds
-
-    monkeypatch.delattr(cds.ConcurrentDeclarativeSource, "_validate_source")
+    owner, name, _ = patches.targets()["manifest validated once"]
+    monkeypatch.delattr(owner, name)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         assert patches.apply() == []

@@ -8,12 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ingest.text.inspect import inspect_page
-from ingest.storage.ledger import Ledger
 from ingest.records import Ancestor, Page
-
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "tests" / "fixtures" / "storage"
+from ingest.storage.ledger import Ledger
+from tests.helpers import FIXTURES
 
 
 def kb(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
@@ -50,9 +47,3 @@ def test_inspect_a_ledger_page_with_its_users(tmp_path: Path) -> None:
     assert missing.returncode != 0 and "page 404 is not in the ledger" in missing.stderr
 
 
-def test_inspect_page_without_the_window() -> None:
-    page = Page("1", "page", "S", "T", "", 1, "", body_html=(FIXTURES / "structure.xml").read_text())
-    data = inspect_page(page, None, window=False)
-    assert data["budgets"]["window_tokens"] is None
-    assert all(c["window"] is None for c in data["chunks"])
-    assert [b["heading_path"][0] for b in data["blocks"]][0] == "Deploying the billing service"

@@ -6,7 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT
+
 HEAVY = ("torch", "chromadb", "sentence_transformers", "airbyte", "bs4", "fastapi")
 
 

@@ -9,8 +9,8 @@ import re
 import pytest
 
 from ingest.config import load_settings
-from ingest.index.embed import FakeEmbedder
 from ingest.errors import ConfigError
+from ingest.index.embed import FakeEmbedder
 from retrieval.cli.demo import demo_questions, run_demo
 
 
@@ -18,7 +18,8 @@ def test_demo_questions_come_from_the_sample_qa_file():
     from emulator.corpus import SAMPLE_QA
 
     assert len(demo_questions(3)) == 3
-    assert len(demo_questions(0)) == sum(1 for line in open(SAMPLE_QA, encoding="utf-8") if line.strip())
+    with open(SAMPLE_QA, encoding="utf-8") as qa:
+        assert len(demo_questions(0)) == sum(1 for line in qa if line.strip())
 
 
 def test_demo_runs_end_to_end_with_cited_answers(tmp_path):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 
-from conftest import shared_path
+from tests.helpers import shared_path
 
 STOCK_EXPAND = ("history,history.lastUpdated,history.previousVersion,history.contributors,"
                 "restrictions.read.restrictions.user,version,descendants.comment,body,body.storage,body.view")
@@ -20,7 +21,8 @@ def tree_items(n: int = 7) -> list[dict[str, Any]]:
     """A root page, children under it, one grandchild, and two blog posts."""
     items: list[dict[str, Any]] = [{"id": "1000", "type": "page", "space": "ENG", "title": "Home",
                                     "body": "<p>home</p>", "labels": ["root"],
-                                    "author": "acc-1", "restrictions": {"users": ["acc-1"], "groups": ["eng"]}}]
+                                    "author": "acc-1",
+                                    "restrictions": {"users": ["acc-1"], "groups": ["eng"]}}]
     for i in range(1, n):
         items.append({"id": str(1000 + i), "type": "page", "space": "ENG", "title": f"Page {i}",
                       "parent_id": "1000", "body": f"<h2>Section {i}</h2><p>text {i}</p>",
@@ -139,12 +141,14 @@ def test_expanded_fields_have_the_shapes_of_our_manifest(client: httpx.Client) -
     version = page["version"]
     assert set(version) >= {"number", "when", "by", "message", "minorEdit"}
     assert page["body"]["storage"] == {"value": "<p>g</p>", "representation": "storage",
-                                       "embeddedContent": [], "_expandable": {"content": "/rest/api/content/2002"}}
+                                       "embeddedContent": [],
+                                       "_expandable": {"content": "/rest/api/content/2002"}}
     assert set(page["_links"]) >= {"webui", "self", "tinyui"}
     assert page["_links"]["webui"] == "/spaces/OPS/pages/2002/Grandchild"
     home = client.get("/content/1000", params={"expand": OUR_EXPAND}).json()
     assert home["metadata"]["labels"]["results"][0] == {
-        "prefix": "global", "name": "root", "id": home["metadata"]["labels"]["results"][0]["id"], "label": "root"}
+        "prefix": "global", "name": "root", "id": home["metadata"]["labels"]["results"][0]["id"],
+        "label": "root"}
     read = home["restrictions"]["read"]["restrictions"]
     assert [u["accountId"] for u in read["user"]["results"]] == ["acc-1"]
     assert [g["name"] for g in read["group"]["results"]] == ["eng"]
@@ -152,13 +156,15 @@ def test_expanded_fields_have_the_shapes_of_our_manifest(client: httpx.Client) -
 
 def test_stock_expand_matches_the_real_cloud_records_key_for_key(client: httpx.Client) -> None:
     real = {}
-    with open(shared_path("data", "confluence", "rest_api", "v1", "airbyte_cloud_expected_records.jsonl")) as fh:
+    with open(shared_path("data", "confluence", "rest_api", "v1",
+                          "airbyte_cloud_expected_records.jsonl")) as fh:
         for line in fh:
             record = json.loads(line)
             real[record["stream"]] = record["data"]
     ours = {
         "pages": client.get("/content", params={"type": "page", "expand": STOCK_EXPAND}).json()["results"][0],
-        "blog_posts": client.get("/content", params={"type": "blogpost", "expand": STOCK_EXPAND}).json()["results"][0],
+        "blog_posts": client.get("/content", params={"type": "blogpost", "expand": STOCK_EXPAND}
+                                 ).json()["results"][0],
         "space": client.get("/space", params={"expand": "permissions,icon,description.plain,description.view"}
                             ).json()["results"][0],
         "group": client.get("/group").json()["results"][0],
@@ -209,7 +215,8 @@ def test_the_sample_space_is_served_whole(emulator: Any) -> None:
                       verify=emulator.ca_path) as client:
         served = {}
         for kind in ("page", "blogpost"):
-            body = client.get("/content", params={"type": kind, "limit": 250, "expand": "space,body.storage"}).json()
+            body = client.get("/content",
+                              params={"type": kind, "limit": 250, "expand": "space,body.storage"}).json()
             served.update({r["id"]: r for r in body["results"]})
         assert set(served) == {i["id"] for i in items}
         for item in items:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -60,7 +61,8 @@ def test_create_trash_restore_purge(emu: Any, client: httpx.Client) -> None:
     emu.admin.trash(new_id)
     assert client.get(f"/content/{new_id}").status_code == 404
     assert get(client, new_id, status="trashed")["status"] == "trashed"
-    assert new_id not in {r["id"] for r in client.get("/content", params={"spaceKey": "OPS"}).json()["results"]}
+    assert new_id not in {r["id"]
+                          for r in client.get("/content", params={"spaceKey": "OPS"}).json()["results"]}
     emu.admin.restore(new_id)
     assert get(client, new_id)["status"] == "current"
     emu.admin.purge(new_id)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT
+
 LINE = re.compile(r"confluence emulator: url=(https://127\.0\.0\.1:(\d+)) domain=(127\.0\.0\.1:\2) "
                   r"email=(\S+) token=(\S+) ca=(\S+\.pem)$")
 

@@ -6,74 +6,19 @@ own behaviour; the pipeline tests run the real clean and chunk through the emula
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from ingest.config import Settings, load_settings
-from ingest.index.embed import FakeEmbedder
-from ingest.index.indexer import Indexer, IndexReport
-from ingest.storage.ledger import Ledger
-from ingest.records import Ancestor, Block, Chunk, Page, make_chunk
 from ingest.index.gate import open_store
-
-
-def para_cleaner(body: str, *, users: object = None) -> list[Block]:
-    if "<broken" in body:
-        raise ValueError("cannot clean this")
-    return [Block("paragraph", t) for t in re.findall(r"<p>(.*?)</p>", body)]
-
-
-class ParaChunker:
-    def fingerprint(self) -> str:
-        return "para-v1"
-
-    def chunk(self, page: Page, blocks: Sequence[Block]) -> list[Chunk]:
-        header = " › ".join([page.space_name, *page.ancestor_titles, page.title])
-        return [make_chunk(page.id, i, header, (), b.text) for i, b in enumerate(blocks)]
-
-
-def page(pid: str, paras: Sequence[str], *, version: int = 1, title: str | None = None, status: str = "current",
-         ancestors: tuple[Ancestor, ...] = (), labels: tuple[str, ...] = ("howto",)) -> Page:
-    return Page(id=pid, kind="page", space_key="ENG", space_name="Engineering", title=title or f"Page {pid}",
-                url=f"https://x.example/wiki/{pid}", version=version, updated_at="2026-01-02T03:04:05Z",
-                body_html="".join(f"<p>{t}</p>" for t in paras), status=status, ancestors=ancestors,
-                labels=labels, read_groups=("staff",))
+from ingest.records import Ancestor, Page
+from tests.helpers import KB, page
 
 
 @pytest.fixture()
 def settings(tmp_path: Path) -> Settings:
     return load_settings(data={"dir": str(tmp_path / "kb")}, embed={"batch_size": 4})
-
-
-class KB:
-    """The ledger, store and a fresh Indexer per run, as the pipeline wires them."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.ledger = Ledger(settings.data_dir)
-        self.embedder = FakeEmbedder()
-        self.store = open_store(settings, self.embedder)
-
-    def put(self, *pages: Page) -> None:
-        with self.ledger.tx():
-            for p in pages:
-                self.ledger.upsert_page(p, None)
-
-    def run(self, **kw: object) -> IndexReport:
-        indexer = Indexer(self.settings, self.ledger, self.store, self.embedder, chunker=ParaChunker(),
-                          cleaner=para_cleaner, **kw)  # type: ignore[arg-type]
-        with Ledger(self.settings.data_dir) as reader:
-            return indexer.run(reader.iter_pages())
-
-    def chunk_rows(self) -> dict[str, tuple[str, str]]:
-        return {r[0]: (r[1], r[2]) for r in self.ledger.conn.execute("SELECT id, text_hash, text FROM chunks")}
-
-    def fts(self, word: str) -> list[str]:
-        return [r[0] for r in self.ledger.conn.execute(
-            "SELECT c.id FROM chunks_fts f JOIN chunks c ON c.rowid = f.rowid WHERE chunks_fts MATCH ?", (word,))]
 
 
 @pytest.fixture()

@@ -9,15 +9,13 @@ from pathlib import Path
 import pytest
 
 from ingest.config import load_settings
-from ingest.index.embed import FakeEmbedder
 from ingest.errors import IndexMismatch
-from ingest.storage.ledger import Ledger
-from ingest.index.rebuild import BUILDING_KEY, rebuild
+from ingest.index.embed import FakeEmbedder
 from ingest.index.gate import open_store
+from ingest.index.rebuild import BUILDING_KEY, rebuild
+from ingest.storage.ledger import Ledger
 from ingest.storage.vectors import active_collection, list_collections, make_client
-from test_index import KB, ParaChunker, page, para_cleaner
-
-STAND_INS = {"chunker": ParaChunker(), "cleaner": para_cleaner}
+from tests.helpers import KB, ParaChunker, page, para_cleaner, rebuild_kb
 
 
 @pytest.fixture()
@@ -29,15 +27,10 @@ def kb(tmp_path: Path) -> KB:
     return kb
 
 
-def _rebuild(kb: KB, embedder: object, **kw: object):  # type: ignore[no-untyped-def]
-    with Ledger(kb.settings.data_dir) as reader:
-        return rebuild(kb.settings, kb.ledger, reader, embedder, grace_seconds=0.0, **STAND_INS, **kw)
-
-
 def test_reindex_same_model_reuses_vectors_and_switches(kb: KB) -> None:
     old = active_collection(kb.settings)
     rows = kb.chunk_rows()
-    report = _rebuild(kb, kb.embedder)
+    report = rebuild_kb(kb, kb.embedder)
     assert report.old_collection == old and report.new_collection == active_collection(kb.settings) != old
     assert report.vectors_reused_from_old and report.index.chunks_embedded == 0
     assert report.index.chunks_reused == 80 and report.to_dict()["chunks"]["written"] == 80
@@ -52,7 +45,7 @@ def test_reindex_to_another_model_clears_the_mismatch(kb: KB) -> None:
     wider = FakeEmbedder(dimensions=32)
     with pytest.raises(IndexMismatch, match="kb reindex"):
         open_store(kb.settings, wider)
-    report = _rebuild(kb, wider)
+    report = rebuild_kb(kb, wider)
     assert not report.vectors_reused_from_old and report.index.chunks_embedded == 80
     assert open_store(kb.settings, wider).count() == 80
     with pytest.raises(IndexMismatch):
@@ -80,7 +73,7 @@ def test_crash_during_reindex_leaves_the_old_index_serving(kb: KB) -> None:
     leftover = kb.ledger.get_meta(BUILDING_KEY)
     assert leftover in list_collections(make_client(kb.settings))
     assert open_store(kb.settings, kb.embedder).count() == 80
-    report = _rebuild(kb, kb.embedder)
+    report = rebuild_kb(kb, kb.embedder)
     names = list_collections(make_client(kb.settings))
     assert leftover not in names and names == [report.new_collection]
 
@@ -119,16 +112,16 @@ def test_concurrent_searcher_never_sees_an_error_or_empty(kb: KB) -> None:
                     names.append(searcher.name)
                 if first and searcher.name == first[0]:
                     followed.set()
-            except Exception as exc:  # noqa: BLE001 - the assertion below names it
+            except Exception as exc:  # broad on purpose: the assertion below names it
                 seen.append(exc)
 
     thread = threading.Thread(target=search)
     thread.start()
     try:
-        first.append(_rebuild(kb, SlowFake(), reuse_from=None).new_collection)
+        first.append(rebuild_kb(kb, SlowFake(), reuse_from=None).new_collection)
         # the second reindex drops the collection the searcher followed to; it starts embedding
         # only once the searcher has followed the first switch (it does within FOLLOW_EVERY)
-        last = _rebuild(kb, SlowFake(after=followed), reuse_from=None).new_collection
+        last = rebuild_kb(kb, SlowFake(after=followed), reuse_from=None).new_collection
         deadline = time.monotonic() + 60
         while names[-1] != last and time.monotonic() < deadline:
             time.sleep(0.05)

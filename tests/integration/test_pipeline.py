@@ -9,26 +9,12 @@ from typing import Any
 
 import pytest
 
-from ingest.config import Settings, load_settings
-from ingest.index.embed import FakeEmbedder
+from ingest.config import Settings
 from ingest.errors import IndexMismatch
-from ingest.storage.ledger import Ledger
+from ingest.index.embed import FakeEmbedder
 from ingest.pipeline import ingest, reindex, status
-from ingest.index.gate import open_store
-
-
-def kb_settings(emu: Any, data_dir: Path) -> Settings:
-    return load_settings(confluence=emu.confluence_settings(), data={"dir": str(data_dir)})
-
-
-def snapshot(settings: Settings, embedder: Any) -> dict[str, Any]:
-    """Everything the index holds: ledger chunk rows, and Chroma ids with metadata and vectors."""
-    with Ledger(settings.data_dir) as ledger:
-        rows = {r[0]: tuple(r[1:]) for r in ledger.conn.execute(
-            "SELECT id, page_id, idx, text_hash, header, heading_path, text, tokens FROM chunks")}
-    store = open_store(settings, embedder)
-    chroma = {cid: (meta, [round(float(x), 5) for x in vec]) for cid, vec, meta in store.iter_all(vectors=True)}
-    return {"rows": rows, "chroma": chroma}
+from ingest.storage.ledger import Ledger
+from tests.helpers import kb_settings, snapshot
 
 
 @pytest.fixture()
@@ -44,11 +30,13 @@ def test_ingest_counts_metadata_and_no_change(generated: Any, tmp_path: Path) ->
     assert len(snap["chroma"]) == len(snap["rows"]) == first.index.chunks_written > 24
     for cid, (meta, _) in snap["chroma"].items():
         assert meta["page_id"] == snap["rows"][cid][0] and meta["text_hash"] == snap["rows"][cid][2]
-        assert meta["title"] and meta["url"].startswith("https://") and meta["space_key"] and meta["version"] >= 1
+        assert meta["title"] and meta["url"].startswith("https://") and meta["space_key"] \
+            and meta["version"] >= 1
     again = ingest(settings, embedder=fake)
     assert again.index.chunks_embedded == 0 and again.index.pages_unchanged == 24
     data = status(settings)
-    assert data["pages"] == 24 and data["chunks"] == len(snap["rows"]) and data["last_run"]["kind"] == "ingest"
+    assert data["pages"] == 24 and data["chunks"] == len(snap["rows"]) \
+        and data["last_run"]["kind"] == "ingest"
     assert again.to_dict()["chunks"]["embedded"] == 0 and "pages/s" in again.to_dict()
 
 

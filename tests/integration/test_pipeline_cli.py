@@ -13,13 +13,12 @@ import pytest
 from ingest.config import load_settings
 from ingest.index.embed import load_embedder
 from ingest.index.gate import open_store
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT
 
 
 def _kb(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(ROOT / ".venv" / "bin" / "kb"), *args], env=env, capture_output=True, text=True,
-                          timeout=600, cwd=env["KB_DATA__DIR"])
+    return subprocess.run([str(ROOT / ".venv" / "bin" / "kb"), *args], env=env, capture_output=True,
+                          text=True, timeout=600, cwd=env["KB_DATA__DIR"])
 
 
 @pytest.mark.slow
@@ -55,7 +54,8 @@ def test_kb_ingest_status_reindex_with_the_real_model(emulator_factory: Any, tmp
 
 
 @pytest.mark.slow
-def test_kb_ingest_names_the_model_mismatch_and_reindex_fixes_it(emulator_factory: Any, tmp_path: Path) -> None:
+def test_kb_ingest_names_the_model_mismatch_and_reindex_fixes_it(emulator_factory: Any,
+                                                                  tmp_path: Path) -> None:
     from ingest.index.embed import FakeEmbedder
 
     emu = emulator_factory(sample=False, pages=3, seed=2)

@@ -12,12 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_pipeline import kb_settings, snapshot
 
 from ingest.index.embed import FakeEmbedder
 from ingest.pipeline import ingest
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT, kb_settings, snapshot
 
 CHILD = """
 import sys, time

@@ -14,9 +14,9 @@ import pytest
 
 from ingest.config import Settings, load_settings
 from ingest.errors import MassDeleteRefused, SourceError
-from ingest.storage.ledger import Ledger
-from ingest.records import PullReport
 from ingest.pull.run import iter_work, pull
+from ingest.records import PullReport
+from ingest.storage.ledger import Ledger
 
 TOTAL = 66
 
@@ -211,7 +211,8 @@ def test_a_sweep_that_fails_midway_deletes_nothing(site: tuple[Any, Settings]) -
     assert changes(pull(settings)) == {"deleted": 2}
 
 
-def test_moving_or_renaming_a_parent_moves_its_descendants(site: tuple[Any, Settings], tmp_path: Path) -> None:
+def test_moving_or_renaming_a_parent_moves_its_descendants(site: tuple[Any, Settings],
+                                                           tmp_path: Path) -> None:
     emu, settings = site
     pull(settings)
     with ledger(settings) as led:

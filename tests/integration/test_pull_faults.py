@@ -13,8 +13,8 @@ from pydantic import SecretStr
 
 from ingest.config import Settings, load_settings
 from ingest.errors import SourceError
-from ingest.storage.ledger import Ledger
 from ingest.pull.run import pull
+from ingest.storage.ledger import Ledger
 
 SEARCH = "/wiki/rest/api/content/search"
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from ingest.config import Settings, load_settings
-from ingest.storage.ledger import Ledger
 from ingest.pull.run import pull
+from ingest.storage.ledger import Ledger
 
 KB = [sys.executable, "-c", "from retrieval.cli import main; main()"]
 KEYS = ["seen", "new", "changed", "unchanged", "moved", "deleted", "restored", "requests", "bytes",
@@ -56,7 +56,8 @@ def test_the_cursor_survives_between_processes(emulator_factory: Any, tmp_path: 
     assert list(report) == KEYS
     assert (report["new"], report["changed"], report["deleted"]) == (0, 0, 0)
     assert report["requests"] == len(emu.admin.requests())
-    cql = [q["query"]["cql"][0] for q in emu.admin.requests() if "lastmodified" in q["query"].get("cql", [""])[0]]
+    cql = [q["query"]["cql"][0] for q in emu.admin.requests()
+           if "lastmodified" in q["query"].get("cql", [""])[0]]
     assert cql and all(f'lastmodified >= "{cursor[:4]}' in c and "2000" not in c for c in cql)
 
 

@@ -97,7 +97,8 @@ def test_nonsense_is_not_found(kb, question):
 def test_each_filter_holds(kb, filters, check, mode):
     _, searcher, _ = kb
     hits = searcher.search("WAL disk full gateway errors support", k=10, filters=filters, mode=mode)
-    assert hits and all(check(h) for h in hits), [(h.page_id, h.space_key, h.kind, h.updated_at) for h in hits]
+    assert hits and all(check(h) for h in hits), \
+        [(h.page_id, h.space_key, h.kind, h.updated_at) for h in hits]
 
 
 @pytest.mark.parametrize("per_page", [1, 2, 3])

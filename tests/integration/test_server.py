@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,75 +18,17 @@ import pytest
 from ingest.config import load_settings
 from ingest.errors import ConfigError, NotReady
 from retrieval.http.app import check_exposure, create_app, running_server
-
-KEY, OTHER_KEY = "test-key-1f2e3d", "test-key-2a9b8c"
-AUTH = {"Authorization": f"Bearer {KEY}"}
-PAGES = [
-    ("101", "VPN access", "Rotate the VPN certificate every 90 days with the vpn-rotate tool. "
-                          "The certificate is valid for 90 days."),
-    ("102", "Release process", "Releases are cut from main every Tuesday. Tag the commit and run the "
-                               "release pipeline."),
-    ("103", "On-call handbook", "The on-call engineer answers pages within 15 minutes. Escalate to the "
-                                "incident commander."),
-    ("104", "Coffee machine", "Descale the coffee machine monthly. Use the blue descaler."),
-]
-STOP = {"the", "a", "is", "it", "how", "what", "do", "i", "for", "to", "of", "long", "does", "with", "are"}
-
-
-def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9-]+", text.lower()) if w not in STOP}
-
-
-class FakeEngine:
-    """Word-overlap search; the answer is the top page's first sentence, cited [1]."""
-
-    rewrite = None
-
-    def __init__(self, fail: Exception | None = None, warnings: Sequence[str] = ()) -> None:
-        self.fail = fail
-        self.warnings = list(warnings)
-        self.queries: list[str] = []
-
-    def search(self, query: str, *, k: int | None = None, filters: dict[str, Any] | None = None,
-               mode: str | None = None) -> list[dict[str, Any]]:
-        if self.fail:
-            raise self.fail
-        self.queries.append(query)
-        scored = [(len(_words(query) & _words(title + " " + text)), pid, title, text)
-                  for pid, title, text in PAGES if not filters or pid in filters.get("page_ids", [pid])]
-        scored = sorted((s for s in scored if s[0] > 0), reverse=True)[: k or 3]
-        return [{"chunk_id": f"{pid}:0", "page_id": pid, "title": title, "url": f"https://wiki.test/{pid}",
-                 "heading_path": "", "text": text, "header": title, "score": float(score),
-                 "ranks": {"lexical": i + 1}} for i, (score, pid, title, text) in enumerate(scored)]
-
-    def ask(self, question: str, *, k: int | None = None, filters: dict[str, Any] | None = None,
-            history: Sequence[dict[str, str]] | None = None) -> dict[str, Any]:
-        hits = self.search(question, k=k, filters=filters)
-        if not hits:
-            return {"text": "Not found in the knowledge base.", "citations": [], "hits": [],
-                    "confidence": 0.0, "not_found": True, "warnings": []}
-        top = hits[0]
-        sentence = top["text"].split(". ")[0] + "."
-        return {"text": f"{sentence} [1] Also see the page for details.",
-                "citations": [{"number": 1, "title": top["title"], "url": top["url"],
-                               "chunk_id": top["chunk_id"], "quote": sentence}],
-                "hits": hits, "confidence": 0.8, "not_found": False, "warnings": self.warnings}
-
-    def status(self) -> dict[str, Any]:
-        return {"pages": {"current": len(PAGES)}, "chunks": len(PAGES), "spaces": ["ENG"], "ready": True,
-                "model": "fake", "active_collection": "confluence_kb", "last_run": None}
-
-    def close(self) -> None:
-        pass
-
-
-LLM_KEY, CONFLUENCE_TOKEN = "llm-key-9q8w7e6r", "atl-token-5t4y3u2i"
-
-
-def _settings(tmp_path: Path, **server: Any) -> Any:
-    conf = {"api_keys": f"{KEY},{OTHER_KEY}", "rate_limit_per_minute": 1000, **server}
-    return load_settings(data={"dir": str(tmp_path)}, server=conf, llm={"api_key": LLM_KEY},
-                         confluence={"api_token": CONFLUENCE_TOKEN})
+from tests.helpers import (
+    AUTH,
+    CONFLUENCE_TOKEN,
+    KEY,
+    LLM_KEY,
+    OTHER_KEY,
+    FakeEngine,
+    api_settings,
+    error_body,
+    sse_events,
+)
 
 
 @pytest.fixture
@@ -96,7 +37,7 @@ def serve(tmp_path: Path) -> Iterator[Any]:
     stack: list[Any] = []
 
     def start(engine: Any = None, **server: Any) -> str:
-        cm = running_server(create_app(_settings(tmp_path, **server), engine=engine or FakeEngine()))
+        cm = running_server(create_app(api_settings(tmp_path, **server), engine=engine or FakeEngine()))
         stack.append(cm)
         return cm.__enter__()
 
@@ -110,40 +51,17 @@ def url(serve: Any) -> str:
     return serve()  # type: ignore[no-any-return]
 
 
-def _error(resp: httpx.Response, status: int) -> dict[str, Any]:
-    assert resp.status_code == status, resp.text
-    assert resp.headers["content-type"].startswith("application/json")
-    body = resp.json()
-    assert set(body) >= {"error", "guidance"} and body["error"] and body["guidance"], body
-    assert "Traceback" not in resp.text
-    return body  # type: ignore[no-any-return]
-
-
-def sse_events(text: str) -> list[tuple[str | None, str]]:
-    """(event name, data) pairs of a text/event-stream body."""
-    out = []
-    for block in text.strip().split("\n\n"):
-        name = data = None
-        for line in block.splitlines():
-            if line.startswith("event: "):
-                name = line[7:]
-            elif line.startswith("data: "):
-                data = line[6:]
-        out.append((name, data or ""))
-    return out
-
-
 # -- auth --------------------------------------------------------------------------------------------
 def test_healthz_needs_no_key_and_v1_needs_the_right_one(url: str) -> None:
     assert httpx.get(f"{url}/healthz").json() == {"status": "ok"}
     missing = httpx.get(f"{url}/v1/status")
-    assert _error(missing, 401)["error"] == "missing API key"
+    assert error_body(missing, 401)["error"] == "missing API key"
     assert missing.headers["www-authenticate"] == "Bearer"
     wrong = httpx.get(f"{url}/v1/status", headers={"Authorization": "Bearer nope"})
-    assert _error(wrong, 401)["error"] == "invalid API key"
+    assert error_body(wrong, 401)["error"] == "invalid API key"
     assert KEY not in wrong.text and "nope" not in wrong.text
     basic = httpx.get(f"{url}/v1/status", headers={"Authorization": f"Basic {KEY}"})
-    _error(basic, 401)
+    error_body(basic, 401)
     for key in (KEY, OTHER_KEY):
         assert httpx.get(f"{url}/v1/status", headers={"Authorization": f"Bearer {key}"}).status_code == 200
     assert httpx.post(f"{url}/v1/search", json={"query": "vpn"}).status_code == 401
@@ -157,7 +75,7 @@ def test_no_keys_is_allowed_on_loopback_only(tmp_path: Path, serve: Any) -> None
     check_exposure(bare, "localhost")
     with pytest.raises(ConfigError, match="without an API key"):
         check_exposure(bare, "0.0.0.0")
-    check_exposure(_settings(tmp_path), "0.0.0.0")
+    check_exposure(api_settings(tmp_path), "0.0.0.0")
 
 
 # -- shapes ------------------------------------------------------------------------------------------
@@ -186,9 +104,10 @@ def test_filters_reach_the_engine_and_bad_ones_are_422(url: str) -> None:
     hits = httpx.post(f"{url}/v1/search", headers=AUTH, json=body).json()["hits"]
     assert [h["page_id"] for h in hits] == ["102"]
     bad_date = {"query": "x", "filters": {"updated_after": "last tuesday"}}
-    assert "updated_after" in _error(httpx.post(f"{url}/v1/search", headers=AUTH, json=bad_date), 422)["error"]
+    assert "updated_after" in error_body(httpx.post(f"{url}/v1/search", headers=AUTH, json=bad_date),
+                                         422)["error"]
     unknown = {"query": "x", "filters": {"colour": ["red"]}}
-    _error(httpx.post(f"{url}/v1/search", headers=AUTH, json=unknown), 422)
+    error_body(httpx.post(f"{url}/v1/search", headers=AUTH, json=unknown), 422)
 
 
 def test_openapi_docs_are_served(url: str) -> None:
@@ -238,7 +157,8 @@ def test_stepped_stream_sends_hits_first_and_ends_with_an_error_event_on_failure
     events = sse_events(httpx.post(f"{url}/v1/ask", headers=AUTH, json=question).text)
     data = [json.loads(d) for _, d in events]
     assert data[0]["hits"] == plain["hits"] and events[-1][0] == "done"
-    assert "".join(d["text"] for (name, _), d in zip(events, data) if name == "delta") == plain["text"]
+    assert "".join(d["text"] for (name, _), d in zip(events, data, strict=True) if name == "delta") \
+        == plain["text"]
 
     broken = serve(engine=StepEngine(NotReady(f"LLM refused key {LLM_KEY}", "check [llm]")))
     events = sse_events(httpx.post(f"{broken}/v1/ask", headers=AUTH, json=question).text)
@@ -246,7 +166,7 @@ def test_stepped_stream_sends_hits_first_and_ends_with_an_error_event_on_failure
     assert json.loads(events[-1][1]) == {"error": "LLM refused key ***", "guidance": "check [llm]"}
     empty = NotReady("the knowledge base is empty", "run `kb ingest` first")
     not_ready = serve(engine=StepEngine(fail=empty))
-    _error(httpx.post(f"{not_ready}/v1/ask", headers=AUTH, json=question), 503)
+    error_body(httpx.post(f"{not_ready}/v1/ask", headers=AUTH, json=question), 503)
 
 
 # -- follow-ups ----------------------------------------------------------------------------------------
@@ -256,11 +176,13 @@ def test_follow_up_finds_the_page_only_through_its_history(url: str) -> None:
     assert all(h["page_id"] != "101" for h in alone["hits"])
     history = [{"role": "user", "content": "Where is the VPN certificate documented?"},
                {"role": "assistant", "content": "See VPN access [1]."}]
-    answer = httpx.post(f"{url}/v1/ask", headers=AUTH, json={"question": follow_up, "history": history}).json()
+    answer = httpx.post(f"{url}/v1/ask", headers=AUTH,
+                        json={"question": follow_up, "history": history}).json()
     assert answer["hits"][0]["page_id"] == "101"
     assert answer["query"] == "Where is the VPN certificate documented? How often must it be rotated?"
     fresh = "Which day of the week are releases cut from main?"
-    standalone = httpx.post(f"{url}/v1/ask", headers=AUTH, json={"question": fresh, "history": history}).json()
+    standalone = httpx.post(f"{url}/v1/ask", headers=AUTH,
+                            json={"question": fresh, "history": history}).json()
     assert standalone["query"] == fresh and standalone["hits"][0]["page_id"] == "102"
 
 
@@ -268,7 +190,7 @@ def test_follow_up_finds_the_page_only_through_its_history(url: str) -> None:
 def test_oversize_malformed_and_invalid_bodies_get_clear_json_errors(serve: Any) -> None:
     url = serve(max_body_bytes=2048, max_question_chars=100)
     big = {"question": "x" * 5000}
-    assert "too large" in _error(httpx.post(f"{url}/v1/ask", headers=AUTH, json=big), 413)["error"]
+    assert "too large" in error_body(httpx.post(f"{url}/v1/ask", headers=AUTH, json=big), 413)["error"]
 
     def chunked() -> Iterator[bytes]:  # no Content-Length: the limit is counted as the body arrives
         yield b'{"question": "'
@@ -276,20 +198,20 @@ def test_oversize_malformed_and_invalid_bodies_get_clear_json_errors(serve: Any)
             yield b"y" * 500
         yield b'"}'
 
-    _error(httpx.post(f"{url}/v1/ask", headers=AUTH, content=chunked()), 413)
+    error_body(httpx.post(f"{url}/v1/ask", headers=AUTH, content=chunked()), 413)
     malformed = httpx.post(f"{url}/v1/ask", headers={**AUTH, "Content-Type": "application/json"},
                            content=b'{"question": "vpn",')
-    assert _error(malformed, 400)["error"] == "request body is not valid JSON"
-    long_q = _error(httpx.post(f"{url}/v1/ask", headers=AUTH, json={"question": "z" * 101}), 422)
+    assert error_body(malformed, 400)["error"] == "request body is not valid JSON"
+    long_q = error_body(httpx.post(f"{url}/v1/ask", headers=AUTH, json={"question": "z" * 101}), 422)
     assert "too long" in long_q["error"] and "100" in long_q["guidance"]
-    assert "question" in _error(httpx.post(f"{url}/v1/ask", headers=AUTH, json={"k": 3}), 422)["error"]
-    _error(httpx.post(f"{url}/v1/ask", headers=AUTH, json={"question": "vpn", "k": "many"}), 422)
-    assert _error(httpx.post(f"{url}/v1/ask", headers=AUTH, json=["vpn"]), 422)["error"] == \
+    assert "question" in error_body(httpx.post(f"{url}/v1/ask", headers=AUTH, json={"k": 3}), 422)["error"]
+    error_body(httpx.post(f"{url}/v1/ask", headers=AUTH, json={"question": "vpn", "k": "many"}), 422)
+    assert error_body(httpx.post(f"{url}/v1/ask", headers=AUTH, json=["vpn"]), 422)["error"] == \
         "request body must be a JSON object"
     form = httpx.post(f"{url}/v1/ask", headers=AUTH, data={"question": "vpn"})  # curl -d without -H
-    assert "Content-Type: application/json" in _error(form, 422)["guidance"]
-    _error(httpx.get(f"{url}/v1/nowhere", headers=AUTH), 404)
-    _error(httpx.get(f"{url}/v1/ask", headers=AUTH), 405)
+    assert "Content-Type: application/json" in error_body(form, 422)["guidance"]
+    error_body(httpx.get(f"{url}/v1/nowhere", headers=AUTH), 404)
+    error_body(httpx.get(f"{url}/v1/ask", headers=AUTH), 405)
 
 
 def test_rate_limit_per_key_answers_429_with_retry_after(serve: Any) -> None:
@@ -297,7 +219,7 @@ def test_rate_limit_per_key_answers_429_with_retry_after(serve: Any) -> None:
     codes = [httpx.get(f"{url}/v1/status", headers=AUTH).status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
     limited = httpx.get(f"{url}/v1/status", headers=AUTH)
-    assert _error(limited, 429)["error"] == "rate limit exceeded"
+    assert error_body(limited, 429)["error"] == "rate limit exceeded"
     assert int(limited.headers["retry-after"]) >= 1
     other = httpx.get(f"{url}/v1/status", headers={"Authorization": f"Bearer {OTHER_KEY}"})
     assert other.status_code == 200  # each key has its own bucket
@@ -309,13 +231,14 @@ def test_rate_limit_per_key_answers_429_with_retry_after(serve: Any) -> None:
 
 def test_engine_errors_map_to_status_without_secrets(serve: Any, caplog: pytest.LogCaptureFixture) -> None:
     not_ready = serve(engine=FakeEngine(NotReady("the knowledge base is empty", "run `kb ingest` first")))
-    body = _error(httpx.post(f"{not_ready}/v1/search", headers=AUTH, json={"query": "vpn"}), 503)
+    body = error_body(httpx.post(f"{not_ready}/v1/search", headers=AUTH, json={"query": "vpn"}), 503)
     assert body == {"error": "the knowledge base is empty", "guidance": "run `kb ingest` first"}
     caplog.set_level(logging.INFO)
     secret = "confluence-token-S3CR3T"
     broken = serve(engine=FakeEngine(RuntimeError(f"auth failed with api_token={secret}")))
     resp = httpx.post(f"{broken}/v1/search", headers=AUTH, json={"query": "vpn"})
-    assert _error(resp, 500) == {"error": "internal error", "guidance": "retry; if it persists, see the server log"}
+    assert error_body(resp, 500) == {"error": "internal error",
+                                     "guidance": "retry; if it persists, see the server log"}
     assert secret not in resp.text
     assert "RuntimeError" in caplog.text
     for leak in (secret, KEY, "Traceback"):
@@ -326,12 +249,13 @@ def test_secrets_are_redacted_from_warnings_and_errors(serve: Any) -> None:
     leaky = [f"the LLM failed (AuthenticationError: Incorrect API key provided: {LLM_KEY})",
              "the LLM failed (AuthenticationError: key sk-proj-abcdefghijklmnop is invalid)"]
     url = serve(engine=FakeEngine(warnings=leaky))
-    resp = httpx.post(f"{url}/v1/ask", headers=AUTH, json={"question": "How do I rotate the VPN certificate?"})
+    resp = httpx.post(f"{url}/v1/ask", headers=AUTH,
+                      json={"question": "How do I rotate the VPN certificate?"})
     assert resp.status_code == 200 and resp.json()["warnings"][0].endswith("provided: ***)")
     assert LLM_KEY not in resp.text and "sk-proj-abcdefghijklmnop" not in resp.text
     failing = serve(engine=FakeEngine(NotReady(f"login with token {CONFLUENCE_TOKEN} refused", f"not {KEY}")))
     resp = httpx.post(f"{failing}/v1/search", headers=AUTH, json={"query": "vpn"})
-    assert _error(resp, 503) == {"error": "login with token *** refused", "guidance": "not ***"}
+    assert error_body(resp, 503) == {"error": "login with token *** refused", "guidance": "not ***"}
 
 
 def test_cors_is_closed_by_default_and_follows_the_settings(serve: Any) -> None:

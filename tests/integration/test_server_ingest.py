@@ -16,15 +16,14 @@ from typing import Any
 
 import httpx
 import pytest
-from test_server import AUTH, KEY
 
 from ingest.config import load_settings
 from ingest.index.embed import FakeEmbedder
 from ingest.storage.ledger import Ledger
-from retrieval.http.engine import KBEngine
 from retrieval.http.app import create_app, running_server
+from retrieval.http.engine import KBEngine
+from tests.helpers import AUTH, KEY, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 PAGES, EDITED, CREATED = 40, 15, 15
 WORKER = """
 import os, sys
@@ -93,13 +92,15 @@ def test_searches_stay_correct_during_ingest_and_reindex_in_another_process(tmp_
             emu.admin.edit(pid, body="<p>" + " ".join(["rewritten paragraph about rotation"] * 40) + "</p>")
         for i in range(CREATED):
             emu.admin.create({"type": "page", "space": "ENG", "title": f"Zebracorn runbook {i}",
-                              "body": f"<p>The zebracorn quasar{i} procedure restarts the flux capacitor.</p>"})
+                              "body": f"<p>The zebracorn quasar{i} procedure restarts the flux "
+                                      "capacitor.</p>"})
 
         engine = KBEngine.open(settings, embedder=FakeEmbedder())
         with running_server(create_app(settings, engine=engine)) as url:
             probes = {}  # generated text repeats across pages: keep the queries that find their page first
             for query, page_id in candidates.items():
-                hits = httpx.post(f"{url}/v1/search", headers=AUTH, json={"query": query, "k": 3}).json()["hits"]
+                hits = httpx.post(f"{url}/v1/search", headers=AUTH,
+                                  json={"query": query, "k": 3}).json()["hits"]
                 if hits and hits[0]["page_id"] == page_id and len(probes) < 6:
                     probes[query] = page_id
             assert len(probes) >= 3, f"only {len(probes)} of {len(candidates)} probes find their page"
@@ -112,13 +113,15 @@ def test_searches_stay_correct_during_ingest_and_reindex_in_another_process(tmp_
                 output = proc.communicate(timeout=300)[0]
                 assert proc.returncode == 0, output[-2000:]
                 assert problems == [], problems[:5]
-                assert done >= 3, f"only {done} requests during the {kind} ({time.monotonic() - started:.1f}s)"
+                assert done >= 3, \
+                    f"only {done} requests during the {kind} ({time.monotonic() - started:.1f}s)"
 
                 fresh = httpx.post(f"{url}/v1/search", headers=AUTH,
                                    json={"query": "zebracorn quasar7 flux capacitor", "k": 3}).json()["hits"]
                 with Ledger(settings.data_dir, readonly=True) as ledger:
                     diag = [tuple(r) for r in ledger.conn.execute(
-                        "SELECT id, status, version, indexed_version FROM pages WHERE title LIKE 'Zebracorn%'")]
+                        "SELECT id, status, version, indexed_version FROM pages "
+                        "WHERE title LIKE 'Zebracorn%'")]
                     diag.append(ledger.count("chunks", "text LIKE '%zebracorn%'"))
                     diag.append(output[-1500:])
                 assert fresh and fresh[0]["title"] == "Zebracorn runbook 7", diag

@@ -10,13 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import build_tiny_kb
-from test_server import AUTH, KEY, _error, sse_events
 
 from ingest.config import load_settings
 from ingest.index.embed import FakeEmbedder
-from retrieval.http.engine import KBEngine
 from retrieval.http.app import create_app, running_server
+from retrieval.http.engine import KBEngine
+from tests.helpers import AUTH, KEY, build_tiny_kb, error_body, sse_events
 
 
 def _serve_settings(data_dir: Path, **server: Any) -> Any:
@@ -66,10 +65,12 @@ def test_answer_cites_its_hits_and_streams_the_same_text(kb_url: str) -> None:
     hit_ids = {h["chunk_id"] for h in plain["hits"]}
     assert all(c["chunk_id"] in hit_ids for c in plain["citations"])
     assert "101:1" in {c["chunk_id"] for c in plain["citations"]}
-    resp = httpx.post(f"{kb_url}/v1/ask", headers=AUTH, json={"question": question, "stream": True}, timeout=30)
+    resp = httpx.post(f"{kb_url}/v1/ask", headers=AUTH, json={"question": question, "stream": True},
+                      timeout=30)
     events = sse_events(resp.text)
     data = [json.loads(d) for _, d in events]
-    assert "".join(d["text"] for name_d, d in zip(events, data) if name_d[0] == "delta") == plain["text"]
+    assert "".join(d["text"] for name_d, d in zip(events, data, strict=True) if name_d[0] == "delta") \
+        == plain["text"]
     assert data[-2]["citations"] == plain["citations"]
 
 
@@ -91,7 +92,7 @@ def test_server_started_before_the_first_ingest_serves_once_it_exists(tmp_path: 
     engine = KBEngine.open(settings, embedder=FakeEmbedder())
     with running_server(create_app(settings, engine=engine)) as url:
         early = httpx.post(f"{url}/v1/search", headers=AUTH, json={"query": "holiday"})
-        assert "kb ingest" in _error(early, 503)["guidance"]
+        assert "kb ingest" in error_body(early, 503)["guidance"]
         assert httpx.get(f"{url}/v1/status", headers=AUTH).json()["ready"] is False
         build_tiny_kb(data_dir)
         later = httpx.post(f"{url}/v1/search", headers=AUTH, json={"query": "holiday allowance"})
@@ -126,5 +127,5 @@ def test_lifespan_loads_the_model_and_reports_an_index_built_otherwise(tmp_path:
     with running_server(create_app(_serve_settings(data_dir))) as url:
         health = httpx.get(f"{url}/healthz")
         assert health.status_code == 503 and "kb reindex" in health.json()["guidance"]
-        body = _error(httpx.post(f"{url}/v1/search", headers=AUTH, json={"query": "holiday"}), 409)
+        body = error_body(httpx.post(f"{url}/v1/search", headers=AUTH, json={"query": "holiday"}), 409)
         assert "built differently" in body["error"] and "kb reindex" in body["guidance"]

@@ -12,10 +12,9 @@ from pydantic import SecretStr
 
 from ingest.config import Settings, load_settings
 from ingest.errors import SourceError
-from ingest.storage.ledger import Ledger
 from ingest.pull.run import pull
-
-ROOT = Path(__file__).resolve().parent.parent
+from ingest.storage.ledger import Ledger
+from tests.helpers import ROOT
 
 
 def _example() -> Any:

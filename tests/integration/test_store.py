@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from ingest.config import Settings, load_settings
-from ingest.index.embed import FakeEmbedder
 from ingest.errors import IndexMismatch, NotReady
+from ingest.index.embed import FakeEmbedder
 from ingest.index.gate import collection_gate, open_store
 from ingest.storage.vectors import (
     StoreHit,

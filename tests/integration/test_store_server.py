@@ -11,12 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_index import KB, page
 
 from ingest.config import Settings, load_settings
 from ingest.storage.vectors import active_collection, list_collections, make_client
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import KB, ROOT, page, rebuild_kb
 
 
 def _free_port() -> int:
@@ -66,7 +64,6 @@ def server_settings(tmp_path: Path, chroma_server: tuple[str, int]) -> Settings:
 
 
 def test_index_and_reindex_against_a_chroma_server(server_settings: Settings) -> None:
-    from test_index_reindex import _rebuild
 
     kb = KB(server_settings)
     kb.put(page("1", ["server side alpha", "server side beta"]), page("2", ["gamma"]))
@@ -78,7 +75,7 @@ def test_index_and_reindex_against_a_chroma_server(server_settings: Settings) ->
     assert found["1:0"].metadata["title"] == "Page 1"
     kb.put(page("2", ["gamma"], status="deleted"))
     assert kb.run().pages_deleted == 1 and kb.store.count() == 2
-    report = _rebuild(kb, kb.embedder)
+    report = rebuild_kb(kb, kb.embedder)
     client = make_client(server_settings)
     assert list_collections(client) == [report.new_collection] == [active_collection(server_settings)]
     assert kb.store.count() == 2 and report.index.chunks_embedded == 0

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import itertools
 
 import pytest
 
-from ingest.text.chunk import Chunker, check_budgets, tiktoken_counter, window_counter, window_size
-from ingest.text.clean import clean
 from ingest.config import ChunkSettings
 from ingest.records import Ancestor, Block, Page, sha256
+from ingest.text.chunk import Chunker, check_budgets, tiktoken_counter, window_counter, window_size
+from ingest.text.clean import clean
+from tests.helpers import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "storage"
 PAGE = Page("42", "page", "ENG", "Billing", "https://wiki.example.com/42", 3, "2024-01-01T00:00:00Z",
             space_name="Engineering", ancestors=(Ancestor("1", "Services"), Ancestor("2", "Payments")))
 
@@ -86,7 +86,7 @@ def test_overlap_repeats_the_end_of_the_previous_chunk() -> None:
     long = Block("text", " ".join(sentence(i) for i in range(10)))
     c = chunker(chunk_tokens=32, overlap=6).chunk(PAGE, [long])
     assert len(c) > 2
-    for a, b in zip(c, c[1:]):
+    for a, b in itertools.pairwise(c):
         tail = a.text.split()[-6:]
         assert b.text.split()[:6] == tail
     assert check_budgets(c, chunk_tokens=32, count_tokens=words) == []
@@ -155,7 +155,7 @@ def test_real_counters_on_every_fixture() -> None:
                  count_window=count_window)
     for path in sorted(FIXTURES.glob("*.xml")):
         blocks = clean(path.read_text())
-        chunks = ch.chunk(PAGE, blocks + [Block("text", long, ("Long",))])
+        chunks = ch.chunk(PAGE, [*blocks, Block("text", long, ("Long",))])
         assert ch.check(chunks) == [], path.name
         assert all(count_window(c.embed_text) <= 256 for c in chunks)
 

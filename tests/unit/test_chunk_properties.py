@@ -7,12 +7,12 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.text.chunk import Chunker, check_budgets
-from ingest.text.clean import clean
 from ingest.config import ChunkSettings
 from ingest.records import Block, Page
+from ingest.text.chunk import Chunker, check_budgets
+from ingest.text.clean import clean
+from tests.helpers import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "storage"
 PAGE = Page("p1", "page", "SP", "Page title", "", 1, "", ancestors=())
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -66,12 +66,12 @@ def is_subsequence(needle: list[str], haystack: list[str]) -> bool:
 @given(garbled)
 def test_garbled_xhtml_never_raises(body: str) -> None:
     for b in clean(body):
-        assert b.text and b.text == b.text.strip(" \n") or b.kind == "code"
+        assert (b.text and b.text == b.text.strip(" \n")) or b.kind == "code"
 
 
 @FAST
 @given(st.sampled_from(sorted(FIXTURES.glob("*.xml"))), st.integers(0, 10_000), st.integers(0, 400),
-       st.sampled_from(FRAGMENTS + ["", "<p>unclosed", "</ac:rich-text-body></ac:structured-macro>"]))
+       st.sampled_from([*FRAGMENTS, "", "<p>unclosed", "</ac:rich-text-body></ac:structured-macro>"]))
 def test_damaged_fixtures_never_raise(path: Path, at: int, cut: int, insert: str) -> None:
     body = path.read_text()
     at %= len(body) + 1

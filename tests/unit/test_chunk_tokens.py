@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.text.clean import clean
 from ingest.text.tokens import window_counter
+from tests.helpers import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "storage"
 FAST, EXACT = window_counter(), window_counter(exact=True)
 
 
 def test_same_counts_as_the_library_on_cleaned_fixtures_and_markup() -> None:
     texts = ["", " ", "Hello, World!", "naïve café — déjà vu", "北京欢迎你 and 東京", "x" * 150,
-             "[CLS] and [SEP] inside", "tab\tnew\nline\r\x0bvt\x1csep\x85nel", "emoji 😀👍🏽 ok", "İstanbul ǅ"]
+             "[CLS] and [SEP] inside", "tab\tnew\nline\r\x0bvt\x1csep\x85nel", "emoji 😀👍🏽 ok",
+             "İstanbul ǅ"]
     for path in sorted(FIXTURES.glob("*.xml")):
         body = path.read_text()
         texts.append(body)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from ingest.text.clean import clean
 from ingest.records import Block
+from ingest.text.clean import clean
+from tests.helpers import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "storage"
 USERS = {"557058:aaaa-bbbb": "Dana Reyes", "8a7f808a": "Sam Ito"}
 
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import shared_path
-from ingest.text.chunk import Chunker
-from ingest.text.clean import clean
 from ingest.config import ChunkSettings
 from ingest.records import Block, Page
+from ingest.text.chunk import Chunker
+from ingest.text.clean import clean
+from tests.helpers import shared_path
 
 TAG = re.compile(r"</?([A-Za-z][\w:-]*)(?:\s[^<>]*)?/?>")
 Cleaned = dict[str, tuple[str, list[Block]]]
@@ -104,7 +104,7 @@ def test_table_header_repeated_in_every_chunk(cleaned: Cleaned) -> None:
     page = Page("t", "page", "S", "Tables", "", 1, "")
     chunker = Chunker(ChunkSettings(chunk_tokens=40, overlap_tokens=0, min_section_tokens=0),
                       count_tokens=words)
-    chunks = [c for c in chunker.chunk(page, [table])]
+    chunks = list(chunker.chunk(page, [table]))
     assert len(chunks) > 1
     assert all(c.text.startswith(table.table_header + "\n") for c in chunks)
 

@@ -8,6 +8,7 @@ import pytest
 
 from ingest.config import load_settings
 from ingest.errors import ConfigError
+from tests.helpers import ROOT
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -17,14 +18,16 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 
 def test_precedence_init_over_env_over_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    cfg = _write(tmp_path, '[confluence]\ndomain_name = "file.example"\nemail = "file@x"\n[pull]\npage_size = 10\n')
+    cfg = _write(tmp_path, '[confluence]\ndomain_name = "file.example"\nemail = "file@x"\n'
+                           '[pull]\npage_size = 10\n')
     assert load_settings(cfg).confluence.domain_name == "file.example"
     monkeypatch.setenv("KB_CONFLUENCE__DOMAIN_NAME", "env.example")
     settings = load_settings(cfg)
     assert settings.confluence.domain_name == "env.example"
     assert settings.confluence.email == "file@x"  # untouched keys still come from the file
     assert settings.pull.page_size == 10
-    assert load_settings(cfg, confluence={"domain_name": "init.example"}).confluence.domain_name == "init.example"
+    assert load_settings(cfg, confluence={"domain_name": "init.example"}).confluence.domain_name \
+        == "init.example"
 
 
 def test_kb_config_env_chooses_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,13 +62,12 @@ def test_missing_file_and_bad_values_are_clear(tmp_path: Path, monkeypatch: pyte
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings(_write(tmp_path, "[pull\n"))
     monkeypatch.setenv("KB_PULL__PAGE_SIZE", "zero")
-    with pytest.raises(ConfigError, match="pull.page_size") as err:
+    with pytest.raises(ConfigError, match=r"pull\.page_size") as err:
         load_settings(None)
     assert "KB_PULL__PAGE_SIZE" in err.value.guidance
 
 
 def test_shipped_config_toml_loads() -> None:
-    root = Path(__file__).resolve().parent.parent
-    settings = load_settings(root / "config.toml")
+    settings = load_settings(ROOT / "config.toml")
     assert settings.data.dir == Path(".kb")
     assert settings.pull.max_delete_fraction == 0.2

@@ -10,9 +10,18 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from emulator.corpus import (
+    SAMPLE_CORPUS,
+    SAMPLE_QA,
+    SAMPLE_SPACES,
+    SAMPLE_USERS,
+    read_corpus,
+    read_jsonl,
+    read_spaces,
+    read_users,
+    users_by_id,
+)
 from tools.sample_space import build as sample_build
-from emulator.corpus import (SAMPLE_CORPUS, SAMPLE_QA, SAMPLE_SPACES, SAMPLE_USERS, read_corpus, read_jsonl,
-                             read_spaces, read_users, users_by_id)
 
 WRAP = ('<root xmlns:ac="http://atlassian.com/content" xmlns:ri="http://atlassian.com/resource/identifier">'
         "{}</root>")
@@ -34,7 +43,7 @@ def test_sample_counts_and_fields(items: list[dict[str, Any]]) -> None:
     kinds = Counter(i["type"] for i in items)
     assert 38 <= kinds["page"] <= 48 and kinds["blogpost"] == 8
     for item in items:
-        assert FIELDS <= item.keys()
+        assert item.keys() >= FIELDS
         assert item["id"].isdigit() and isinstance(item["version"], int) and item["version"] >= 1
         assert ISO.match(item["created"]) and ISO.match(item["updated"])
         assert item["created"] <= item["updated"]

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
 import pytest
 
 from emulator import cql
 from emulator.store import Store
-
-
-def items() -> list[dict[str, Any]]:
-    return [
-        {"id": "11", "type": "page", "space": "ENG", "title": "A", "body": "", "labels": ["x"],
-         "updated": "2024-05-01T10:04:59.999Z"},
-        {"id": "12", "type": "page", "space": "ENG", "title": "B", "body": "", "parent_id": "11",
-         "updated": "2024-05-01T10:05:00.000Z"},
-        {"id": "13", "type": "page", "space": "OPS", "title": "C", "body": "",
-         "updated": "2024-05-01T10:05:59.999Z"},
-        {"id": "14", "type": "blogpost", "space": "OPS", "title": "D", "body": "",
-         "updated": "2024-05-01T10:06:00.000Z"},
-        {"id": "15", "type": "page", "space": "SEC", "title": "E", "body": "", "parent_id": "12",
-         "updated": "2024-05-01T10:05:30.000Z"},
-    ]
+from tests.helpers import cql_items
 
 
 @pytest.fixture
 def store() -> Store:
-    return Store.build(items())
+    return Store.build(cql_items())
 
 
 def ids(query: str, store: Store) -> list[str]:
@@ -83,20 +66,3 @@ def test_malformed_or_unsupported_cql_is_an_error(store: Store, bad: str) -> Non
         cql.search(bad, store)
 
 
-def test_search_endpoint_pages_with_cursor_and_start(emulator_factory: Any) -> None:
-    emu = emulator_factory(items())
-    with httpx.Client(base_url=emu.url + "/wiki/rest/api", auth=(emu.email, emu.token),
-                      verify=emu.ca_path) as client:
-        query = 'type IN (page, blogpost) AND lastmodified >= "2024/05/01 10:05" ORDER BY lastmodified ASC'
-        first = client.get("/content/search", params={"cql": query, "limit": 2, "expand": "version"}).json()
-        assert [r["id"] for r in first["results"]] == ["12", "15"] and first["size"] == 2
-        assert first["results"][0]["version"]["when"] == "2024-05-01T10:05:00.000Z"
-        nxt = first["_links"]["next"]
-        assert nxt.startswith("/rest/api/content/search?") and "cursor=" in nxt and "expand=version" in nxt
-        second = client.get(nxt.removeprefix("/rest/api")).json()
-        assert [r["id"] for r in second["results"]] == ["13", "14"] and "next" not in second["_links"]
-        by_start = client.get("/content/search", params={"cql": query, "limit": 2, "start": 2}).json()
-        assert [r["id"] for r in by_start["results"]] == ["13", "14"]
-        bad = client.get("/content/search", params={"cql": "type = "})
-        assert bad.status_code == 400 and bad.json()["statusCode"] == 400
-        assert client.get("/content/search").status_code == 400

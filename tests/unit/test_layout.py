@@ -68,7 +68,8 @@ def test_nothing_outside_storage_runs_sql_on_the_ledger() -> None:
     found = [f"{rel}:{line} {what}" for rel, tree in sources(*PACKAGES, "bench", "tools")
              if not rel.startswith(STORAGE) and rel not in SQL_EXEMPT
              for line, what in _runs_sql(tree)]
-    assert not found, "move these into ingest/storage/ (a Ledger or LedgerChunks method):\n" + "\n".join(found)
+    assert not found, \
+        "move these into ingest/storage/ (a Ledger or LedgerChunks method):\n" + "\n".join(found)
 
 
 def test_import_direction() -> None:
@@ -115,9 +116,9 @@ def test_no_import_cycle() -> None:
         state[node] = 1
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                cycles.append(" -> ".join(path[path.index(nxt):] + [nxt]))
+                cycles.append(" -> ".join([*path[path.index(nxt):], nxt]))
             elif nxt not in state:
-                visit(nxt, path + [nxt])
+                visit(nxt, [*path, nxt])
         state[node] = 2
 
     for node in sorted(graph):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.storage.ledger import Ledger
 from ingest.records import Ancestor, Page
+from ingest.storage.ledger import Ledger
 
 
 def _page(pid: str, space: str = "ENG", version: int = 1, **kw: object) -> Page:
@@ -23,7 +23,8 @@ def test_upsert_roundtrip_keeps_every_field_and_index_columns(tmp_path: Path) ->
     assert led.get_page("1") == page
     with led.tx():
         led.upsert_page(_page("1", version=2), 2)
-    row = led.conn.execute("SELECT version, indexed_version, indexed_hash, last_seen_run FROM pages").fetchone()
+    row = led.conn.execute(
+        "SELECT version, indexed_version, indexed_hash, last_seen_run FROM pages").fetchone()
     assert tuple(row) == (2, 1, "h", 2)
     assert led.count("pages") == 1
     assert led.get_page("missing") is None

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ingest.storage.ledger import PageState
+from ingest.pull._airbyte import SweepEntry
 from ingest.pull.reconcile import ancestors_json, classify, plan_sweep, too_many_removals
 from ingest.records import Ancestor, Page
-from ingest.pull._airbyte import SweepEntry
+from ingest.storage.ledger import PageState
 
 ROOT = (Ancestor("1", "Home"),)
 
@@ -15,9 +15,10 @@ def known(pid: str, version: int = 1, status: str = "current", title: str | None
     return PageState(pid, "page", "ENG", version, status, title or f"T{pid}", ancestors_json(ancestors))
 
 
-def page(pid: str, version: int = 1, title: str | None = None, ancestors: tuple[Ancestor, ...] = ROOT) -> Page:
-    return Page(pid, "page", "ENG", title or f"T{pid}", f"https://x/{pid}", version, "2026-01-01T00:00:00.000Z",
-                ancestors=ancestors)
+def page(pid: str, version: int = 1, title: str | None = None,
+         ancestors: tuple[Ancestor, ...] = ROOT) -> Page:
+    return Page(pid, "page", "ENG", title or f"T{pid}", f"https://x/{pid}", version,
+                "2026-01-01T00:00:00.000Z", ancestors=ancestors)
 
 
 def swept(pid: str, version: int = 1, title: str | None = None,

@@ -9,7 +9,7 @@ import pytest
 
 from ingest.errors import ConfigError
 from ingest.pull._airbyte import ClampedBackoff, cql_local_time, to_page, to_sweep_entry
-from conftest import shared_path
+from tests.helpers import shared_path
 
 
 def test_cql_dates_are_wall_clock_times_in_the_sites_zone() -> None:
@@ -51,7 +51,7 @@ class _Response:
 
 
 def test_manifest_components_parse_once_and_cut_the_sweep() -> None:
-    from ingest.pull._airbyte import NextLink, ResultsExtractor, SweepPageExtractor, share_json, response_body
+    from ingest.pull._airbyte import NextLink, ResultsExtractor, SweepPageExtractor, response_body, share_json
 
     body = {"results": [{"id": "7", "type": "page", "status": "current", "title": "T", "body": {"x": 1},
                          "version": {"number": 3, "by": {"accountId": "a"}},
