@@ -4,7 +4,7 @@ One run:
 1. read, in one PyAirbyte read into the DuckDB cache: the pages and blog posts modified since the
    ledger's cursor minus the lookback, the spaces, and (every `sweep_every` pulls) the id sweep;
 2. apply the pulled pages to the ledger in batches (each one transaction), classified by
-   `ingest.reconcile.classify`;
+   `ingest.pull.reconcile.classify`;
 3. plan the sweep (`reconcile.plan_sweep`): fetch by id what the window missed, relink moved
    pages, restore, and — after the mass-delete guard — trash or delete what vanished;
 4. one last transaction: sweep actions and the new cursor (the newest `version.when` read).
@@ -26,6 +26,7 @@ from typing import Any
 
 from ingest.config import Settings
 from ingest.errors import KBError, MassDeleteRefused
+from ingest.pull import _airbyte as src
 from ingest.pull.reconcile import SweepPlan, classify, plan_sweep, too_many_removals
 from ingest.records import Ancestor, Page, PullReport, WorkItem
 from ingest.storage.ledger import Ledger, PageState
@@ -76,8 +77,6 @@ class _Run:
 
     def pages(self, cache: Any, stream: str, site: str, names: dict[str, str]) -> Iterator[Page]:
         """The cached records of `stream` as Pages, noting the people they name on the way."""
-        from ingest.pull import _airbyte as src
-
         for record in src.cached_records(cache, stream):
             self.users.update(src.user_names(record))
             yield src.to_page(record, site=site, space_names=names)
@@ -101,8 +100,6 @@ def pull(settings: Settings, *, spaces: Sequence[str] | None = None, full: bool 
          dry_run: bool = False, allow_mass_delete: bool = False, source: str | None = None,
          progress: Progress | None = None) -> PullReport:
     """Pull pages and blog posts into the ledger; returns what happened (see PullReport)."""
-    from ingest.pull import _airbyte as src
-
     started = time.monotonic()
     kind = source or settings.pull.source
     if kind not in ("manifest", "stock"):
@@ -144,8 +141,6 @@ def _report(run: _Run, meter: Any, seconds: float) -> PullReport:
 
 # --- our manifest ------------------------------------------------------------------------------
 def _pull_manifest(run: _Run, meter: Any, *, full: bool, allow_mass_delete: bool) -> None:
-    from ingest.pull import _airbyte as src
-
     settings, ledger = run.settings, run.ledger
     sweeping = full or _sweep_due(ledger, settings.pull.sweep_every)  # --full: exact, whatever the lag
     # Content records carry their space's name (expand=space); the spaces listing is read with the
@@ -189,8 +184,6 @@ def _pull_manifest(run: _Run, meter: Any, *, full: bool, allow_mass_delete: bool
 def _fetch_ids(run: _Run, meter: Any, ids: list[str], known: dict[str, PageState],
                names: dict[str, str]) -> None:
     """Read the bodies of pages the window missed (created or edited outside it), by id."""
-    from ingest.pull import _airbyte as src
-
     settings = run.settings
     site = src.site_url(settings)
     for chunk in batched(ids, FETCH_IDS_PER_READ):
@@ -323,8 +316,6 @@ def _save_users(run: _Run) -> None:
 # --- the stock connector -------------------------------------------------------------------------
 def _pull_stock(run: _Run, meter: Any, *, allow_mass_delete: bool) -> None:
     """Airbyte's source-confluence (full refresh): everything is read; the listing is the sweep."""
-    from ingest.pull import _airbyte as src
-
     settings, ledger = run.settings, run.ledger
     with src.opened_cache(settings, run.cache_name("stock")) as cache:
         run.tell(0, None, "reading pages, blog_posts, space (stock connector)")

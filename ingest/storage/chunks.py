@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ingest.records import Chunk
-from ingest.storage.ledger import Ledger
+from ingest.storage.ledger import Ledger, page_filter
 
 
 class LedgerChunks:
@@ -21,11 +21,8 @@ class LedgerChunks:
         self.conn = ledger.conn
 
     def indexed_hashes(self, spaces: Sequence[str] | None = None) -> dict[str, str | None]:
-        sql, params = "SELECT id, indexed_hash FROM pages WHERE status = 'current'", []
-        if spaces:
-            sql += f" AND space_key IN ({', '.join('?' * len(spaces))})"
-            params = list(spaces)
-        return {r[0]: r[1] for r in self.conn.execute(sql, params)}
+        where, params = page_filter("current", spaces)
+        return {r[0]: r[1] for r in self.conn.execute(f"SELECT id, indexed_hash FROM pages{where}", params)}
 
     def chunks_of(self, page_ids: Sequence[str]) -> dict[str, dict[str, str]]:
         """page id -> {chunk id: text hash}."""

@@ -206,7 +206,7 @@ class Ledger:
     def iter_pages(self, status: str | None = "current",
                    spaces: Sequence[str] | None = None) -> Iterator[Page]:
         """Stream pages (status None = every status), ordered by id, optionally in some spaces."""
-        where, params = _page_filter(status, spaces)
+        where, params = page_filter(status, spaces)
         cur = self.conn.cursor()
         cur.execute(f"SELECT * FROM pages{where} ORDER BY id", params)
         try:
@@ -217,7 +217,7 @@ class Ledger:
 
     def page_states(self, spaces: Sequence[str] | None = None) -> dict[str, PageState]:
         """The light view of every known page (no bodies), for reconcile."""
-        where, params = _page_filter(None, spaces)
+        where, params = page_filter(None, spaces)
         rows = self.conn.execute("SELECT id, kind, space_key, version, status, title, ancestors "
                                  f"FROM pages{where}", params)
         return {r["id"]: PageState(r["id"], r["kind"], r["space_key"], int(r["version"]), r["status"],
@@ -256,7 +256,7 @@ class Ledger:
 
     def count_pages(self, status: str | None = "current", spaces: Sequence[str] | None = None) -> int:
         """Pages of a status (None: every status), optionally in some spaces."""
-        where, params = _page_filter(status, spaces)
+        where, params = page_filter(status, spaces)
         return int(self.conn.execute(f"SELECT count(*) FROM pages{where}", params).fetchone()[0])
 
     def count_chunks(self) -> int:
@@ -333,7 +333,7 @@ class PageState(NamedTuple):
     ancestors: str  # JSON [[id, title], ...]
 
 
-def _page_filter(status: str | None, spaces: Sequence[str] | None) -> tuple[str, tuple[Any, ...]]:
+def page_filter(status: str | None, spaces: Sequence[str] | None) -> tuple[str, tuple[Any, ...]]:
     clauses: list[str] = []
     params: list[Any] = []
     if status is not None:

@@ -1,4 +1,4 @@
-"""`kb serve`: run the chatbot backend (retrieval/server.py) on uvicorn.
+"""`kb serve`: run the chatbot backend (retrieval/http/app.py) on uvicorn.
 
 Only parses arguments; FastAPI and uvicorn are imported when the command runs, so `kb --help` stays fast.
 """

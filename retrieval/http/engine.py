@@ -8,7 +8,7 @@ fakes; `KBEngine` is the Searcher and Answerer.
 collection. Before the first ingest the knowledge base does not exist yet: the engine still opens,
 requests answer 503 (NotReady) and it retries on the next request, so `kb serve` may start first.
 The ledger is read in WAL mode and the store follows `kb reindex`'s switch of the active collection
-(ingest/store.py), so searches keep working while an ingest or a reindex runs in another process.
+(ingest/storage/vectors.py), so searches keep working while an ingest or a reindex runs in another process.
 
 Freshness: embedded Chroma keeps a collection's vector index in memory and does not see vectors that
 another process writes (counts do, queries do not). So the engine watches the ledger (at most once a

@@ -1,4 +1,4 @@
-"""The request bodies of the HTTP API (pydantic models; FastAPI reads them in retrieval/server.py).
+"""The request bodies of the HTTP API (pydantic models; FastAPI reads them in retrieval/http/app.py).
 
 Lengths that depend on settings (question length) are checked by the server; the rest is here.
 """

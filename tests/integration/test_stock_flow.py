@@ -40,7 +40,7 @@ def test_stock_flow_reads_every_stream_into_duckdb(site: Any, tmp_path: Path) ->
     assert result["counts"]["pages"] == 40 and result["counts"]["blog_posts"] == 3
     assert len(result["titles"]) == 5
     # As shipped, the stock blog_posts schema does not declare `body`, so PyAirbyte drops it
-    # (kb pull --source stock declares it in memory; see ingest/source.py).
+    # (kb pull --source stock declares it in memory; see ingest/pull/_airbyte/source.py).
     assert result["blog_bodies"] == 0
     page_reads = [q for q in site.admin.requests()
                   if q["path"] == "/wiki/rest/api/content" and q["query"].get("type") == ["page"]]

@@ -1,4 +1,4 @@
-"""ingest.chunk: sections, splitting, overlap, tiny-section merges, both budgets, ids and hashes."""
+"""ingest.text.chunk: sections, splitting, overlap, tiny-section merges, both budgets, ids and hashes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""ingest.tokens: the fast word-piece counter agrees with the `tokenizers` library."""
+"""ingest.text.tokens: the fast word-piece counter agrees with the `tokenizers` library."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""ingest.clean on our own storage-format fixtures (tests/fixtures/storage): one test per construct."""
+"""ingest.text.clean on our own storage-format fixtures (tests/fixtures/storage): one test per construct."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The pieces of ingest/source.py that need no server: CQL time zone, backoff, record mapping."""
+"""The pieces of ingest/pull/_airbyte/ that need no server: CQL time zone, backoff, record mapping."""
 
 from __future__ import annotations
 
