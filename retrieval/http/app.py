@@ -36,6 +36,7 @@ from ingest.errors import ConfigError, KBError
 from retrieval.http import openai_shape
 from retrieval.http.engine import Engine
 from retrieval.http.guard import Guard, RateLimiter, match_key, redact, retry_after_header, secrets_of
+from retrieval.http.page import add_page
 from retrieval.http.schemas import AskIn, ChatIn, FiltersIn, SearchIn
 from retrieval.query.followups import standalone_query
 
@@ -89,6 +90,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     if not settings.server.keys:
         log.warning("no API key configured (KB_SERVER__API_KEYS): every caller is let in")
     _add_routes(app, settings)
+    add_page(app)  # GET /: the chat page (retrieval/http/page.py)
     return app
 
 
@@ -267,7 +269,8 @@ def _ask_events(answer: dict[str, Any]) -> Any:
     for piece in openai_shape.pieces(answer.get("text", "")):
         yield "delta", {"text": piece}
     yield "citations", {"citations": answer.get("citations", [])}
-    yield "done", {key: answer.get(key) for key in ("confidence", "not_found", "warnings", "query")}
+    yield "done", {key: answer.get(key)
+                   for key in ("confidence", "not_found", "warnings", "query", "closest")}
 
 
 def _sse(events: Any, *, done_marker: bool = False) -> StreamingResponse:
