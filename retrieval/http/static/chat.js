@@ -217,12 +217,12 @@
 
   // The answer's text with each [n] (or [n, m]) a link to citation n.
   function renderText(box, text, citations) {
-    box.replaceChildren();
+    const out = document.createDocumentFragment();  // one change to the page, not one per piece
     const byNumber = new Map((citations || []).map((c) => [Number(c.number), c]));
     const marker = /\[(\d+(?:\s*,\s*\d+)*)\]/g;
     let last = 0;
     for (const match of text.matchAll(marker)) {
-      box.append(text.slice(last, match.index));
+      out.append(text.slice(last, match.index));
       const numbers = match[1].split(",").map((n) => Number(n.trim()));
       if (numbers.every((n) => byNumber.has(n))) {
         for (const n of numbers) {
@@ -230,14 +230,15 @@
           const a = link(citationHref(c), "[" + n + "]", "cite");
           a.dataset.number = String(n);
           a.title = c.title || c.url;
-          box.append(a);
+          out.append(a);
         }
       } else {
-        box.append(match[0]);
+        out.append(match[0]);
       }
       last = match.index + match[0].length;
     }
-    box.append(text.slice(last));
+    out.append(text.slice(last));
+    box.replaceChildren(out);
   }
 
   function renderSources(turn, citations, hits) {
