@@ -13,12 +13,13 @@ TORCH := torch==2.13.0
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile $(LOCK) 2>/dev/null | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: setup assets demo test test-fast lint bench lock clean help
+.PHONY: setup assets browser demo test test-fast lint bench lock clean help
 
 help:
 	@echo "make demo      - set up (.venv, offline assets) and run the demo: emulator, ingest, cited answers"
-	@echo "make test      - set up if needed, then run the test suite"
+	@echo "make test      - set up if needed (and make browser), then run the test suite"
 	@echo "make test-fast - install .venv if needed, then run only the unit tests (tests/unit)"
+	@echo "make browser   - install Debian's chromium + chromium-driver (as root) for the chat page's browser tests"
 	@echo "make lint      - ruff over the code and tests, mypy over ingest, retrieval and emulator"
 	@echo "make bench     - run the benchmarks under bench/ (prints figures; not tests)"
 	@echo "make lock      - re-resolve '.[test,lint]' in a fresh temporary venv into $(LOCK)"
@@ -40,10 +41,26 @@ setup: $(STAMP) assets
 assets: $(STAMP)
 	@$(BIN)/python -m ingest.assets
 
+# The chat page's browser tests drive Debian's headless Chromium through Debian's chromedriver (no browser
+# download). Installed here when missing and apt-get can run as root (the package lists are refreshed only
+# when the first try fails); otherwise those tests skip and say why. Never fails the build.
+APT_BROWSER := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium chromium-driver
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then \
+	  echo "browser: $$(/usr/bin/chromium --version 2>/dev/null | head -1), chromedriver present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "browser: installing chromium and chromium-driver with apt-get"; \
+	  { $(APT_BROWSER) >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && $(APT_BROWSER) >/dev/null; }; } || \
+	    echo "browser: apt-get could not install chromium; the browser tests will skip"; \
+	else \
+	  echo "browser: chromium is missing and apt-get cannot run as root here; the browser tests will skip" \
+	       "(install Debian's chromium and chromium-driver to run them)"; \
+	fi
+
 demo: setup
 	$(BIN)/kb demo
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Unit tests need no offline assets: the venv only.

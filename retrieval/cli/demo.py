@@ -120,6 +120,18 @@ def run_demo(settings: Settings, *, questions: int = 6, data_dir: str | None = N
         _ask_all(local, demo_questions(questions), echo, embedder)
     echo("\nemulator stopped. Ask more with: "
          f"kb ask \"...\"  (with KB_DATA__DIR={target})")
+    echo(chat_page_line(settings, target))
+
+
+def chat_page_line(settings: Settings, target: Path, key: str | None = None) -> str:
+    """How to open the chat page on the demo's knowledge base: the command, the URL and a fresh key."""
+    import secrets
+    import shlex
+
+    key = key or f"demo-{secrets.token_urlsafe(9)}"
+    server = settings.server
+    return (f"Chat page: KB_DATA__DIR={shlex.quote(str(target))} KB_SERVER__API_KEYS={key} kb serve  then open "
+            f"http://{server.host}:{server.port}/ and enter the key {key}")
 
 
 def register(app: typer.Typer, state: Any) -> None:
