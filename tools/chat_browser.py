@@ -176,8 +176,9 @@ def ask(driver: Any, question: str) -> int:
     return before
 
 
-def wait_answer(driver: Any, index: int, timeout: float = 60) -> Any:
-    """The `index`-th answer turn once it is finished (done, not found, or an error)."""
+def wait_answer(driver: Any, index: int, timeout: float = 60, poll: float = 0.02) -> Any:
+    """The `index`-th answer turn once it is finished (done, not found, or an error), polled every
+    `poll` seconds."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -187,7 +188,7 @@ def wait_answer(driver: Any, index: int, timeout: float = 60) -> Any:
             return turns[index]
         return False
 
-    return WebDriverWait(driver, timeout, poll_frequency=0.02).until(finished)
+    return WebDriverWait(driver, timeout, poll_frequency=poll).until(finished)
 
 
 OVERFLOW_JS = """
