@@ -27,8 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tools.chat_browser import (ask, browser_missing, chrome, kb_serve, open_page,  # noqa: E402
-                                sample_kb, wait_answer)
+from tools.chat_browser import ask, browser_missing, chrome, kb_serve, open_page, sample_kb, wait_answer  # noqa: E402
 
 KEY = "bench-chat-key"
 

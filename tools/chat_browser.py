@@ -121,7 +121,7 @@ def kb_serve(data_dir: Path, key: str, *, rate_limit: int = 0, timeout: float = 
 
     port = free_port()
     env = _env(data_dir, KB_SERVER__API_KEYS=key, KB_SERVER__RATE_LIMIT_PER_MINUTE=str(rate_limit))
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115  closed in the finally below, after the process
     proc = subprocess.Popen([*_kb(), "serve", "--port", str(port), "--log-level", "warning"], cwd=ROOT,
                             env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

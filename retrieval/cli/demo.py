@@ -130,8 +130,8 @@ def chat_page_line(settings: Settings, target: Path, key: str | None = None) -> 
 
     key = key or f"demo-{secrets.token_urlsafe(9)}"
     server = settings.server
-    return (f"Chat page: KB_DATA__DIR={shlex.quote(str(target))} KB_SERVER__API_KEYS={key} kb serve  then open "
-            f"http://{server.host}:{server.port}/ and enter the key {key}")
+    return (f"Chat page: KB_DATA__DIR={shlex.quote(str(target))} KB_SERVER__API_KEYS={key} kb serve  "
+            f"then open http://{server.host}:{server.port}/ and enter the key {key}")
 
 
 def register(app: typer.Typer, state: Any) -> None:

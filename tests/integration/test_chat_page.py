@@ -18,8 +18,18 @@ import httpx
 import pytest
 
 from tests.helpers import KEY, ROOT
-from tools.chat_browser import (ask, browser_missing, chrome, console_errors, kb_serve, open_page, overflowing,
-                                sample_kb, set_viewport, wait_answer)
+from tools.chat_browser import (
+    ask,
+    browser_missing,
+    chrome,
+    console_errors,
+    kb_serve,
+    open_page,
+    overflowing,
+    sample_kb,
+    set_viewport,
+    wait_answer,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600),
               pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))]
@@ -93,7 +103,8 @@ def test_the_answer_streams_in_then_its_citations_and_sources(page: Any) -> None
     sources = _sources(turn)
     assert sources[0]["title"] == "Error codes" and "CVD-4012" in sources[0]["quote"]
     for source in sources:
-        assert "Space CORVID" in source["meta"] and "›" in source["meta"] and "updated 2024-" in source["meta"]
+        meta = source["meta"]
+        assert "Space CORVID" in meta and "›" in meta and "updated 2024-" in meta
     assert int(turn.get_attribute("data-first-word-ms")) > 0
     assert "pages in 2 spaces" in page.find_element("id", "freshness").text
     assert "last sync" in page.find_element("id", "freshness").text
@@ -196,8 +207,8 @@ def test_a_wrong_key_then_the_right_one(served: str) -> None:
         assert field.is_displayed() and field.get_attribute("type") == "password"
         field.send_keys("not-the-key")
         driver.find_element(By.ID, "key-save").click()
-        error = WebDriverWait(driver, 10).until(
-            lambda d: d.find_element(By.ID, "key-error").is_displayed() and d.find_element(By.ID, "key-error"))
+        error = driver.find_element(By.ID, "key-error")
+        WebDriverWait(driver, 10).until(lambda d: error.is_displayed())
         assert "API key was not accepted" in error.text and "invalid API key" in error.text
         assert driver.find_element(By.ID, "key-input").is_displayed()
         driver.find_element(By.ID, "key-input").send_keys(KEY)
@@ -227,13 +238,16 @@ def test_busy_and_not_ready_servers_are_explained(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("name", "width", "height"), [("phone", 360, 740), ("desktop", 1280, 900)])
 def test_the_layout_fits_phone_and_desktop(served: str, name: str, width: int, height: int) -> None:
+    """An answer, then (filters open) a not-found: nothing sticks out sideways; screenshots of both."""
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
     with chrome(width, height) as driver:
         set_viewport(driver, width, height, mobile=width < 600)
         open_page(driver, served, KEY)
-        driver.find_element("css selector", "#filters summary").click()
         wait_answer(driver, ask(driver, QUESTION))
+        assert overflowing(driver) == []
+        assert driver.save_screenshot(str(ARTEFACTS / f"{name}-{width}px-answer.png"))
+        driver.find_element("css selector", "#filters summary").click()
         wait_answer(driver, ask(driver, "How do I bake sourdough bread?"))
         assert overflowing(driver) == []
-        ARTEFACTS.mkdir(parents=True, exist_ok=True)
-        assert driver.save_screenshot(str(ARTEFACTS / f"{name}-{width}px.png"))
+        assert driver.save_screenshot(str(ARTEFACTS / f"{name}-{width}px-not-found.png"))
         assert console_errors(driver) == []

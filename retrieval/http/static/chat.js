@@ -297,12 +297,12 @@
     turn.className = "turn question";
     turn.textContent = text;
     $("log").append(turn);
+    return turn;
   }
 
   function addAnswer() {
     const turn = $("answer-template").content.firstElementChild.cloneNode(true);
     $("log").append(turn);
-    turn.scrollIntoView({ block: "end" });
     return turn;
   }
 
@@ -354,8 +354,9 @@
 
   async function ask(question) {
     const started = performance.now();
-    addQuestion(question);
+    const asked = addQuestion(question);
     const turn = addAnswer();
+    asked.scrollIntoView({ block: "start" });  // the question on top, its answer growing below
     const textBox = turn.querySelector(".answer-text");
     const stateBox = turn.querySelector(".state");
     const result = { text: "", hits: [], citations: [], done: null };
@@ -418,9 +419,10 @@
     const warn = turn.querySelector(".warnings");
     warn.hidden = warnings.length === 0;
     warn.textContent = warnings.join(" ");
-    const total = ((performance.now() - started) / 1000).toFixed(1);
+    const ms = performance.now() - started;
+    const total = ms < 1000 ? Math.round(ms) + " ms" : (ms / 1000).toFixed(1) + " s";
     const searched = done.query && done.query !== question ? " · searched for: " + done.query : "";
-    turn.querySelector(".state").textContent = "Answered in " + total + " s" + searched;
+    turn.querySelector(".state").textContent = "Answered in " + total + searched;
     turn.dataset.state = done.not_found ? "not-found" : "done";
     enableCopy(turn, result.text, result.citations);
     state.history.push({ role: "user", content: question }, { role: "assistant", content: result.text });
