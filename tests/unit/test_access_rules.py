@@ -70,7 +70,8 @@ def test_each_user_sees_exactly_what_confluence_allows(access: LedgerAccess, who
     assert _visible(access, who) == EXPECTED[who]
     for page in PAGES:  # the explanation agrees with the filter, page by page
         found = access.explain(page.id, access.principal(who))
-        assert found is not None and found.allowed == (page.id in EXPECTED[who]), (who, page.id, found.lines())
+        assert found is not None
+        assert found.allowed == (page.id in EXPECTED[who]), (who, page.id, found.lines())
 
 
 def test_emails_resolve_case_insensitively_and_unknown_people_are_anonymous(access: LedgerAccess) -> None:
