@@ -58,9 +58,10 @@ def read_access(cache: Any, pulled: PulledAccess) -> None:
     members: dict[str, set[str]] = {name: set() for name in names.values()}
     for member in src.cached_records(cache, "group_members"):
         group = names.get(str(member.get("group_id")))
-        if group and member.get("accountId"):
-            members[group].add(str(member["accountId"]))
-            pulled.add_people([src.person(member)])
+        account_id, email, name = src.person(member)
+        if group and account_id:
+            members[group].add(account_id)
+            pulled.add_people([(account_id, email, name)])
     pulled.members = members
 
 

@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from ingest.config import Settings, load_settings
 from ingest.index.embed import FakeEmbedder
 from ingest.pipeline import ingest
+from tests.helpers import sse_events
 
 pytestmark = pytest.mark.slow
 
@@ -142,7 +143,7 @@ def kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Settings
         configure(emu)
         settings = load_settings(confluence=emu.confluence_settings(),
                                  data={"dir": str(tmp_path_factory.mktemp("acl") / "kb")},
-                                 server={"api_keys": "matrix-backend-key=backend"})
+                                 server={"api_keys": "matrix-backend-key=backend", "rate_limit_per_minute": 0})
         report = ingest(settings, embedder=FakeEmbedder())
         assert report.pull.access["unresolved"] == 0, report.pull.access
         yield emu, settings, items
@@ -191,10 +192,12 @@ def _http_surfaces(url: str, who: str | None, title: str,
     yield "/v1/search", {h["page_id"] for h in resp.json()["hits"]}, resp.text
     resp = httpx.post(f"{url}/v1/ask", headers=auth, timeout=30,
                       json={"question": title, "k": 5, "history": history, **user})
+    assert resp.status_code == 200, resp.text
     yield "/v1/ask", {h["page_id"] for h in resp.json()["hits"]}, resp.text
     resp = httpx.post(f"{url}/v1/ask", headers=auth, timeout=30,
                       json={"question": title, "k": 5, "stream": True, **user})
-    first = json.loads(resp.text.split("data: ", 1)[1].split("\n", 1)[0])
+    assert resp.status_code == 200, resp.text
+    first = json.loads(sse_events(resp.text)[0][1])
     yield "/v1/ask stream", {h["page_id"] for h in first["hits"]}, resp.text
     resp = httpx.post(f"{url}/v1/chat/completions", headers=auth, timeout=30,
                       json={"model": "confluence-kb",

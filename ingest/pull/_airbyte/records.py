@@ -142,8 +142,12 @@ def space_people(record: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
 
 
 def person(user: Mapping[str, Any]) -> tuple[str, str, str]:
-    return (str(user["accountId"]), str(user.get("email") or ""),
-            str(user.get("displayName") or user.get("publicName") or ""))
+    """(accountId, email, display name) of a v1 User. A cached top-level record has its keys
+    lower-cased by the cache (accountid, displayname); nested ones keep Confluence's case."""
+    def get(key: str) -> str:
+        return str(user.get(key) or user.get(key.lower()) or "")
+
+    return get("accountId"), get("email"), get("displayName") or get("publicName")
 
 
 def restriction_people(record: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
