@@ -5,6 +5,10 @@ and their vectors random unit vectors, written straight into the ledger and the 
 embedded but the queries, with the real bundled model. Prints search (hybrid, dense, lexical) and ask
 latency p50/p95 in ms. Goal: hybrid search p50 <= 30 ms and p95 <= 60 ms at 100k chunks.
 
+Access: every page is read-restricted to one of ten team groups (page id mod 10), so the principal
+BENCH_USER (member of team-3) may view 10% of the pages; `as user` lines search as them (the
+principal resolved per search, as the server does). Goal: within 1.5x the unfiltered search.
+
     .venv/bin/python bench/query.py [--sizes 10000,100000] [--queries 60] [--keep DIR] [--torch-threads 1]
 """
 
@@ -59,6 +63,31 @@ def chunk_text(rng: random.Random) -> str:
     return " ".join(fill(rng, rng.choice(TEMPLATES)) for _ in range(rng.randint(5, 12)))
 
 
+TEAMS = 10
+BENCH_USER = "bench-user@example.test"
+
+
+def team_acl(space: str, pid: str) -> str:
+    """The access class a page restricted to its team gets (what LedgerAccess.recompute computes)."""
+    from ingest.access.rules import Restriction, acl_of
+
+    return acl_of(space, [Restriction(pid, "", (), (f"team-{int(pid) % TEAMS}",))]).acl
+
+
+def grant_access(ledger: Any) -> None:
+    """Spaces readable by group staff; BENCH_USER in staff and team-3; every page's class computed."""
+    from ingest.access.rules import SpaceRule
+    from ingest.storage.access import LedgerAccess
+
+    access = LedgerAccess(ledger)
+    with ledger.tx():
+        access.replace_space_rules([SpaceRule(s, groups=frozenset({"staff"})) for s in ("ENG", "OPS", "HR")])
+        access.replace_members({"staff": ["bench-user"], "team-3": ["bench-user"]})
+        access.upsert_principals([("bench-user", BENCH_USER, "Bench User")])
+        result = access.recompute()
+    assert result.changed == 0, "the bench's classes differ from the ledger's"
+
+
 @dataclass(frozen=True)
 class _Work:
     """A page's chunk rows, in the shape LedgerChunks.replace writes (as the indexer's work items)."""
@@ -93,7 +122,8 @@ def build(data_dir: Path, size: int, embedder: object, seed: int = 0) -> object:
                 title = f"{rng.choice(COMPONENTS).title()} {rng.choice(TOPICS)} {pid}"
                 url = f"https://example.atlassian.net/wiki/x/{pid}"
                 if idx == 0:
-                    pages[pid] = Page(pid, "page", space, title, url, 1, updated, labels=("bench",))
+                    pages[pid] = Page(pid, "page", space, title, url, 1, updated, labels=("bench",),
+                                      read_groups=(f"team-{int(pid) % TEAMS}",), acl=team_acl(space, pid))
                 chunk = Chunk(f"{pid}:{idx}", pid, idx, f"{space} › {title}", (), chunk_text(rng), f"h{i}",
                               120)
                 chunks.setdefault(pid, []).append(chunk)
@@ -102,15 +132,18 @@ def build(data_dir: Path, size: int, embedder: object, seed: int = 0) -> object:
                               "url": url, "heading_path": "", "version": 1,
                               "updated_at": pages[pid].updated_at,
                               "updated_ts": 1.7e9, "labels": ",bench,", "text_hash": f"h{i}",
+                              "acl": pages[pid].acl,
                               "model_id": embedder.model_id})  # type: ignore[attr-defined]
             with ledger.tx():
                 for page in pages.values():
                     ledger.upsert_page(page, None)
+                    ledger.conn.execute("UPDATE pages SET acl = ? WHERE id = ?", (page.acl, page.id))
             chunk_rows.replace([_Work(pages[pid], rows) for pid, rows in chunks.items()])
             vecs = nprng.standard_normal((len(ids), dims)).astype(np.float32)
             vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
             store.upsert(ids, vecs, metas)
         chunk_rows.optimize()
+        grant_access(ledger)
     return settings
 
 
@@ -125,7 +158,8 @@ def measure(settings: object, embedder: object, queries: list[str]) -> dict[str,
 
     searcher = Searcher(settings, embedder=embedder)  # type: ignore[arg-type]
     answerer = Answerer(searcher)
-    out: dict[str, list[float]] = {"embed": [], "hybrid": [], "dense": [], "lexical": [], "ask": []}
+    out: dict[str, list[float]] = {"embed": [], "hybrid": [], "dense": [], "lexical": [], "ask": [],
+                                   "hybrid as user": [], "dense as user": [], "lexical as user": []}
     for q in queries[:3]:  # warm up: HNSW index load, SQLite pages
         searcher.search(q)
     for q in queries:
@@ -136,6 +170,10 @@ def measure(settings: object, embedder: object, queries: list[str]) -> dict[str,
             t0 = time.perf_counter()
             searcher.search(q, mode=mode)  # embeds the query itself: the user's latency
             out[mode].append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            found = searcher.search(q, mode=mode, principal=BENCH_USER)
+            out[f"{mode} as user"].append((time.perf_counter() - t0) * 1000)
+            assert all(int(h.page_id) % TEAMS == 3 for h in found), "a hit the user may not view"
         t0 = time.perf_counter()
         answerer.ask(q)
         out["ask"].append((time.perf_counter() - t0) * 1000)
@@ -175,10 +213,14 @@ def main() -> None:
             else:
                 settings, built = build(where, size, embedder), f"built in {time.perf_counter() - t0:.0f}s"
             print(f"== {size} chunks ({built}), {len(queries)} queries")
-            for name, values in measure(settings, embedder, queries).items():
+            timings = measure(settings, embedder, queries)
+            for name, values in timings.items():
                 label = "query embedding" if name == "embed" else ("ask (extractive)" if name == "ask"
                                                                     else f"search {name}")
-                print(f"  {label:<18} {pct(values)}", flush=True)
+                print(f"  {label:<26} {pct(values)}", flush=True)
+            print(f"  'as user' sees {100 // TEAMS}% of the pages; ratio to unfiltered (p50): " + ", ".join(
+                f"{m} {np.median(timings[f'{m} as user']) / np.median(timings[m]):.2f}x"
+                for m in ("hybrid", "dense", "lexical")), flush=True)
 
 
 if __name__ == "__main__":

@@ -4,12 +4,16 @@
     admin.edit("10001", title="Renamed")          # version + 1, lastmodified = emulator's now
     admin.clock(advance_minutes=5)
     admin.faults("/wiki/rest/api/content*", "429", times=2, retry_after=0)
+    admin.set_restrictions("10001", groups=["corvid-security"])   # no version bump, as in Cloud
+    admin.set_space_permissions("HR", groups=["hr"], anonymous=False)
+    admin.add_member("hr", "5f0c8e2a1b3d4c0069a1e009")
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -100,3 +104,46 @@ class EmulatorAdmin:
 
     def clear_requests(self) -> None:
         self._call("DELETE", "requests")
+
+    # ---- access (none of these bumps a page's version or lastmodified) ------------------------
+    def set_restrictions(self, content_id: str, users: Iterable[str] = (),
+                         groups: Iterable[str] = ()) -> dict[str, Any]:
+        """Replace the page's own read restriction; both empty: unrestricted."""
+        return self._call("PUT", f"content/{content_id}/restrictions",
+                          {"users": list(users), "groups": list(groups)})
+
+    def restrictions(self, content_id: str) -> dict[str, Any]:
+        return self._call("GET", f"content/{content_id}/restrictions")
+
+    def set_space_permissions(self, key: str, users: Iterable[str] = (), groups: Iterable[str] = (),
+                              anonymous: bool = False) -> dict[str, Any]:
+        """Replace who may view the space (read/space)."""
+        return self._call("PUT", f"space/{quote(key, safe='')}/permissions",
+                          {"users": list(users), "groups": list(groups), "anonymous": anonymous})
+
+    def space_permissions(self, key: str) -> dict[str, Any]:
+        """{"key", "users", "groups", "anonymous", "explicit"}: the permission in force."""
+        return self._call("GET", f"space/{quote(key, safe='')}/permissions")
+
+    def set_members(self, group: str, members: Iterable[str]) -> list[str]:
+        """Set a group's members (creates the group if new); returns them."""
+        return list(self._call("PUT", f"group/{quote(group, safe='')}/members",
+                               {"members": list(members)})["members"])
+
+    def add_member(self, group: str, account_id: str) -> list[str]:
+        return list(self._call("POST", f"group/{quote(group, safe='')}/members/"
+                                       f"{quote(account_id, safe='')}")["members"])
+
+    def remove_member(self, group: str, account_id: str) -> list[str]:
+        return list(self._call("DELETE", f"group/{quote(group, safe='')}/members/"
+                                         f"{quote(account_id, safe='')}")["members"])
+
+    def members(self, group: str) -> list[str]:
+        return list(self._call("GET", f"group/{quote(group, safe='')}/members")["members"])
+
+    def add_user(self, account_id: str, display_name: str, email: str = "") -> dict[str, Any]:
+        return self._call("POST", "users", {"accountId": account_id, "displayName": display_name,
+                                            "email": email})
+
+    def users(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "users")["users"])

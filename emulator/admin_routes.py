@@ -8,17 +8,39 @@
 - GET    clock | POST clock     {"set": ISO} or {"advance_minutes": n}   -> {"now": ISO}
 - GET | POST | DELETE faults    POST {"path", "kind", "times"?, "fraction"?, "retry_after"?, "delay"?}
 - GET | DELETE requests         the request log
+
+Access (none of these bumps a page's version or lastmodified, as in Cloud; each bumps the store's
+generation; account ids must be users of the site, see POST users):
+- PUT    content/{id}/restrictions      {"users": [ids], "groups": [names]}  (both empty: unrestricted)
+- GET    content/{id}/restrictions      -> {"id", "users", "groups"}
+- PUT    space/{key}/permissions        {"users": [ids], "groups": [names], "anonymous": bool}
+- GET    space/{key}/permissions        -> {"key", "users", "groups", "anonymous", "explicit"}
+- PUT    group/{name}/members           {"members": [ids]}  (creates the group if new)
+- POST   group/{name}/members/{id}      add one member      -> {"name", "id", "members"}
+- DELETE group/{name}/members/{id}      remove one member   -> {"name", "id", "members"}
+- GET    group/{name}/members           -> {"name", "id", "members"}
+- POST   users                          {"accountId", "displayName", "email"}  (409 if it exists)
+- GET    users                          -> {"users": [{"accountId", "displayName", "email"}]}
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import unquote
 
+from emulator import access, render
 from emulator.api import Reply, error, now_reply
-from emulator.store import Item, NotFound, iso, parse_iso
+from emulator.store import Item, NotFound, SpacePerm, Store, iso, parse_iso
 
 _CONTENT = re.compile(r"content/([^/]+)(?:/(trash|restore))?/?")
+_RESTRICTIONS = re.compile(r"content/([^/]+)/restrictions/?")
+_SPACE_PERMS = re.compile(r"space/([^/]+)/permissions/?")
+_MEMBERS = re.compile(r"group/([^/]+)/members(?:/([^/]+))?/?")
+
+
+class _Missing(LookupError):
+    """A space or group the admin call names does not exist (404 with this message)."""
 
 
 def item_summary(item: Item) -> dict[str, Any]:
@@ -33,6 +55,8 @@ def handle(server: Any, method: str, path: str, query: dict[str, list[str]], bod
     """Route one admin call; errors come back as Confluence-shaped JSON with a 4xx status."""
     try:
         return _route(server, method, path.strip("/"), body)
+    except _Missing as exc:
+        return error(404, str(exc))
     except NotFound as exc:
         return error(404, f"No content found with id: {exc.args[0]}")
     except (ValueError, KeyError, TypeError) as exc:
@@ -44,6 +68,9 @@ def _route(server: Any, method: str, path: str, body: Any) -> Reply:
     data = body if isinstance(body, dict) else {}
     if path == "content" and method == "POST":
         return Reply(201, item_summary(store.create(data)))
+    access_reply = _access(store, method, path, data)
+    if access_reply is not None:
+        return access_reply
     match = _CONTENT.fullmatch(path)
     if match:
         return _content(store, method, match.group(1), match.group(2), data)
@@ -96,3 +123,84 @@ def _faults(server: Any, method: str, data: dict[str, Any]) -> Reply:
         server.faults.clear()
         return Reply(200, {"cleared": True})
     return Reply(200, {"faults": server.faults.list()})
+
+
+def _names(data: dict[str, Any], key: str) -> list[str]:
+    value = data.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{key} must be a list of strings")
+    return list(value)
+
+
+def _group(store: Store, name: str) -> dict[str, Any]:
+    return {"name": name, "id": render.group_id(name), "members": store.members_of(name)}
+
+
+def _access(store: Store, method: str, path: str, data: dict[str, Any]) -> Reply | None:
+    """The access admin calls; None when the path is none of them."""
+    match = _RESTRICTIONS.fullmatch(path)
+    if match:
+        content_id = unquote(match.group(1))
+        if method == "PUT":
+            access.set_restrictions(store, content_id, _names(data, "users"), _names(data, "groups"))
+        elif method != "GET":
+            return error(405, f"{method} not allowed on /__admin/{path}")
+        item = store.get(content_id)
+        return Reply(200, {"id": item.id, "users": list(item.read_users), "groups": list(item.read_groups)})
+    match = _SPACE_PERMS.fullmatch(path)
+    if match:
+        key = unquote(match.group(1))
+        space = store.spaces.get(key)
+        if space is None:
+            raise _Missing(f"No space with key : {key}")
+        if method == "PUT":
+            perm = SpacePerm(tuple(_names(data, "users")), tuple(_names(data, "groups")),
+                             bool(data.get("anonymous", False)))
+            access.set_space_perm(store, key, perm)
+        elif method != "GET":
+            return error(405, f"{method} not allowed on /__admin/{path}")
+        return Reply(200, {"key": key, **access.effective_perm(store, space).to_dict(),
+                           "explicit": space.perm is not None})
+    match = _MEMBERS.fullmatch(path)
+    if match:
+        return _members(store, method, unquote(match.group(1)),
+                        unquote(match.group(2)) if match.group(2) else None, data)
+    if path == "users":
+        return _users(store, method, data)
+    return None
+
+
+def _members(store: Store, method: str, name: str, account: str | None, data: dict[str, Any]) -> Reply:
+    if account is None and method == "PUT":
+        access.set_members(store, name, _names(data, "members"))
+    elif account is None and method == "GET":
+        if name not in store.groups:
+            raise _Missing(f"No group with name : {name}")
+    elif account is not None and method == "POST":
+        if account not in store.users:
+            raise ValueError(f"no user {account}; add it with POST /__admin/users first")
+        access.add_member(store, name, account)
+    elif account is not None and method == "DELETE":
+        if name not in store.groups:
+            raise _Missing(f"No group with name : {name}")
+        access.remove_member(store, name, account)
+    else:
+        return error(405, f"{method} not allowed on /__admin/group/{name}/members")
+    return Reply(200, _group(store, name))
+
+
+def _users(store: Store, method: str, data: dict[str, Any]) -> Reply:
+    if method == "GET":
+        return Reply(200, {"users": [{"accountId": u.account_id, "displayName": u.display_name,
+                                      "email": u.email} for u in store.users.values()]})
+    if method != "POST":
+        return error(405, f"{method} not allowed on /__admin/users")
+    account = str(data.get("accountId") or "").strip()
+    if not account:
+        raise ValueError("accountId is required")
+    with store.lock:
+        if account in store.users:
+            return error(409, f"user {account} already exists")
+        user = store.add_user(account, str(data.get("displayName") or account), str(data.get("email") or ""))
+        store.generation += 1
+    return Reply(201, {"accountId": user.account_id, "displayName": user.display_name, "email": user.email})

@@ -5,7 +5,9 @@ Pagination is Cloud's: `start`/`limit` in, `results`/`start`/`limit`/`size`/`_li
 with `limit` capped at Cloud-like maxima (documented-ish values, chosen here):
 
 - 250 items per request without bodies, 50 when `body.*` is expanded (the stock connector asks 25);
-- `/space` 250 (expanded permissions: 50), `/group` 200, `/audit` 1000.
+- `/space` 250 (expanded permissions: 50), `/group` 200, `/audit` 1000;
+- group members 200 (default 200, as the spec says; `membersByGroupId` answers 400 above 200,
+  the deprecated `group/member?name=` caps at 200); restriction subjects 100 by default.
 
 `content/search` returns content objects in the same envelope; its `next` link carries a
 `cursor` (like Cloud's) that encodes the offset, and `start` is honoured too.
@@ -94,7 +96,13 @@ class Site:
             ("GET", re.compile(r"/wiki/rest/api/space/?"), self.space_list),
             ("GET", re.compile(r"/wiki/rest/api/space/([^/]+)/?"), self.space_one),
             ("GET", re.compile(r"/wiki/rest/api/user/current/?"), self.user_current),
+            ("GET", re.compile(r"/wiki/rest/api/content/([^/]+)/restriction/byOperation/?"),
+             self.restrictions_all),
+            ("GET", re.compile(r"/wiki/rest/api/content/([^/]+)/restriction/byOperation/([^/]+)/?"),
+             self.restriction_one),
             ("GET", re.compile(r"/wiki/rest/api/group/?"), self.group_list),
+            ("GET", re.compile(r"/wiki/rest/api/group/member/?"), self.group_member_by_name),
+            ("GET", re.compile(r"/wiki/rest/api/group/([^/]+)/membersByGroupId/?"), self.group_members),
             ("GET", re.compile(r"/wiki/rest/api/audit/?"), self.audit_list),
         ]
 
@@ -125,9 +133,9 @@ class Site:
 
     # ---- envelopes --------------------------------------------------------------------------
     def _page(self, rows: Sequence[Any], query: Query, path: str, render_row: Callable[[Any], Any],
-              max_limit: int, cursor: bool = False) -> Reply:
+              max_limit: int, cursor: bool = False, default_limit: int = DEFAULT_LIMIT) -> Reply:
         start = _cursor_start(query) if cursor else _int(query, "start", 0)
-        limit = min(_int(query, "limit", DEFAULT_LIMIT), max_limit)
+        limit = min(_int(query, "limit", default_limit), max_limit)
         chunk = rows[start:start + limit]
         results = [render_row(r) for r in chunk]
         links: dict[str, str] = {"base": self.base, "context": "/wiki"}
@@ -222,8 +230,72 @@ class Site:
         return Reply(200, out)
 
     def group_list(self, query: Query) -> Reply:
-        return self._page(self.store.groups, query, "/wiki/rest/api/group",
-                          lambda g: render.group_json(g, self.base), 200)
+        """All groups, alphabetically by name as in Cloud."""
+        return self._page(sorted(self.store.groups), query, "/wiki/rest/api/group",
+                          lambda g: render.group_json(g, self.base), 200, default_limit=200)
+
+    def _members(self, query: Query, group: str, path: str) -> Reply:
+        rows = [self.store.user(a) for a in self.store.members_of(group)]
+        return self._page(rows, query, path, lambda u: render.user_json(u, self.base), 200,
+                          default_limit=200)
+
+    def group_members(self, query: Query, group_id: str) -> Reply:
+        """GET /group/{groupId}/membersByGroupId: a UserArray; limit above 200 is a 400, as in Cloud."""
+        name = next((g for g in self.store.groups if render.group_id(g) == group_id), None)
+        if name is None:
+            return error(404, f"No group found with id : {group_id}")
+        if _int(query, "limit", 200) > 200:
+            raise BadRequest("The limit must not be greater than 200")
+        return self._members(query, name, f"/wiki/rest/api/group/{group_id}/membersByGroupId")
+
+    def group_member_by_name(self, query: Query) -> Reply:
+        """The deprecated GET /group/member?name=: the same answer, limit capped at 200."""
+        name = _one(query, "name")
+        if not name:
+            raise BadRequest("name is required")
+        if name not in self.store.groups:
+            return error(404, f"No group found with name : {name}")
+        return self._members(query, name, "/wiki/rest/api/group/member")
+
+    def _restricted_item(self, content_id: str) -> Any:
+        try:
+            return self.store.get(content_id)
+        except NotFound:
+            return None
+
+    def restriction_one(self, query: Query, content_id: str, operation: str) -> Reply:
+        """GET /content/{id}/restriction/byOperation/{read|update}: users and groups expanded by default."""
+        item = self._restricted_item(content_id)
+        if item is None:
+            return error(404, f"No content found with id: ContentId{{id={content_id}}}")
+        if operation not in ("read", "update"):
+            raise BadRequest(f"operationKey must be read or update, got {operation!r}")
+        expand = render.parse_expand(query.get("expand"))
+        parts = expand.get("restrictions") or {"user": {}, "group": {}}
+        start, limit = _int(query, "start", 0), min(_int(query, "limit", 100), 200)
+        if operation == "read":
+            out = render.read_restriction_json(item, self.store, self.base, parts, start, limit)
+        else:
+            out = render.update_restriction_json(item, self.base, parts, start, limit)
+        if "content" in expand:
+            out["content"] = render.content_json(item, self.store, self.base, {})
+            out["_expandable"].pop("content", None)
+        out["_links"].update({"base": self.base, "context": "/wiki"})
+        return Reply(200, out)
+
+    def restrictions_all(self, query: Query, content_id: str) -> Reply:
+        """GET /content/{id}/restriction/byOperation: {"read": ..., "update": ...}, users and groups
+        expanded by default (`expand=restrictions.user` picks)."""
+        item = self._restricted_item(content_id)
+        if item is None:
+            return error(404, f"No content found with id: ContentId{{id={content_id}}}")
+        expand = render.parse_expand(query.get("expand"))
+        parts = expand.get("restrictions") or {"user": {}, "group": {}}
+        out = {"read": render.read_restriction_json(item, self.store, self.base, parts, 0, 100),
+               "update": render.update_restriction_json(item, self.base, parts, 0, 100),
+               "_links": {"self": f"{self.base}/rest/api/content/{item.id}/restriction/byOperation",
+                          "base": self.base, "context": "/wiki"}}
+        return Reply(200, out)
 
     def audit_list(self, query: Query) -> Reply:
         rows = list(self.store.audit)

@@ -3,8 +3,13 @@
 A corpus item is one JSON object a line:
 `{"id", "type": "page"|"blogpost", "space", "title", "parent_id"?, "body" (storage XHTML), "labels"?,
 "author"?, "created"?, "updated"?, "version"?, "restrictions"?: {"users": [...], "groups": [...]}}`.
-Spaces files hold `{"key", "name", "type": "global", "description"?}` lines, users files
-`{"accountId", "displayName", "email"}` lines, QA files `{"question", "answers"?, "gold": [ids]}` lines.
+Spaces files hold `{"key", "name", "type": "global", "description"?, "permissions"?: {"users": [ids],
+"groups": [names], "anonymous": bool}}` lines (no permissions: every group may read, not anonymous),
+users files `{"accountId", "displayName", "email"}` lines, groups files `{"name", "members": [ids]}`
+lines (a group without a line: confluence-users has every user, any other group nobody), QA files
+`{"question", "answers"?, "gold": [ids], "as"?: email, "visible"?: bool}` lines ("as": ask as that
+user; "visible": false: the gold pages must NOT be found for that user).
+A corpus file's spaces.jsonl and groups.jsonl are read from beside it.
 
 `generate()` streams a deterministic synthetic site of any size (a page tree per space, bodies of
 varied length, ~5 KB on average) without holding it in memory; `generated_spaces()` gives its spaces.
@@ -26,6 +31,7 @@ SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
 SAMPLE_CORPUS = SAMPLE_DIR / "corpus.jsonl"
 SAMPLE_SPACES = SAMPLE_DIR / "spaces.jsonl"
 SAMPLE_USERS = SAMPLE_DIR / "users.jsonl"
+SAMPLE_GROUPS = SAMPLE_DIR / "groups.jsonl"
 SAMPLE_QA = SAMPLE_DIR / "qa.jsonl"
 
 GENERATED_ID_BASE = 10_000_000  # generated ids never collide with the sample's (5 digits)
@@ -74,6 +80,15 @@ def read_spaces(path: str | Path = SAMPLE_SPACES) -> list[dict[str, Any]]:
 def read_users(path: str | Path = SAMPLE_USERS) -> list[dict[str, Any]]:
     """The users of a users file."""
     return list(read_jsonl(path))
+
+
+def read_groups(path: str | Path = SAMPLE_GROUPS) -> list[dict[str, Any]]:
+    """The groups of a groups file: `{"name", "members": [account ids]}` each."""
+    groups = list(read_jsonl(path))
+    for number, group in enumerate(groups, 1):
+        if not isinstance(group.get("name"), str) or not isinstance(group.get("members", []), list):
+            raise ValueError(f"{path}: group {number} needs a \"name\" and a \"members\" list")
+    return groups
 
 
 def users_by_id(path: str | Path = SAMPLE_USERS) -> dict[str, str]:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
 
+from emulator.access import effective_perm
 from emulator.store import Item, Space, Store, User, iso
 
 Expand = dict[str, "Expand"]
@@ -72,23 +73,32 @@ def webui(item: Item) -> str:
     return f"/spaces/{item.space}/pages/{item.id}/{title}"
 
 
+def _permission(number: int, kind: str, subject: dict[str, Any], operation: str, target: str
+                ) -> dict[str, Any]:
+    other = "group" if kind == "user" else "user"
+    return {"id": number, "subjects": {kind: {"results": [subject], "size": 1}, "_expandable": {other: ""}},
+            "operation": {"operation": operation, "targetType": target},
+            "anonymousAccess": False, "unlicensedAccess": False}
+
+
 def permissions_json(space: Space, store: Store, base: str) -> list[dict[str, Any]]:
-    """Space permissions like Cloud's: the creator may do everything, each group may read."""
+    """Space permissions like Cloud's, one subject each: read/space for each permitted user and
+    group (see emulator/access.py), the creator may create pages, blog posts and comments, and,
+    where anonymous access is on, Cloud's anonymous entry (no subjects, anonymousAccess true)."""
+    perm = effective_perm(store, space)
     creator = store.user(store.default_author)
     out: list[dict[str, Any]] = []
-    for number, (operation, target) in enumerate((("read", "space"), ("create", "page"),
-                                                  ("create", "blogpost"), ("create", "comment"))):
-        out.append({"id": space.id + 10 + number,
-                    "subjects": {"user": {"results": [user_json(creator, base)], "size": 1},
-                                 "_expandable": {"group": ""}},
-                    "operation": {"operation": operation, "targetType": target},
-                    "anonymousAccess": False, "unlicensedAccess": False})
-    for number, name in enumerate(store.groups):
-        out.append({"id": space.id + 100 + number,
-                    "subjects": {"group": {"results": [group_json(name, base)], "size": 1},
-                                 "_expandable": {"user": ""}},
+    for number, account in enumerate(perm.users):
+        out.append(_permission(space.id + (10 if number == 0 else 200 + number), "user",
+                               user_json(store.user(account), base), "read", "space"))
+    for number, target in enumerate(("page", "blogpost", "comment"), 1):
+        out.append(_permission(space.id + 10 + number, "user", user_json(creator, base), "create", target))
+    for number, name in enumerate(perm.groups):
+        out.append(_permission(space.id + 100 + number, "group", group_json(name, base), "read", "space"))
+    if perm.anonymous:
+        out.append({"id": space.id + 300, "subjects": {"_expandable": {"user": "", "group": ""}},
                     "operation": {"operation": "read", "targetType": "space"},
-                    "anonymousAccess": False, "unlicensedAccess": False})
+                    "anonymousAccess": True, "unlicensedAccess": False})
     return out
 
 
@@ -162,22 +172,43 @@ def body_json(item: Item, expand: Expand) -> dict[str, Any]:
     return out
 
 
-def restrictions_json(item: Item, store: Store, base: str, expand: Expand) -> dict[str, Any]:
-    read = expand.get("read", {}).get("restrictions", {})
+def _subject_page(rows: list[dict[str, Any]], start: int, limit: int) -> dict[str, Any]:
+    chunk = rows[start:start + limit]
+    return {"results": chunk, "start": start, "limit": limit, "size": len(chunk)}
+
+
+def read_restriction_json(item: Item, store: Store, base: str, parts: Expand, start: int = 0,
+                          limit: int = 200) -> dict[str, Any]:
+    """Cloud's ContentRestriction for operation read: only the item's own restriction (Cloud does
+    not show inherited ones). `parts` names which of user / group to expand."""
     inner: dict[str, Any] = {}
-    if "user" in read:
-        users = [user_json(store.user(a), base) for a in item.read_users]
-        inner["user"] = {"results": users, "start": 0, "limit": 200, "size": len(users)}
-    if "group" in read:
-        groups = [group_json(g, base) for g in item.read_groups]
-        inner["group"] = {"results": groups, "start": 0, "limit": 200, "size": len(groups)}
-    inner["_expandable"] = {k: "" for k in ("user", "group") if k not in read}
+    if "user" in parts:
+        inner["user"] = _subject_page([user_json(store.user(a), base) for a in item.read_users], start, limit)
+    if "group" in parts:
+        inner["group"] = _subject_page([group_json(g, base) for g in item.read_groups], start, limit)
+    inner["_expandable"] = {k: "" for k in ("user", "group") if k not in parts}
+    return {"operation": "read", "restrictions": inner,
+            "_expandable": {"content": f"/rest/api/content/{item.id}"},
+            "_links": {"self": f"{base}/rest/api/content/{item.id}/restriction/byOperation/read"}}
+
+
+def update_restriction_json(item: Item, base: str, parts: Expand, start: int = 0,
+                            limit: int = 200) -> dict[str, Any]:
+    """The update restriction: the emulator models none, so it is always empty."""
+    inner: dict[str, Any] = {k: _subject_page([], start, limit) for k in ("user", "group") if k in parts}
+    inner["_expandable"] = {k: "" for k in ("user", "group") if k not in parts}
+    return {"operation": "update", "restrictions": inner,
+            "_expandable": {"content": f"/rest/api/content/{item.id}"},
+            "_links": {"self": f"{base}/rest/api/content/{item.id}/restriction/byOperation/update"}}
+
+
+def restrictions_json(item: Item, store: Store, base: str, expand: Expand) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "read" in expand:
-        out["read"] = {"operation": "read", "restrictions": inner,
-                       "_expandable": {"content": f"/rest/api/content/{item.id}"},
-                       "_links": {"self": f"{base}/rest/api/content/{item.id}/restriction/byOperation/read"}}
-    out["_expandable"] = {"update": "", **({"read": ""} if "read" not in expand else {})}
+        out["read"] = read_restriction_json(item, store, base, expand["read"].get("restrictions", {}))
+    if "update" in expand:
+        out["update"] = update_restriction_json(item, base, expand["update"].get("restrictions", {}))
+    out["_expandable"] = {k: "" for k in ("update", "read") if k not in expand}
     out["_links"] = {"self": f"{base}/rest/api/content/{item.id}/restriction/byOperation"}
     return out
 

@@ -18,6 +18,7 @@ from typing import Any
 
 STATUSES = ("current", "trashed", "deleted", "historical", "draft")
 DEFAULT_GROUPS = ("confluence-users", "administrators", "site-admins")
+ALL_USERS_GROUP = "confluence-users"  # every user is a member unless its members are set explicitly
 
 
 class NotFound(KeyError):
@@ -67,6 +68,28 @@ class User:
     email: str
 
 
+@dataclass(frozen=True, slots=True)
+class SpacePerm:
+    """Who may view a space (Cloud's read/space permission): listed users, members of listed
+    groups, and everyone (signed in or not) when `anonymous` is on."""
+
+    users: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    anonymous: bool = False
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SpacePerm:
+        """`{"users": [...], "groups": [...], "anonymous": bool}` (each key optional)."""
+        users, groups = data.get("users") or [], data.get("groups") or []
+        if not isinstance(users, list) or not isinstance(groups, list):
+            raise ValueError("permissions: users and groups must be lists")
+        return cls(tuple(str(u) for u in users), tuple(str(g) for g in groups),
+                   bool(data.get("anonymous", False)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"users": list(self.users), "groups": list(self.groups), "anonymous": self.anonymous}
+
+
 @dataclass(slots=True)
 class Space:
     key: str
@@ -75,6 +98,7 @@ class Space:
     type: str = "global"
     description: str = ""
     homepage_id: str | None = None
+    perm: SpacePerm | None = None  # None: every group of the site may read, the creator too
 
 
 @dataclass(slots=True)
@@ -113,7 +137,7 @@ def pack_body(body: str) -> bytes:
 
 @dataclass
 class Store:
-    """The whole site. Build one with `Store.build(items, spaces, users)`."""
+    """The whole site. Build one with `Store.build(items, spaces, users, groups=...)`."""
 
     clock: Clock = field(default_factory=Clock)
     items: dict[str, Item] = field(default_factory=dict)
@@ -121,6 +145,7 @@ class Store:
     spaces: dict[str, Space] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)
     groups: list[str] = field(default_factory=lambda: list(DEFAULT_GROUPS))
+    members: dict[str, list[str]] = field(default_factory=dict)  # explicit group members only
     audit: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
     default_author: str = "557058:emulator-admin"
@@ -130,7 +155,10 @@ class Store:
     # ---- building -------------------------------------------------------------------------
     @classmethod
     def build(cls, items: Iterable[dict[str, Any]], spaces: Iterable[dict[str, Any]] = (),
-              users: Iterable[dict[str, Any]] = (), clock: Clock | None = None) -> Store:
+              users: Iterable[dict[str, Any]] = (), clock: Clock | None = None,
+              groups: Iterable[dict[str, Any]] = ()) -> Store:
+        """`groups`: `{"name", "members": [account ids]}` lines; a space line may carry
+        `"permissions": {"users", "groups", "anonymous"}` (see emulator/corpus.py)."""
         store = cls(clock=clock or Clock())
         for user in users:
             store.add_user(user["accountId"], user.get("displayName", user["accountId"]),
@@ -138,8 +166,16 @@ class Store:
         if store.users:
             store.default_author = next(iter(store.users))
         for space in spaces:
-            store.add_space(space["key"], space.get("name", space["key"]),
-                            space.get("type", "global"), space.get("description", ""))
+            added = store.add_space(space["key"], space.get("name", space["key"]),
+                                    space.get("type", "global"), space.get("description", ""))
+            if space.get("permissions") is not None:
+                added.perm = SpacePerm.from_dict(space["permissions"])
+                for name in added.perm.groups:
+                    store.know_group(name)
+        for line in groups:
+            name = str(line["name"])
+            store.know_group(name)
+            store.members[name] = list(dict.fromkeys(str(m) for m in line.get("members") or ()))
         for raw in items:
             store.create(raw, _loading=True)
         for group in sorted({g for it in store.items.values() for g in it.read_groups}):
@@ -297,3 +333,16 @@ class Store:
             for space in self.spaces.values():
                 if space.homepage_id == str(content_id):
                     space.homepage_id = None
+
+    # ---- groups ---------------------------------------------------------------------------
+    def members_of(self, group: str) -> list[str]:
+        """A group's members: its explicit list; every user for confluence-users when it has
+        none; nobody for any other group without one."""
+        explicit = self.members.get(group)
+        if explicit is not None:
+            return list(explicit)
+        return list(self.users) if group == ALL_USERS_GROUP else []
+
+    def know_group(self, group: str) -> None:
+        if group not in self.groups:
+            self.groups.append(group)

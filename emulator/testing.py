@@ -3,6 +3,11 @@
     with running_emulator() as emu:               # the bundled sample space, HTTPS
         settings = load_settings(confluence=emu.confluence_settings(), data={"dir": tmp})
         emu.admin.edit("10001", title="New title")
+        emu.admin.set_restrictions("10001", groups=["corvid-security"])   # no version bump
+
+    with running_emulator(items, spaces=[{"key": "HR", "name": "HR",
+                                          "permissions": {"groups": ["hr"], "anonymous": False}}],
+                          groups=[{"name": "hr", "members": ["acc-1"]}]) as emu: ...
 """
 
 from __future__ import annotations
@@ -108,10 +113,34 @@ def _sibling_spaces(module: Any, corpus: Path) -> list[dict[str, Any]]:
     return module.read_spaces(spaces_file) if spaces_file.exists() else []
 
 
+def load_groups(corpus: str | Path | Iterable[dict[str, Any]] | None = None, *, sample: bool = True,
+                pages: int = 0, blogposts: int = 0) -> list[dict[str, Any]]:
+    """The groups (`{"name", "members"}`) of a corpus file (`groups.jsonl` beside it) or of the
+    sample space; none for items given in Python or a generated site."""
+    module = _corpus_module()
+    if module is None:
+        return []
+    if isinstance(corpus, (str, Path)):
+        path = Path(corpus).with_name("groups.jsonl")
+    elif corpus is None and not (pages or blogposts) and sample:
+        path = Path(module.SAMPLE_GROUPS)
+    else:
+        return []
+    return module.read_groups(path) if path.exists() else []
+
+
 def build_store(corpus: str | Path | Iterable[dict[str, Any]] | None = None, *, sample: bool = True,
-                pages: int = 0, blogposts: int = 0, seed: int = 0, email: str = DEFAULT_EMAIL) -> Store:
-    items, spaces, users = load_items(corpus, sample=sample, pages=pages, blogposts=blogposts, seed=seed)
-    store = Store.build(items, spaces, users)
+                pages: int = 0, blogposts: int = 0, seed: int = 0, email: str = DEFAULT_EMAIL,
+                spaces: Iterable[dict[str, Any]] | None = None, users: Iterable[dict[str, Any]] | None = None,
+                groups: Iterable[dict[str, Any]] | None = None) -> Store:
+    """The emulator's site. `spaces`, `users`, `groups` (when given) replace what the corpus brings:
+    spaces may carry "permissions", groups are `{"name", "members"}` (see emulator/corpus.py)."""
+    items, found_spaces, found_users = load_items(corpus, sample=sample, pages=pages, blogposts=blogposts,
+                                                  seed=seed)
+    found_groups = load_groups(corpus, sample=sample, pages=pages, blogposts=blogposts)
+    store = Store.build(items, found_spaces if spaces is None else spaces,
+                        found_users if users is None else users,
+                        groups=found_groups if groups is None else groups)
     if not any(u.email == email for u in store.users.values()):
         store.add_user(DEFAULT_ACCOUNT, "KB Emulator", email)
     return store
@@ -119,9 +148,13 @@ def build_store(corpus: str | Path | Iterable[dict[str, Any]] | None = None, *, 
 
 def start_emulator(corpus: str | Path | Iterable[dict[str, Any]] | None = None, *, sample: bool = True,
                    pages: int = 0, blogposts: int = 0, seed: int = 0, http: bool = False, port: int = 0,
-                   email: str = DEFAULT_EMAIL, token: str | None = None) -> EmulatorHandle:
+                   email: str = DEFAULT_EMAIL, token: str | None = None,
+                   spaces: Iterable[dict[str, Any]] | None = None,
+                   users: Iterable[dict[str, Any]] | None = None,
+                   groups: Iterable[dict[str, Any]] | None = None) -> EmulatorHandle:
     """Start an emulator on a background thread; call `.stop()` on the handle when done."""
-    store = build_store(corpus, sample=sample, pages=pages, blogposts=blogposts, seed=seed, email=email)
+    store = build_store(corpus, sample=sample, pages=pages, blogposts=blogposts, seed=seed, email=email,
+                        spaces=spaces, users=users, groups=groups)
     server = EmulatorServer(store, email=email, token=token or secrets.token_urlsafe(18),
                             http=http, port=port)
     return EmulatorHandle(server.start())
@@ -130,11 +163,15 @@ def start_emulator(corpus: str | Path | Iterable[dict[str, Any]] | None = None, 
 @contextmanager
 def running_emulator(corpus: str | Path | Iterable[dict[str, Any]] | None = None, *, sample: bool = True,
                      pages: int = 0, blogposts: int = 0, seed: int = 0, http: bool = False,
-                     port: int = 0, email: str = DEFAULT_EMAIL, token: str | None = None
-                     ) -> Iterator[EmulatorHandle]:
-    """The emulator on 127.0.0.1 for the duration of the block (stopped even on errors)."""
+                     port: int = 0, email: str = DEFAULT_EMAIL, token: str | None = None,
+                     spaces: Iterable[dict[str, Any]] | None = None,
+                     users: Iterable[dict[str, Any]] | None = None,
+                     groups: Iterable[dict[str, Any]] | None = None) -> Iterator[EmulatorHandle]:
+    """The emulator on 127.0.0.1 for the duration of the block (stopped even on errors).
+    `spaces=`, `users=`, `groups=` replace the corpus's own (see `build_store`)."""
     handle = start_emulator(corpus, sample=sample, pages=pages, blogposts=blogposts, seed=seed,
-                            http=http, port=port, email=email, token=token)
+                            http=http, port=port, email=email, token=token, spaces=spaces, users=users,
+                            groups=groups)
     try:
         yield handle
     finally:

@@ -125,7 +125,19 @@ class ServerSettings(BaseModel):
 
     @property
     def keys(self) -> list[str]:
-        return [k.strip() for k in self.api_keys.get_secret_value().split(",") if k.strip()]
+        """The secrets of KB_SERVER__API_KEYS (each entry `KEY` or `KEY=ROLE`)."""
+        return [k for k, _ in self.key_entries]
+
+    @property
+    def key_entries(self) -> list[tuple[str, str]]:
+        """(key, role) per entry: role '' (sees what anonymous users see), `user:EMAIL_OR_ID` (a fixed
+        principal), `backend` (may name the user per request) or `operator` (every page)."""
+        out = []
+        for entry in self.api_keys.get_secret_value().split(","):
+            key, _, role = entry.strip().partition("=")
+            if key.strip():
+                out.append((key.strip(), role.strip()))
+        return out
 
 
 class _SecretFreeToml(TomlConfigSettingsSource):

@@ -139,6 +139,7 @@ def _reindex(settings: Settings, embedder: Any, progress: Progress | None) -> Re
 
 def status(settings: Settings | str | None = None) -> dict[str, Any]:
     """What the knowledge base holds: counts, spaces, the last run, the cursor, the model, the collection."""
+    from ingest.storage.access import LedgerAccess
     from ingest.storage.ledger import Ledger
     from ingest.storage.vectors import active_collection
 
@@ -154,6 +155,7 @@ def status(settings: Settings | str | None = None) -> dict[str, Any]:
             "pages": counts["pages"], "pages_indexed": counts["pages_indexed"],
             "tombstones": counts["tombstones"], "chunks": counts["chunks"], "spaces": counts["spaces"],
             "cursor": counts["cursor"], "last_run": _run_summary(ledger.last_run()),
+            "access": LedgerAccess(ledger).summary(),
             "model": settings.embed.model,
             "active_collection": active_collection(settings),
             "chroma": (f"{settings.chroma.host}:{settings.chroma.port}" if settings.chroma.host

@@ -44,6 +44,7 @@ class Page:
     ancestors: tuple[Ancestor, ...] = ()
     read_users: tuple[str, ...] = ()
     read_groups: tuple[str, ...] = ()
+    acl: str = ""  # the access class (ingest.access), computed by the ledger after each pull
 
     @property
     def ancestor_titles(self) -> tuple[str, ...]:
@@ -138,6 +139,7 @@ class PullReport:
     seconds: float = 0.0
     notes: tuple[str, ...] = field(default=(), compare=False)
     work: tuple[WorkItem, ...] = field(default=(), compare=False)  # a dry run's work list
+    access: dict[str, Any] = field(default_factory=dict, compare=False)  # ingest.pull.access.report
 
     @property
     def pages_per_s(self) -> float:
@@ -148,5 +150,5 @@ class PullReport:
             "seen": self.seen, "new": self.new, "changed": self.changed, "unchanged": self.unchanged,
             "moved": self.moved, "deleted": self.deleted, "restored": self.restored,
             "requests": self.requests, "bytes": self.bytes, "seconds": round(self.seconds, 3),
-            "pages/s": round(self.pages_per_s, 1),
+            "pages/s": round(self.pages_per_s, 1), "access": dict(self.access),
         }

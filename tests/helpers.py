@@ -12,7 +12,7 @@ classes; fixtures stay in conftest.py.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -103,10 +103,23 @@ def build_tiny_kb(data_dir: Path, embedder: object = None) -> object:
         with ledger.tx():
             for page in pages:
                 ledger.upsert_page(page, None)
+            open_spaces(ledger, {p.space_key for p in pages})
+        pages = list(ledger.iter_pages())  # with their access class
         store = open_store(settings, embedder)
         Indexer(settings, ledger, store, embedder, chunker=_FixedChunker(chunks),
                 cleaner=lambda body, users=None: None).run(pages)
     return settings
+
+
+def open_spaces(ledger: Ledger, spaces: Iterable[str]) -> None:
+    """Give `spaces` anonymous access (as a pull of a public site would) and recompute every page's
+    access class: a tiny KB's server tests then see its pages without naming a user."""
+    from ingest.access.rules import SpaceRule
+    from ingest.storage.access import LedgerAccess
+
+    access = LedgerAccess(ledger)
+    access.replace_space_rules([SpaceRule(s, anonymous=True) for s in sorted(spaces)])
+    access.recompute()
 
 
 # -- small corpora -----------------------------------------------------------------------------------
@@ -246,12 +259,14 @@ class FakeEngine:
         self.fail = fail
         self.warnings = list(warnings)
         self.queries: list[str] = []
+        self.principals: list[Any] = []
 
-    def search(self, query: str, *, k: int | None = None, filters: dict[str, Any] | None = None,
-               mode: str | None = None) -> list[dict[str, Any]]:
+    def search(self, query: str, *, principal: Any = None, k: int | None = None,
+               filters: dict[str, Any] | None = None, mode: str | None = None) -> list[dict[str, Any]]:
         if self.fail:
             raise self.fail
         self.queries.append(query)
+        self.principals.append(principal)
         scored = [(len(_words(query) & _words(title + " " + text)), pid, title, text)
                   for pid, title, text in PAGES if not filters or pid in filters.get("page_ids", [pid])]
         scored = sorted((s for s in scored if s[0] > 0), reverse=True)[: k or 3]
@@ -259,9 +274,10 @@ class FakeEngine:
                  "heading_path": "", "text": text, "header": title, "score": float(score),
                  "ranks": {"lexical": i + 1}} for i, (score, pid, title, text) in enumerate(scored)]
 
-    def ask(self, question: str, *, k: int | None = None, filters: dict[str, Any] | None = None,
+    def ask(self, question: str, *, principal: Any = None, k: int | None = None,
+            filters: dict[str, Any] | None = None,
             history: Sequence[dict[str, str]] | None = None) -> dict[str, Any]:
-        hits = self.search(question, k=k, filters=filters)
+        hits = self.search(question, k=k, filters=filters, principal=principal)
         if not hits:
             return {"text": "Not found in the knowledge base.", "citations": [], "hits": [],
                     "confidence": 0.0, "not_found": True, "warnings": []}

@@ -86,6 +86,7 @@ def page_fingerprint(page: Page, chunker_id: str, model_id: str,
     content: list[Any] = [page.kind, page.version, page.updated_at, page.url, sorted(page.labels),
                           list(page.read_users), list(page.read_groups), sha256(page.body_html), chunker_id,
                           model_id]
+    content.append(page.acl)  # who may see it: a new class is a metadata update (vectors reused)
     mentioned = sorted(set(_MENTION.findall(page.body_html)))
     if mentioned:  # only then: pages without mentions keep the fingerprints they had
         content.append([[uid, (users or {}).get(uid, "")] for uid in mentioned])
@@ -110,6 +111,7 @@ def chunk_metadata(page: Page, chunk: Chunk, model_id: str) -> dict[str, Any]:
         "labels": ("," + ",".join(page.labels) + ",") if page.labels else "",
         "text_hash": chunk.text_hash, "model_id": model_id, "chunk_index": chunk.index,
         "read_users": ",".join(page.read_users), "read_groups": ",".join(page.read_groups),
+        "acl": page.acl,
     }
 
 

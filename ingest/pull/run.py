@@ -27,6 +27,8 @@ from typing import Any
 from ingest.config import Settings
 from ingest.errors import KBError, MassDeleteRefused
 from ingest.pull import _airbyte as src
+from ingest.pull.access import ACCESS_STREAMS, PulledAccess, read_access, write_access
+from ingest.pull.access import report as access_report
 from ingest.pull.reconcile import SweepPlan, classify, plan_sweep, too_many_removals
 from ingest.records import Ancestor, Page, PullReport, WorkItem
 from ingest.storage.ledger import Ledger, PageState
@@ -62,6 +64,8 @@ class _Run:
     notes: list[str] = field(default_factory=list)
     newest: str = ""
     users: dict[str, str] = field(default_factory=dict)  # accountId -> display name, seen this run
+    access: PulledAccess = field(default_factory=PulledAccess)
+    access_report: dict[str, Any] = field(default_factory=dict)
 
     def tell(self, done: int, total: int | None, what: str) -> None:
         if self.progress is not None:
@@ -79,6 +83,7 @@ class _Run:
         """The cached records of `stream` as Pages, noting the people they name on the way."""
         for record in src.cached_records(cache, stream):
             self.users.update(src.user_names(record))
+            self.access.note_record(record)
             yield src.to_page(record, site=site, space_names=names)
 
 
@@ -136,22 +141,23 @@ def _report(run: _Run, meter: Any, seconds: float) -> PullReport:
     return PullReport(seen=c["seen"], new=c["new"], changed=c["changed"], unchanged=c["unchanged"],
                       moved=c["moved"], deleted=c["deleted"], restored=c["restored"],
                       requests=meter.requests, bytes=meter.bytes, seconds=seconds, notes=tuple(run.notes),
-                      work=tuple(run.work))
+                      work=tuple(run.work), access=run.access_report)
 
 
 # --- our manifest ------------------------------------------------------------------------------
 def _pull_manifest(run: _Run, meter: Any, *, full: bool, allow_mass_delete: bool) -> None:
     settings, ledger = run.settings, run.ledger
     sweeping = full or _sweep_due(ledger, settings.pull.sweep_every)  # --full: exact, whatever the lag
-    # Content records carry their space's name (expand=space); the spaces listing is read with the
-    # sweep, so a pull without one is two streams (measured: a third of a no-change pull's cost).
-    streams = ["pages", "blog_posts"] + (["spaces", *src.SWEEP_STREAMS] if sweeping else [])
+    # The access streams (spaces with their permissions, groups, members) on every pull: what they
+    # hold changes without a new version of any page (ingest.pull.access).
+    streams = ["pages", "blog_posts", *ACCESS_STREAMS] + (list(src.SWEEP_STREAMS) if sweeping else [])
     config = src.manifest_config(settings, start_date=start_date(ledger, settings, run.spaces, full),
                                  spaces=run.spaces)
     with src.opened_cache(settings, run.cache_name("manifest")) as cache:
         run.tell(0, None, f"reading {', '.join(streams)}")
         src.read(settings, src.open_source(settings, config), cache, streams, meter)
         names = src.space_names(cache)
+        read_access(cache, run.access)
         known = ledger.page_states(run.spaces)
         site = src.site_url(settings)
         for stream in src.CONTENT_STREAMS:
@@ -159,6 +165,7 @@ def _pull_manifest(run: _Run, meter: Any, *, full: bool, allow_mass_delete: bool
             _apply_pages(run, pages, known, track_cursor=True)
         if sweeping:
             current = {e.id: e for e in map(src.to_sweep_entry, src.sweep_records(cache, "content_ids"))}
+            run.access.restrictions.update((e.id, e.read) for e in current.values() if e.read is not None)
             trashed = {e.id: e for e in map(src.to_sweep_entry, src.sweep_records(cache, "trashed_ids"))
                        if not run.spaces or e.space_key in run.spaces}
     if not sweeping:
@@ -211,6 +218,7 @@ def _apply_pages(run: _Run, pages: Iterable[Page], known: dict[str, PageState], 
                 continue
             action = classify(page, known.get(page.id))
             run.counts["seen"] += 1
+            run.access.restrictions[page.id] = (page.read_users, page.read_groups)
             run.counts[action] += 1
             run.pulled[page.id] = max(run.pulled.get(page.id, 0), page.version)
             if track_cursor and page.updated_at > run.newest:
@@ -300,6 +308,12 @@ def _commit_cursor(run: _Run, actions: Callable[[], None] | None) -> None:
         if run.newest > old:
             run.ledger.set_cursor(key, run.newest, run.run_id)
         _save_users(run)
+        result = write_access(run.ledger, run.access, run.users)
+    run.access_report = access_report(result, run.access)
+    if result.unresolved:
+        run.notes.append(f"access: {len(result.unresolved)} pages could not be resolved and are hidden from "
+                         "every principal (see `kb access PAGE_ID`): "
+                         + ", ".join(f"{pid} ({why})" for pid, why in result.unresolved[:5]))
 
 
 def _save_users(run: _Run) -> None:

@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS pages (
     read_users TEXT NOT NULL DEFAULT '[]',
     read_groups TEXT NOT NULL DEFAULT '[]',
     body TEXT NOT NULL DEFAULT '',
+    acl TEXT NOT NULL DEFAULT '',
     last_seen_run INTEGER,
     indexed_version INTEGER,
     indexed_hash TEXT
@@ -86,7 +87,22 @@ CREATE TABLE IF NOT EXISTS cursor (
     value TEXT NOT NULL,
     run_id INTEGER
 );
+CREATE TABLE IF NOT EXISTS space_access (
+    space_key TEXT PRIMARY KEY, users TEXT NOT NULL, groups TEXT NOT NULL, anonymous INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS group_members (
+    group_name TEXT NOT NULL, account_id TEXT NOT NULL, PRIMARY KEY (group_name, account_id)
+);
+CREATE INDEX IF NOT EXISTS group_members_user ON group_members(account_id);
+CREATE TABLE IF NOT EXISTS principals (
+    account_id TEXT PRIMARY KEY, email TEXT NOT NULL DEFAULT '', display_name TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS access_classes (
+    acl TEXT PRIMARY KEY, space_key TEXT NOT NULL, restrictions TEXT NOT NULL, unresolved TEXT NOT NULL
+);
 """
+# Columns added after a ledger was first made: (table, column, definition).
+ADDED_COLUMNS = (("pages", "acl", "TEXT NOT NULL DEFAULT ''"),)
 
 
 class Ledger:
@@ -109,9 +125,17 @@ class Ledger:
         if not readonly:
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = NORMAL")
+            self._add_columns()
             self.conn.executescript(SCHEMA)
             if self.get_meta("schema_version") is None:
                 self.set_meta("schema_version", str(SCHEMA_VERSION))
+
+    def _add_columns(self) -> None:
+        """Bring a ledger made before a column existed up to the schema (ALTER TABLE ADD COLUMN)."""
+        for table, column, definition in ADDED_COLUMNS:
+            cols = {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}
+            if cols and column not in cols:
+                self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     def close(self) -> None:
         self.conn.close()
@@ -353,4 +377,5 @@ def page_from_row(row: sqlite3.Row) -> Page:
         status=row["status"], labels=tuple(json.loads(row["labels"])),
         ancestors=tuple(Ancestor(str(i), str(t)) for i, t in json.loads(row["ancestors"])),
         read_users=tuple(json.loads(row["read_users"])), read_groups=tuple(json.loads(row["read_groups"])),
+        acl=row["acl"] if "acl" in row.keys() else "",  # noqa: SIM118 (sqlite3.Row has no __contains__)
     )

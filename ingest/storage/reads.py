@@ -22,7 +22,8 @@ SCORED_ROWS_CAP = 2000  # when every term is common, bm25 ranks at most this man
 @dataclass(frozen=True)
 class PageScope:
     """Which pages a read may return: empty means any; several values mean any of them.
-    `after`/`before` are epoch seconds of `updated_at`."""
+    `after`/`before` are epoch seconds of `updated_at`. `acls`: the access classes the reader may
+    see (ingest.access); None means every page (the operator), an empty tuple none at all."""
 
     spaces: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
@@ -30,6 +31,7 @@ class PageScope:
     page_ids: tuple[str, ...] = ()
     after: float | None = None
     before: float | None = None
+    acls: tuple[str, ...] | None = None
 
 
 def _page_sql(scope: PageScope, alias: str = "p") -> tuple[str, list[Any]]:
@@ -51,6 +53,11 @@ def _page_sql(scope: PageScope, alias: str = "p") -> tuple[str, list[Any]]:
         marks = ",".join("?" * len(scope.labels))
         conds.append(f"EXISTS (SELECT 1 FROM json_each({alias}.labels) WHERE value IN ({marks}))")
         params.extend(scope.labels)
+    if scope.acls is not None:
+        if scope.acls:
+            any_of("acl", scope.acls)
+        else:
+            conds.append("0")
     if scope.after is not None:
         conds.append(f"julianday({alias}.updated_at) >= julianday(?, 'unixepoch')")
         params.append(scope.after)

@@ -98,6 +98,11 @@ def _register_index_commands(app: typer.Typer, state: Any) -> None:
                    f" ({data.get('chroma', 'embedded')})")
         for stream, value in data["cursor"].items():
             typer.echo(f"cursor {stream}: {value}")
+        if access := data.get("access"):
+            typer.echo(f"access: {access['spaces_with_rules']} spaces with permissions, {access['groups']} "
+                       f"groups, {access['principals']} people, {access['classes']} access classes; "
+                       f"{access['unresolved_pages']} pages unresolved (hidden from everyone but the "
+                       "operator)")
         run = data["last_run"]
         typer.echo("last run: " + (f"{run['kind']} #{run['id']} {run['status']} at {run['started']} "
                                    f"({run['seconds']} s)" if run else "none"))

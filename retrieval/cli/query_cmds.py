@@ -21,6 +21,23 @@ def _filters(space: list[str] | None, kind: list[str] | None, label: list[str] |
                    updated_after=after or None, updated_before=before or None)
 
 
+AS_HELP = ("as this person (email or account id): only the pages they may view, by Confluence's rules; "
+           "without it you are the operator and see every page")
+
+
+def principal_of(searcher: Any, as_user: str | None) -> Any:
+    """The principal for `--as` (None: the operator, said once on stderr); an unknown person is
+    warned about (they see what anonymous users see)."""
+    if as_user is None:
+        typer.echo("note: no --as given: searching as the operator (every page the ingest account "
+                   "can read)", err=True)
+        return None
+    who = searcher.resolve_principal(as_user)
+    if not who.known and who.label != "anonymous":
+        typer.echo(f"warning: {as_user!r} is no one the pulls have seen: searching as anonymous", err=True)
+    return who
+
+
 def register(app: typer.Typer, state: Any) -> None:
     """Attach the retrieval commands to the root app."""
     _register_search(app, state)
@@ -39,6 +56,7 @@ def _register_search(app: typer.Typer, state: Any) -> None:
         after: str = typer.Option(None, "--updated-after", help="ISO date: updated at or after"),
         before: str = typer.Option(None, "--updated-before", help="ISO date: updated at or before"),
         mode: str = typer.Option(None, "--mode", help="hybrid, dense or lexical"),
+        as_user: str = typer.Option(None, "--as", help=AS_HELP),
         as_json: bool = typer.Option(False, "--json", help="one JSON object on stdout"),
     ) -> None:
         """Search the knowledge base (dense + lexical, fused)."""
@@ -46,11 +64,14 @@ def _register_search(app: typer.Typer, state: Any) -> None:
 
         searcher = Searcher(state.settings())
         try:
-            hits = searcher.search(query, k=k, filters=_filters(space, kind, label, after, before), mode=mode)
+            who = principal_of(searcher, as_user)
+            hits = searcher.search(query, k=k, filters=_filters(space, kind, label, after, before), mode=mode,
+                                   principal=who)
         finally:
             searcher.close()
         if as_json:
-            _emit({"query": query, "hits": [h.to_dict() for h in hits]})
+            _emit({"query": query, "hits": [h.to_dict() for h in hits],
+                   "principal": "operator" if who is None else who.describe()})
         else:
             typer.echo(format_hits(hits))
 
@@ -64,6 +85,7 @@ def _register_ask(app: typer.Typer, state: Any) -> None:
         space: list[str] = typer.Option(None, "--space", "-s", help="only this space key (repeatable)"),
         kind: list[str] = typer.Option(None, "--kind", help="page or blogpost (repeatable)"),
         label: list[str] = typer.Option(None, "--label", help="pages with this label (repeatable)"),
+        as_user: str = typer.Option(None, "--as", help=AS_HELP),
         as_json: bool = typer.Option(False, "--json", help="one JSON object on stdout"),
     ) -> None:
         """Answer a question with numbered citations (extractive offline; an LLM when the llm settings name one)."""  # noqa: E501 - typer lists the docstring with its line breaks in `kb --help`
@@ -72,7 +94,9 @@ def _register_ask(app: typer.Typer, state: Any) -> None:
 
         searcher = Searcher(state.settings())
         try:
-            answer = Answerer(searcher).ask(question, filters=_filters(space, kind, label, None, None), k=k)
+            who = principal_of(searcher, as_user)
+            answer = Answerer(searcher).ask(question, filters=_filters(space, kind, label, None, None), k=k,
+                                            principal=who)
         finally:
             searcher.close()
         for warning in answer.warnings:

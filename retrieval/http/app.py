@@ -21,13 +21,12 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any, ClassVar
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, StreamingResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -35,21 +34,14 @@ from ingest.config import Settings
 from ingest.errors import ConfigError, KBError
 from retrieval.http import openai_shape
 from retrieval.http.engine import Engine
-from retrieval.http.guard import Guard, RateLimiter, match_key, redact, retry_after_header, secrets_of
+from retrieval.http.guard import Guard, RateLimiter, redact, secrets_of
+from retrieval.http.identity import Caller, check_roles
+from retrieval.http.identity import caller as _caller
 from retrieval.http.page import add_page
 from retrieval.http.schemas import AskIn, ChatIn, FiltersIn, SearchIn
 from retrieval.query.followups import standalone_query
 
 log = logging.getLogger("kb.server")
-
-
-class Unauthorized(KBError):
-    http_status = 401
-    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
-
-
-class RateLimited(KBError):
-    http_status = 429
 
 
 class Invalid(KBError):
@@ -89,40 +81,10 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
                            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"])
     if not settings.server.keys:
         log.warning("no API key configured (KB_SERVER__API_KEYS): every caller is let in")
+    check_roles(settings)
     _add_routes(app, settings)
     add_page(app)  # GET /: the chat page (retrieval/http/page.py)
     return app
-
-
-_bearer = HTTPBearer(auto_error=False, description="an API key from KB_SERVER__API_KEYS")
-
-
-async def _caller(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> str:
-    """Authenticate (bearer key) and rate-limit; the caller's id (never the key itself)."""
-    keys = request.app.state.settings.server.keys
-    host = request.client.host if request.client else "?"
-    if not keys:
-        caller = f"anonymous@{host}"
-    elif creds is None or creds.scheme.lower() != "bearer":
-        _limit(request, f"unauthenticated@{host}")  # guessing keys is rate-limited too
-        raise Unauthorized("missing API key", "send the header `Authorization: Bearer <key>`")
-    elif (index := match_key(creds.credentials, keys)) is None:
-        _limit(request, f"unauthenticated@{host}")
-        raise Unauthorized("invalid API key", "use one of the keys in KB_SERVER__API_KEYS")
-    else:
-        caller = f"key#{index}"
-    _limit(request, caller)
-    return caller
-
-
-def _limit(request: Request, caller: str) -> None:
-    """Take a token from `caller`'s bucket, or answer 429 with Retry-After."""
-    wait = request.app.state.limiter.acquire(caller)
-    if wait > 0:
-        raise RateLimited("rate limit exceeded",
-                          f"at most {request.app.state.settings.server.rate_limit_per_minute} requests a "
-                          "minute per key; retry after the Retry-After seconds",
-                          {"retry_after": retry_after_header(wait)})
 
 
 async def _engine(request: Request) -> Engine:
@@ -162,22 +124,23 @@ def _finish(settings: Settings, answer: dict[str, Any], query: str, warnings: li
 
 
 async def _answer(settings: Settings, engine: Engine, question: str, history: list[dict[str, str]],
-                  filters: dict[str, Any] | None, k: int | None) -> dict[str, Any]:
-    """Make the follow-up standalone, then ask."""
+                  filters: dict[str, Any] | None, k: int | None, who: Any) -> dict[str, Any]:
+    """Make the follow-up standalone, then ask as `who`."""
     query, warnings = await _standalone(engine, question, history)
-    answer = await run_in_threadpool(engine.ask, query, k=k, filters=filters, history=history or None)
+    answer = await run_in_threadpool(engine.ask, query, k=k, filters=filters, history=history or None,
+                                     principal=who)
     return _finish(settings, answer, query, warnings)
 
 
 async def _ask_stream(settings: Settings, engine: Engine, question: str, history: list[dict[str, str]],
-                      filters: dict[str, Any] | None, k: int | None) -> StreamingResponse:
+                      filters: dict[str, Any] | None, k: int | None, who: Any) -> StreamingResponse:
     """Server-sent events. With an engine that answers in steps (`ask_events`), the hits go out as soon
     as the search is done, before the answer is written; otherwise after the whole answer."""
     staged = getattr(engine, "ask_events", None)
     if staged is None:
-        return _sse(_ask_events(await _answer(settings, engine, question, history, filters, k)))
+        return _sse(_ask_events(await _answer(settings, engine, question, history, filters, k, who)))
     query, warnings = await _standalone(engine, question, history)
-    steps = staged(query, k=k, filters=filters, history=history or None)
+    steps = staged(query, k=k, filters=filters, history=history or None, principal=who)
     _, hits = await run_in_threadpool(next, steps)  # a search error still gets its own status
 
     async def events() -> AsyncIterator[tuple[str, Any]]:
@@ -211,39 +174,42 @@ def _add_routes(app: FastAPI, settings: Settings) -> None:
         return JSONResponse({"status": "ok"})
 
     @app.get("/v1/status", tags=["kb"])
-    async def status(caller: str = Depends(_caller), engine: Engine = Depends(_engine)) -> JSONResponse:
+    async def status(caller: Caller = Depends(_caller), engine: Engine = Depends(_engine)) -> JSONResponse:
         """The knowledge base: pages, chunks, spaces, last run, model, active collection."""
         return _json(await run_in_threadpool(engine.status))
 
     @app.post("/v1/search", tags=["kb"])
-    async def search(body: SearchIn, caller: str = Depends(_caller),
+    async def search(body: SearchIn, caller: Caller = Depends(_caller),
                      engine: Engine = Depends(_engine)) -> JSONResponse:
         """Hybrid (or dense/lexical) search: the best chunks with scores and per-method ranks."""
         _check_question(settings, body.query, "query")
         started = time.perf_counter()
         hits = await run_in_threadpool(engine.search, body.query, k=body.k, filters=_filters(body.filters),
-                                       mode=body.mode)
+                                       mode=body.mode, principal=caller.principal(body.user))
         return _json({"query": body.query, "hits": hits,
                       "took_ms": round((time.perf_counter() - started) * 1e3, 2)})
 
     @app.post("/v1/ask", tags=["kb"], response_model=None)
-    async def ask(body: AskIn, request: Request, caller: str = Depends(_caller),
+    async def ask(body: AskIn, request: Request, caller: Caller = Depends(_caller),
                   engine: Engine = Depends(_engine)) -> JSONResponse | StreamingResponse:
         """A cited answer: JSON, or server-sent events (hits, delta…, citations, done) with
         "stream": true or `Accept: text/event-stream`."""
         _check_question(settings, body.question)
         history = [m.model_dump() for m in body.history]
+        who = caller.principal(body.user)
         if body.stream or "text/event-stream" in request.headers.get("accept", ""):
-            return await _ask_stream(settings, engine, body.question, history, _filters(body.filters), body.k)
-        return _json(await _answer(settings, engine, body.question, history, _filters(body.filters), body.k))
+            return await _ask_stream(settings, engine, body.question, history, _filters(body.filters), body.k,
+                                     who)
+        return _json(await _answer(settings, engine, body.question, history, _filters(body.filters), body.k,
+                                   who))
 
     @app.get("/v1/models", tags=["openai"])
-    async def models(caller: str = Depends(_caller)) -> dict[str, Any]:
+    async def models(caller: Caller = Depends(_caller)) -> dict[str, Any]:
         """The one model, for OpenAI-compatible front-ends."""
         return openai_shape.models()
 
     @app.post("/v1/chat/completions", tags=["openai"], response_model=None)
-    async def chat(body: ChatIn, caller: str = Depends(_caller),
+    async def chat(body: ChatIn, caller: Caller = Depends(_caller),
                    engine: Engine = Depends(_engine)) -> JSONResponse | StreamingResponse:
         """OpenAI chat completions: the last user message is the question, earlier turns the history;
         the reply carries its citations as links in the text and in `citations`."""
@@ -251,7 +217,7 @@ def _add_routes(app: FastAPI, settings: Settings) -> None:
         if question is None:
             raise Invalid("no user message", "end `messages` with a message whose role is user")
         _check_question(settings, question)
-        answer = await _answer(settings, engine, question, history, None, None)
+        answer = await _answer(settings, engine, question, history, None, None, caller.principal(body.user))
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         if body.stream:
             return _sse(openai_shape.chunks(answer, completion_id), done_marker=True)

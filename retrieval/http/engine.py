@@ -39,10 +39,13 @@ class Engine(Protocol):
 
     rewrite: Callable[[str, Sequence[dict[str, str]]], str] | None
 
-    def search(self, query: str, *, k: int | None = None, filters: dict[str, Any] | None = None,
+    # `principal` is required: the server always says who is asking (ANONYMOUS when nobody is).
+    def search(self, query: str, *, principal: Any, k: int | None = None,
+               filters: dict[str, Any] | None = None,
                mode: str | None = None) -> list[dict[str, Any]]: ...
 
-    def ask(self, question: str, *, k: int | None = None, filters: dict[str, Any] | None = None,
+    def ask(self, question: str, *, principal: Any, k: int | None = None,
+            filters: dict[str, Any] | None = None,
             history: Sequence[dict[str, str]] | None = None) -> dict[str, Any]: ...
 
     def status(self) -> dict[str, Any]: ...
@@ -121,24 +124,28 @@ class KBEngine:
         return seen[0] != runs or now - self._opened >= REFRESH_SECONDS
 
     # -- the Engine seam ---------------------------------------------------------------------------
-    def search(self, query: str, *, k: int | None = None, filters: dict[str, Any] | None = None,
+    def search(self, query: str, *, principal: Any, k: int | None = None,
+               filters: dict[str, Any] | None = None,
                mode: str | None = None) -> list[dict[str, Any]]:
         searcher, _ = self._parts()
-        return [hit.to_dict() for hit in searcher.search(query, k=k, filters=filters, mode=mode)]
+        hits = searcher.search(query, k=k, filters=filters, mode=mode, principal=principal)
+        return [hit.to_dict() for hit in hits]
 
-    def ask(self, question: str, *, k: int | None = None, filters: dict[str, Any] | None = None,
+    def ask(self, question: str, *, principal: Any, k: int | None = None,
+            filters: dict[str, Any] | None = None,
             history: Sequence[dict[str, str]] | None = None) -> dict[str, Any]:
         _, answerer = self._parts()
-        answer = answerer.ask(question, filters=filters, k=k, history=history)
+        answer = answerer.ask(question, filters=filters, k=k, history=history, principal=principal)
         return answer.to_dict()  # type: ignore[no-any-return]
 
-    def ask_events(self, question: str, *, k: int | None = None, filters: dict[str, Any] | None = None,
+    def ask_events(self, question: str, *, principal: Any, k: int | None = None,
+                   filters: dict[str, Any] | None = None,
                    history: Sequence[dict[str, str]] | None = None) -> Iterator[tuple[str, Any]]:
         """`ask` in two steps, for streaming: ("hits", [hit dicts]) once the search is done, then
         ("answer", the answer dict) — the same answer `ask` gives, from the same search."""
         searcher, answerer = self._parts()
         qvec = _unit(searcher.embedder.embed_query(question))  # as Answerer.ask does
-        hits = searcher.search(question, k=k, filters=filters, query_vector=qvec)
+        hits = searcher.search(question, k=k, filters=filters, query_vector=qvec, principal=principal)
         yield "hits", [hit.to_dict() for hit in hits]
         yield "answer", answerer.answer(question, hits, history=history, query_vector=qvec).to_dict()
 

@@ -44,6 +44,8 @@ class AskIn(BaseModel):
     k: int | None = Field(default=None, ge=1, le=50)
     history: list[Message] = Field(default_factory=list, max_length=50)
     stream: bool = False
+    user: str | None = Field(default=None, max_length=256,
+                             description="who is asking (email or account id); only with a backend key")
 
 
 class SearchIn(BaseModel):
@@ -51,6 +53,8 @@ class SearchIn(BaseModel):
     filters: FiltersIn | None = None
     k: int | None = Field(default=None, ge=1, le=50)
     mode: Literal["hybrid", "dense", "lexical"] | None = None
+    user: str | None = Field(default=None, max_length=256,
+                             description="who is asking (email or account id); only with a backend key")
 
 
 class ChatIn(BaseModel):
@@ -59,3 +63,5 @@ class ChatIn(BaseModel):
     model: str = openai_shape.MODEL_NAME
     messages: list[openai_shape.ChatMessage] = Field(min_length=1, max_length=100)
     stream: bool = False
+    user: str | None = Field(default=None, max_length=256,
+                             description="who is asking (email or account id); only with a backend key")

@@ -120,9 +120,12 @@ class Answerer:
 
     # -- entry points -------------------------------------------------------------------------------
     def ask(self, question: str, filters: Filters | dict[str, Any] | None = None, k: int | None = None,
-            history: Sequence[Any] | None = None, mode: str | None = None) -> Answer:
+            history: Sequence[Any] | None = None, mode: str | None = None, *,
+            principal: Any = None) -> Answer:
+        """A cited answer from the pages `principal` may view (None: every page, the operator)."""
         qvec = _vector(self.searcher.embedder.embed_query(question))
-        hits = self.searcher.search(question, k=k, filters=filters, mode=mode, query_vector=qvec)
+        hits = self.searcher.search(question, k=k, filters=filters, mode=mode, query_vector=qvec,
+                                    principal=principal)
         return self.answer(question, hits, history=history, query_vector=qvec)
 
     def answer(self, question: str, hits: Sequence[Hit], *, history: Sequence[Any] | None = None,
@@ -358,10 +361,12 @@ def validate_citations(text: str, sources: int) -> tuple[str, list[int]]:
 def ask(question: str, settings: Settings | str | None = None, *,
         filters: Filters | dict[str, Any] | None = None, k: int | None = None,
         history: Sequence[Any] | None = None, llm: Any = None, embedder: Any = None,
-        mode: str | None = None) -> Answer:
-    """Python API: a cited answer to `question`. `settings` is Settings, a config path or None."""
+        mode: str | None = None, principal: Any = None) -> Answer:
+    """Python API: a cited answer to `question`. `settings` is Settings, a config path or None.
+    `principal`: an email or account id (or a Principal): only pages they may view; None: all."""
     searcher = Searcher(as_settings(settings), embedder=embedder)
     try:
-        return Answerer(searcher, llm=llm).ask(question, filters=filters, k=k, history=history, mode=mode)
+        return Answerer(searcher, llm=llm).ask(question, filters=filters, k=k, history=history, mode=mode,
+                                               principal=principal)
     finally:
         searcher.close()

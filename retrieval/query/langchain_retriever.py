@@ -36,19 +36,24 @@ class KBRetriever(BaseRetriever):
     k: int | None = None
     filters: Filters | None = None
     mode: str | None = None
+    principal: Any = None  # an email / account id / Principal: only what they may view; None: all
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
                                 **kwargs: Any) -> list[Document]:
         hits = self.searcher.search(query, k=kwargs.get("k", self.k),
                                     filters=kwargs.get("filters", self.filters),
-                                    mode=kwargs.get("mode", self.mode))
+                                    mode=kwargs.get("mode", self.mode),
+                                    principal=kwargs.get("principal", self.principal))
         return [hit_document(h) for h in hits]
 
 
 def as_retriever(settings: Settings | str | None = None, *, k: int | None = None,
                  filters: Filters | dict[str, Any] | None = None, mode: str | None = None,
-                 embedder: Any = None, searcher: Searcher | None = None) -> KBRetriever:
-    """A LangChain BaseRetriever over the knowledge base named by `settings` (Settings or a path)."""
+                 embedder: Any = None, searcher: Searcher | None = None,
+                 principal: Any = None) -> KBRetriever:
+    """A LangChain BaseRetriever over the knowledge base named by `settings` (Settings or a path).
+    `principal`: an email or account id (or a Principal): only pages they may view; None: all."""
     if searcher is None:
         searcher = Searcher(as_settings(settings), embedder=embedder)
-    return KBRetriever(searcher=searcher, k=k, filters=Filters.of(filters) if filters else None, mode=mode)
+    return KBRetriever(searcher=searcher, k=k, filters=Filters.of(filters) if filters else None, mode=mode,
+                       principal=principal)

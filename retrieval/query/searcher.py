@@ -16,8 +16,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from ingest.access.rules import Principal
 from ingest.config import Settings, as_settings
 from ingest.errors import ConfigError, NotReady
+from ingest.storage.access import LedgerAccess
 from ingest.storage.ledger import Ledger
 from ingest.storage.reads import LedgerReads, PageScope
 from retrieval.query.fusion import cap_per_page, rrf_fuse
@@ -107,10 +109,10 @@ def to_epoch(value: str) -> float:
     return moment.timestamp()
 
 
-def scope_of(filters: Filters) -> PageScope:
-    """The ledger's page scope for `filters` (dates as epoch seconds)."""
+def scope_of(filters: Filters, acls: tuple[str, ...] | None = None) -> PageScope:
+    """The ledger's page scope for `filters` (dates as epoch seconds) and the visible classes."""
     return PageScope(spaces=filters.spaces, kinds=filters.kinds, labels=filters.labels,
-                     page_ids=filters.page_ids,
+                     page_ids=filters.page_ids, acls=acls,
                      after=to_epoch(filters.updated_after) if filters.updated_after else None,
                      before=to_epoch(filters.updated_before) if filters.updated_before else None)
 
@@ -194,33 +196,54 @@ class Searcher:
 
     # -- the search ---------------------------------------------------------------------------------
     def search(self, query: str, k: int | None = None, filters: Filters | dict[str, Any] | None = None,
-               mode: str | None = None, *, query_vector: Any = None) -> list[Hit]:
-        """The best `k` chunks for `query`, at most `per_page` from one page."""
+               mode: str | None = None, *, query_vector: Any = None, principal: Any = None) -> list[Hit]:
+        """The best `k` chunks for `query`, at most `per_page` from one page, among the pages
+        `principal` may view (None: every page, the operator; see `resolve_principal`)."""
         conf = self.settings.retrieval
         k = int(k or conf.k)
         mode = mode or conf.mode
         if mode not in MODES:
             raise ConfigError(f"unknown search mode {mode!r}", f"use one of {', '.join(MODES)}")
         flt = Filters.of(filters)
+        acls = self.visible_acls(principal)
+        if acls == ():
+            return []
         depth = max(conf.candidates, k * conf.per_page, k)
         rankings: dict[str, list[str]] = {}
         sims: dict[str, float] = {}
         lexical = None
         if mode == "hybrid":  # FTS5 runs beside the query embedding and the vector search
-            lexical = self._executor().submit(self.lexical, query, depth, flt)
+            lexical = self._executor().submit(self.lexical, query, depth, flt, acls)
         elif mode == "lexical":
-            rankings["lexical"] = self.lexical(query, depth, flt)
+            rankings["lexical"] = self.lexical(query, depth, flt, acls)
         if mode in ("hybrid", "dense"):
             vec = query_vector if query_vector is not None else self.embedder.embed_query(query)
-            dense = self.dense(vec, depth, flt)
+            dense = self.dense(vec, depth, flt, acls)
             rankings["dense"] = [cid for cid, _ in dense]
             sims = dict(dense)
         if lexical is not None:
             rankings["lexical"] = lexical.result()
         fused = rrf_fuse(rankings, conf.rrf_k, {"dense": conf.dense_weight, "lexical": conf.lexical_weight})
-        return self._top(fused, sims, flt, k)
+        return self._top(fused, sims, scope_of(flt, acls), k)
 
-    def _top(self, fused: list[tuple[str, float, dict[str, int]]], sims: dict[str, float], flt: Filters,
+    # -- who is asking ------------------------------------------------------------------------------
+    def resolve_principal(self, principal: Any) -> Principal | None:
+        """None (the operator: every page), a Principal, or an email / account id looked up in the
+        ledger (unknown: sees what anonymous users see)."""
+        if principal is None or isinstance(principal, Principal):
+            return principal
+        with self._lock:
+            return LedgerAccess(self.ledger).principal(str(principal))
+
+    def visible_acls(self, principal: Any) -> tuple[str, ...] | None:
+        """The access classes `principal` may view; None for the operator."""
+        who = self.resolve_principal(principal)
+        if who is None:
+            return None
+        with self._lock:
+            return LedgerAccess(self.ledger).visible_acls(who)
+
+    def _top(self, fused: list[tuple[str, float, dict[str, int]]], sims: dict[str, float], scope: PageScope,
              k: int) -> list[Hit]:
         """The best k Hits of the fused list under the per-page cap, reading chunk rows in growing
         windows (most searches need only the first few dozen)."""
@@ -228,25 +251,30 @@ class Searcher:
         hits: list[Hit] = []
         start, window = 0, max(4 * k, 20)
         while start < len(fused):
-            hits.extend(self._hits(fused[start:start + window], sims, flt))
+            hits.extend(self._hits(fused[start:start + window], sims, scope))
             kept = cap_per_page(hits, per_page, k)
             if len(kept) >= k:
                 return kept
             start, window = start + window, window * 2
         return cap_per_page(hits, per_page, k)
 
-    def dense(self, vector: Any, n: int, filters: Filters) -> list[tuple[str, float]]:
-        """(chunk id, cosine similarity), best first, from the vector store."""
-        where = self._where(filters)
+    def dense(self, vector: Any, n: int, filters: Filters,
+              acls: tuple[str, ...] | None = None) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity), best first, from the vector store, within `acls`."""
+        where = self._where(filters, acls)
         if where is False:
             return []
         found = self.store.query(vector, n, where=where or None, include_metadata=False)  # empty: []
         return [(h.id, 1.0 - float(h.distance)) for h in found]
 
-    def _where(self, filters: Filters) -> dict[str, Any] | bool:
+    def _where(self, filters: Filters, acls: tuple[str, ...] | None = None) -> dict[str, Any] | bool:
         """A Chroma `where` for the filters Chroma can apply; labels become page ids via the ledger.
         False when nothing can match."""
         conds: list[dict[str, Any]] = []
+        if acls is not None:
+            if not acls:
+                return False
+            conds.append({"acl": {"$in": list(acls)}})
         if filters.spaces:
             conds.append({"space_key": {"$in": list(filters.spaces)}})
         if filters.kinds:
@@ -270,12 +298,12 @@ class Searcher:
     def _labelled_pages(self, labels: tuple[str, ...]) -> set[str]:
         return self.reads.labelled_pages(labels)
 
-    def lexical(self, query: str, n: int, filters: Filters) -> list[str]:
-        """Chunk ids, best bm25 first, from the ledger's FTS5 index."""
+    def lexical(self, query: str, n: int, filters: Filters, acls: tuple[str, ...] | None = None) -> list[str]:
+        """Chunk ids, best bm25 first, from the ledger's FTS5 index, within `acls`."""
         match = self._match(fts_terms(query))
         if not match:
             return []
-        return self.reads.bm25(match, n, scope_of(filters), sample=" AND " in match)
+        return self.reads.bm25(match, n, scope_of(filters, acls), sample=" AND " in match)
 
     def _match(self, terms: list[str]) -> str:
         """The MATCH expression. In a large index, terms found in more than PRUNE_FRACTION of the chunks
@@ -307,11 +335,12 @@ class Searcher:
         return count
 
     def _hits(self, fused: list[tuple[str, float, dict[str, int]]], sims: dict[str, float],
-              filters: Filters) -> list[Hit]:
-        """Fused ids -> Hits with text and page fields from the ledger; filters checked again."""
+              scope: PageScope) -> list[Hit]:
+        """Fused ids -> Hits with text and page fields from the ledger; filters and access checked
+        again against the ledger (the authority: the vector store's copy of a class may lag)."""
         if not fused:
             return []
-        rows = self.reads.hit_rows([cid for cid, _, _ in fused], scope_of(filters))
+        rows = self.reads.hit_rows([cid for cid, _, _ in fused], scope)
         hits = []
         for cid, score, ranks in fused:
             row = rows.get(cid)
@@ -327,10 +356,11 @@ class Searcher:
 
 def search(query: str, settings: Settings | str | None = None, *, k: int | None = None,
            filters: Filters | dict[str, Any] | None = None, mode: str | None = None,
-           embedder: Any = None) -> list[Hit]:
-    """Python API: the best chunks for `query`. `settings` is Settings, a config path or None."""
+           embedder: Any = None, principal: Any = None) -> list[Hit]:
+    """Python API: the best chunks for `query`. `settings` is Settings, a config path or None.
+    `principal`: an email or account id (or a Principal): only pages they may view; None: all."""
     searcher = Searcher(as_settings(settings), embedder=embedder)
     try:
-        return searcher.search(query, k=k, filters=filters, mode=mode)
+        return searcher.search(query, k=k, filters=filters, mode=mode, principal=principal)
     finally:
         searcher.close()

@@ -141,9 +141,10 @@ class StepEngine(FakeEngine):
         super().__init__(**kw)
         self.fail_answer = fail_answer
 
-    def ask_events(self, question: str, *, k: int | None = None, filters: dict[str, Any] | None = None,
+    def ask_events(self, question: str, *, principal: Any = None, k: int | None = None,
+                   filters: dict[str, Any] | None = None,
                    history: Sequence[dict[str, str]] | None = None) -> Iterator[tuple[str, Any]]:
-        answer = self.ask(question, k=k, filters=filters, history=history)
+        answer = self.ask(question, k=k, filters=filters, history=history, principal=principal)
         yield "hits", answer["hits"]
         if self.fail_answer:
             raise self.fail_answer

@@ -37,7 +37,11 @@ from ingest.pull._airbyte.records import (
     CONTENT_STREAMS,
     SWEEP_STREAMS,
     SweepEntry,
+    person,
+    restriction_people,
+    space_people,
     to_page,
+    to_space_rule,
     to_sweep_entry,
     user_names,
 )
@@ -47,7 +51,8 @@ __all__ = [
     "CONTENT_STREAMS", "MANIFEST_PATH", "SWEEP_STREAMS", "ClampedBackoff", "NextLink", "RequestMeter",
     "ResultsExtractor", "SweepEntry", "SweepPageExtractor", "airbyte_root", "cached_records", "check",
     "cql_local_time", "drop_caches", "manifest_config", "metering", "open_cache", "open_source",
-    "opened_cache", "prepare_environment", "read", "response_body", "share_json", "site_url",
-    "space_names", "stock_config", "sweep_records", "to_page", "to_sweep_entry", "trusted_ca",
-    "user_names",
+    "opened_cache", "person", "prepare_environment", "read", "response_body", "restriction_people",
+    "share_json", "site_url",
+    "space_names", "space_people", "stock_config", "sweep_records", "to_page", "to_space_rule",
+    "to_sweep_entry", "trusted_ca", "user_names",
 ]

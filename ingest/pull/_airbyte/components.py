@@ -65,8 +65,9 @@ SWEEP_FIELDS = ("id", "type", "status", "title")
 @dataclass
 class SweepPageExtractor:
     """CDK record extractor for the id sweep: one record per listing page, `{"results": [...]}`,
-    each item cut to id, type, status, title, version number, space key and ancestors (when
-    present). A site's worth of ids is then tens of records through PyAirbyte, not thousands."""
+    each item cut to id, type, status, title, version number, space key, own read restriction
+    and ancestors (when present). A site's worth of ids is then tens of records through PyAirbyte,
+    not thousands."""
 
     config: Mapping[str, Any]
 
@@ -79,6 +80,13 @@ class SweepPageExtractor:
             light["version"] = {"number": get_path(item, "version", "number", default=0)}
             if get_path(item, "space", "key"):
                 light["space"] = {"key": item["space"]["key"]}
+            read = get_path(item, "restrictions", "read", "restrictions")
+            if isinstance(read, Mapping):  # own read restriction: ids and names only
+                light["read"] = {
+                    "users": [u.get("accountId") for u in get_path(read, "user", "results", default=[])
+                              if isinstance(u, Mapping)],
+                    "groups": [g.get("name") for g in get_path(read, "group", "results", default=[])
+                               if isinstance(g, Mapping)]}
             if isinstance(item.get("ancestors"), list):
                 light["ancestors"] = [{"id": a.get("id"), "title": a.get("title")}
                                       for a in item["ancestors"] if isinstance(a, Mapping)]

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ingest.access.rules import SpaceRule
 from ingest.records import Ancestor, Kind, Page
 
 CONTENT_STREAMS = {"pages": "page", "blog_posts": "blogpost"}
@@ -26,6 +27,7 @@ class SweepEntry:
     title: str = ""
     space_key: str = ""
     ancestors: tuple[Ancestor, ...] | None = None  # None: the listing did not say
+    read: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # own read restriction; None: not listed
 
 
 def get_path(obj: Any, *path: str, default: Any = None) -> Any:
@@ -96,4 +98,60 @@ def to_sweep_entry(record: Mapping[str, Any]) -> SweepEntry:
                       status=str(record.get("status") or "current"),
                       version=int(get_path(record, "version", "number", default=0)),
                       title=str(record.get("title") or ""), space_key=_space_key(record),
-                      ancestors=_ancestors(record))
+                      ancestors=_ancestors(record), read=_read(record.get("read")))
+
+
+def _read(raw: Any) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    if not isinstance(raw, Mapping):
+        return None
+    return (tuple(str(u) for u in raw.get("users") or () if u),
+            tuple(str(g) for g in raw.get("groups") or () if g))
+
+
+def to_space_rule(record: Mapping[str, Any]) -> SpaceRule | None:
+    """Who may view a space, from a v1 space record with expand=permissions (read/space entries:
+    users, groups, anonymous access). None when the record carries no permissions (not expanded,
+    or not readable by the ingest account): the space stays unresolved, its pages hidden."""
+    perms = record.get("permissions")
+    if not isinstance(perms, list) or not perms:
+        return None
+    users: set[str] = set()
+    groups: set[str] = set()
+    anonymous = False
+    for perm in perms:
+        if not isinstance(perm, Mapping):
+            continue
+        op = perm.get("operation") or {}
+        if op.get("operation") != "read" or op.get("targetType") != "space":
+            continue
+        anonymous = anonymous or bool(perm.get("anonymousAccess"))
+        users.update(str(u["accountId"]) for u in get_path(perm, "subjects", "user", "results", default=[])
+                     if isinstance(u, Mapping) and u.get("accountId"))
+        groups.update(str(g["name"]) for g in get_path(perm, "subjects", "group", "results", default=[])
+                      if isinstance(g, Mapping) and g.get("name"))
+    return SpaceRule(str(record.get("key")), frozenset(users), frozenset(groups), anonymous)
+
+
+def space_people(record: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
+    """(accountId, email, display name) of the users a space's permissions list."""
+    for perm in record.get("permissions") or ():
+        users = get_path(perm, "subjects", "user", "results", default=[]) if isinstance(perm, Mapping) else []
+        for user in users:
+            if isinstance(user, Mapping) and user.get("accountId"):
+                yield person(user)
+
+
+def person(user: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(accountId, email, display name) of a v1 User. A cached top-level record has its keys
+    lower-cased by the cache (accountid, displayname); nested ones keep Confluence's case."""
+    def get(key: str) -> str:
+        return str(user.get(key) or user.get(key.lower()) or "")
+
+    return get("accountId"), get("email"), get("displayName") or get("publicName")
+
+
+def restriction_people(record: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
+    """(accountId, email, display name) of the users a content record's read restriction lists."""
+    for user in get_path(record, "restrictions", "read", "restrictions", "user", "results", default=[]):
+        if isinstance(user, Mapping) and user.get("accountId"):
+            yield person(user)

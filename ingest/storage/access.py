@@ -1,0 +1,180 @@
+"""The ledger's access tables: space rules, group members, principals, access classes, pages.acl.
+
+Written by the pull (`replace_*` inside its last transaction, then `recompute()`), read by retrieval
+(`visible_acls(principal)`) and `kb access` (`explain`). Every statement on these tables lives here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ingest.access.rules import (
+    ANONYMOUS,
+    AccessClass,
+    Explanation,
+    Principal,
+    Restriction,
+    SpaceRule,
+    acl_of,
+    explain,
+    visible_acls,
+)
+from ingest.storage.ledger import Ledger
+
+MISSING_SPACE = "the space's permissions were not pulled"
+MISSING_ANCESTOR = "an ancestor is not in the ledger"
+
+
+@dataclass(frozen=True)
+class Recomputed:
+    """What `recompute()` changed: pages whose class changed, and the unresolved pages."""
+
+    changed: int
+    classes: int
+    unresolved: tuple[tuple[str, str], ...]  # (page id, why)
+
+
+class LedgerAccess:
+    """Access reads and writes over one ledger connection."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.conn = ledger.conn
+
+    # -- writes (the pull) --------------------------------------------------------------------------
+    def replace_space_rules(self, rules: Iterable[SpaceRule]) -> None:
+        """The space rules as listed this pull: spaces not listed lose theirs (fail closed)."""
+        self.conn.execute("DELETE FROM space_access")
+        self.conn.executemany(
+            "INSERT INTO space_access(space_key, users, groups, anonymous) VALUES (?, ?, ?, ?)",
+            [(r.space_key, json.dumps(sorted(r.users)), json.dumps(sorted(r.groups)), int(r.anonymous))
+             for r in rules])
+
+    def replace_members(self, members: Mapping[str, Iterable[str]]) -> None:
+        self.conn.execute("DELETE FROM group_members")
+        self.conn.executemany("INSERT OR IGNORE INTO group_members(group_name, account_id) VALUES (?, ?)",
+                              [(g, a) for g, ids in members.items() for a in ids])
+
+    def upsert_principals(self, people: Iterable[tuple[str, str, str]]) -> None:
+        """(account id, email, display name); an empty email or name keeps the one known."""
+        self.conn.executemany(
+            "INSERT INTO principals(account_id, email, display_name) VALUES (?, ?, ?) "
+            "ON CONFLICT(account_id) DO UPDATE SET "
+            "email = CASE WHEN excluded.email = '' THEN email ELSE excluded.email END, "
+            "display_name = CASE WHEN excluded.display_name = '' THEN display_name "
+            "ELSE excluded.display_name END", list(people))
+
+    def set_restrictions(self, changes: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]) -> int:
+        """Pages' own read restrictions as listed (the sweep); returns how many changed."""
+        changed = 0
+        for page_id, (users, groups) in changes.items():
+            cur = self.conn.execute(
+                "UPDATE pages SET read_users = ?, read_groups = ? WHERE id = ? "
+                "AND (read_users != ? OR read_groups != ?)",
+                (json.dumps(list(users)), json.dumps(list(groups)), page_id,
+                 json.dumps(list(users)), json.dumps(list(groups))))
+            changed += cur.rowcount
+        return changed
+
+    def restrictions(self) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+        return {r[0]: (tuple(json.loads(r[1])), tuple(json.loads(r[2])))
+                for r in self.conn.execute("SELECT id, read_users, read_groups FROM pages")}
+
+    def recompute(self) -> Recomputed:
+        """Every page's access class from its space, its restriction and its ancestors' (one
+        transaction is the caller's: call inside `ledger.tx()`)."""
+        rows = self.conn.execute("SELECT id, kind, space_key, title, ancestors, read_users, read_groups, "
+                                 "acl, status FROM pages").fetchall()
+        by_id = {r["id"]: r for r in rows}
+        spaces = set(self.space_rules())
+        classes: dict[str, AccessClass] = {}
+        updates: list[tuple[str, str]] = []
+        unresolved: list[tuple[str, str]] = []
+        for row in rows:
+            cls = self._class_of(row, by_id, spaces)
+            classes[cls.acl] = cls
+            if cls.unresolved and row["status"] == "current":
+                unresolved.append((row["id"], cls.unresolved))
+            if row["acl"] != cls.acl:
+                updates.append((cls.acl, row["id"]))
+        self.conn.executemany("UPDATE pages SET acl = ? WHERE id = ?", updates)
+        self.conn.execute("DELETE FROM access_classes")
+        self.conn.executemany(
+            "INSERT INTO access_classes(acl, space_key, restrictions, unresolved) VALUES (?, ?, ?, ?)",
+            [(c.acl, c.space_key, c.to_json(), c.unresolved) for c in classes.values()])
+        return Recomputed(len(updates), len(classes), tuple(unresolved))
+
+    @staticmethod
+    def _chain(row: Any, by_id: Mapping[str, Any]) -> tuple[list[Restriction] | None, str]:
+        chain: list[Restriction] = []
+        for ancestor_id, title in json.loads(row["ancestors"] or "[]"):
+            found = by_id.get(str(ancestor_id))
+            if found is None:
+                return None, f"{MISSING_ANCESTOR} ({ancestor_id} {title!r})"
+            users, groups = json.loads(found["read_users"]), json.loads(found["read_groups"])
+            if users or groups:
+                chain.append(Restriction(found["id"], found["title"], tuple(users), tuple(groups)))
+        users, groups = json.loads(row["read_users"]), json.loads(row["read_groups"])
+        if users or groups:
+            chain.append(Restriction(row["id"], row["title"], tuple(users), tuple(groups)))
+        return chain, ""
+
+    def _class_of(self, row: Any, by_id: Mapping[str, Any], spaces: set[str]) -> AccessClass:
+        if row["space_key"] not in spaces:
+            return acl_of(row["space_key"], None, MISSING_SPACE)
+        chain, why = self._chain(row, by_id)
+        return acl_of(row["space_key"], chain, why)
+
+    # -- reads (retrieval, kb access) -------------------------------------------------------------
+    def space_rules(self) -> dict[str, SpaceRule]:
+        return {r[0]: SpaceRule(r[0], frozenset(json.loads(r[1])), frozenset(json.loads(r[2])), bool(r[3]))
+                for r in self.conn.execute("SELECT space_key, users, groups, anonymous FROM space_access")}
+
+    def classes(self) -> list[AccessClass]:
+        return [AccessClass(r[0], r[1], tuple((tuple(u), tuple(g)) for u, g in json.loads(r[2])), r[3])
+                for r in self.conn.execute(
+                    "SELECT acl, space_key, restrictions, unresolved FROM access_classes")]
+
+    def principal(self, who: str) -> Principal:
+        """An email or account id as a Principal; unknown to the ledger: sees what anonymous sees."""
+        who = who.strip()
+        if not who or who.lower() == "anonymous":
+            return ANONYMOUS
+        row = self.conn.execute("SELECT account_id, email FROM principals WHERE account_id = ? "
+                                "OR lower(email) = lower(?) LIMIT 1", (who, who)).fetchone()
+        if row is None:
+            return Principal(None, frozenset(), who, False)
+        groups = frozenset(r[0] for r in self.conn.execute(
+            "SELECT group_name FROM group_members WHERE account_id = ?", (row[0],)))
+        return Principal(str(row[0]), groups, row[1] or who, True)
+
+    def visible_acls(self, who: Principal) -> tuple[str, ...]:
+        return visible_acls(self.classes(), self.space_rules(), who)
+
+    def explain(self, page_id: str, who: Principal) -> Explanation | None:
+        row = self.conn.execute("SELECT id, kind, space_key, title, ancestors, read_users, read_groups, acl "
+                                "FROM pages WHERE id = ?", (page_id,)).fetchone()
+        if row is None:
+            return None
+        ids = [str(a) for a, _ in json.loads(row["ancestors"] or "[]")]
+        marks = ",".join("?" * len(ids))
+        by_id = {r["id"]: r for r in self.conn.execute(
+            f"SELECT id, title, read_users, read_groups FROM pages WHERE id IN ({marks})", ids)}
+        chain, why = self._chain(row, by_id)
+        rules = self.space_rules()
+        return explain(row["id"], row["title"], row["space_key"], rules.get(row["space_key"]), chain, who,
+                       why)
+
+    def summary(self) -> dict[str, Any]:
+        """`kb status`'s access line: spaces with rules, groups, people, classes, unresolved pages."""
+        one = self.conn.execute
+        return {"spaces_with_rules": int(one("SELECT count(*) FROM space_access").fetchone()[0]),
+                "groups": int(one("SELECT count(DISTINCT group_name) FROM group_members").fetchone()[0]),
+                "principals": int(one("SELECT count(*) FROM principals").fetchone()[0]),
+                "classes": int(one("SELECT count(*) FROM access_classes").fetchone()[0]),
+                "unresolved_pages": int(one(
+                    "SELECT count(*) FROM pages p JOIN access_classes c ON c.acl = p.acl "
+                    "WHERE p.status = 'current' AND c.unresolved != ''").fetchone()[0])}

@@ -1,0 +1,126 @@
+"""Confluence's view rule over a ledger: space AND own restriction AND every restricted ancestor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.access.rules import ANONYMOUS, SpaceRule
+from ingest.records import Ancestor, Page
+from ingest.storage.access import LedgerAccess
+from ingest.storage.ledger import Ledger
+
+A, B, C, D = "acc-alice", "acc-bob", "acc-carol", "acc-dave"
+
+
+def _page(pid: str, space: str, *, parents: tuple[str, ...] = (), users: tuple[str, ...] = (),
+          groups: tuple[str, ...] = ()) -> Page:
+    return Page(id=pid, kind="page", space_key=space, title=f"T{pid}", url=f"u/{pid}", version=1,
+                updated_at="2024-01-01T00:00:00Z", ancestors=tuple(Ancestor(p, f"T{p}") for p in parents),
+                read_users=users, read_groups=groups)
+
+
+PAGES = [
+    _page("1", "PUB"),
+    _page("2", "PUB", users=(B,)),
+    _page("3", "PUB", groups=("sec",)),
+    _page("4", "PUB", parents=("3",)),                      # restricted parent
+    _page("5", "PUB", parents=("3", "4")),                  # restricted grandparent, open parent
+    _page("6", "PUB", groups=("sec",)),
+    _page("7", "PUB", parents=("6",), users=(B,)),          # two restrictions: both must hold
+    _page("8", "PRIV"),
+    _page("9", "PUB", parents=("404",)),                    # ancestor unknown: unresolved
+    _page("10", "GONE"),                                    # space without permissions: unresolved
+    _page("11", "PUB", users=(A,), groups=("hr",)),         # user OR group
+]
+EXPECTED = {  # who may see which page
+    A: {"1", "3", "4", "5", "6", "11"},
+    B: {"1", "2"},
+    C: {"1", "8", "11"},
+    D: set(),              # known, but in no group: no space lets him in
+    "anonymous": set(),
+}
+
+
+@pytest.fixture
+def access(tmp_path: Path) -> LedgerAccess:
+    ledger = Ledger(tmp_path)
+    with ledger.tx():
+        for page in PAGES:
+            ledger.upsert_page(page, None)
+        la = LedgerAccess(ledger)
+        la.replace_space_rules([SpaceRule("PUB", groups=frozenset({"confluence-users"})),
+                                SpaceRule("PRIV", users=frozenset({C}), groups=frozenset({"hr"}))])
+        la.replace_members({"confluence-users": [A, B, C], "sec": [A], "hr": [C]})
+        la.upsert_principals([(A, "alice@x.test", "Alice"), (B, "bob@x.test", "Bob"),
+                              (C, "carol@x.test", "Carol"), (D, "dave@x.test", "Dave")])
+        la.recompute()
+    return la
+
+
+def _visible(la: LedgerAccess, who: str) -> set[str]:
+    principal = la.principal(who)
+    acls = set(la.visible_acls(principal))
+    return {p.id for p in la.ledger.iter_pages() if p.acl in acls}
+
+
+@pytest.mark.parametrize("who", [A, B, C, D, "anonymous"])
+def test_each_user_sees_exactly_what_confluence_allows(access: LedgerAccess, who: str) -> None:
+    assert _visible(access, who) == EXPECTED[who]
+    for page in PAGES:  # the explanation agrees with the filter, page by page
+        found = access.explain(page.id, access.principal(who))
+        assert found is not None
+        assert found.allowed == (page.id in EXPECTED[who]), (who, page.id, found.lines())
+
+
+def test_emails_resolve_case_insensitively_and_unknown_people_are_anonymous(access: LedgerAccess) -> None:
+    assert access.principal("ALICE@x.test").account_id == A
+    assert access.principal("ALICE@x.test").groups == {"confluence-users", "sec"}
+    stranger = access.principal("mallory@evil.test")
+    assert stranger.account_id is None and not stranger.known
+    assert _visible(access, "mallory@evil.test") == set()
+
+
+def test_anonymous_access_opens_unrestricted_pages_only(access: LedgerAccess) -> None:
+    with access.ledger.tx():
+        access.replace_space_rules([SpaceRule("PUB", groups=frozenset({"confluence-users"}), anonymous=True)])
+        access.recompute()
+    assert _visible(access, "anonymous") == {"1"}  # 4 and 5 sit under a restricted page
+    assert _visible(access, D) == {"1"}
+
+
+def test_unresolved_pages_are_reported_and_hidden(access: LedgerAccess) -> None:
+    with access.ledger.tx():
+        result = access.recompute()
+    assert {pid for pid, _ in result.unresolved} == {"9", "10"}
+    assert result.changed == 0  # recompute is idempotent
+    for who in (A, B, C):
+        assert not {"9", "10"} & _visible(access, who)
+    why = access.explain("9", access.principal(A))
+    assert why is not None and not why.allowed and "ancestor" in " ".join(why.lines())
+
+
+def test_a_restriction_change_reclassifies_the_subtree_only(access: LedgerAccess) -> None:
+    before = {p.id: p.acl for p in access.ledger.iter_pages()}
+    with access.ledger.tx():
+        assert access.set_restrictions({"3": ((), ())}) == 1
+        result = access.recompute()
+    after = {p.id: p.acl for p in access.ledger.iter_pages()}
+    assert {pid for pid in before if before[pid] != after[pid]} == {"3", "4", "5"}
+    assert result.changed == 3
+    assert {"3", "4", "5"} <= _visible(access, B)
+
+
+def test_membership_and_space_changes_change_no_class(access: LedgerAccess) -> None:
+    before = {p.id: p.acl for p in access.ledger.iter_pages()}
+    with access.ledger.tx():
+        access.replace_members({"confluence-users": [A, B, C, D], "sec": [A, B], "hr": [C]})
+        result = access.recompute()
+    assert result.changed == 0 and before == {p.id: p.acl for p in access.ledger.iter_pages()}
+    assert _visible(access, B) == {"1", "2", "3", "4", "5", "6", "7"}
+    assert _visible(access, D) == {"1"}
+
+
+def test_the_anonymous_principal_describes_itself() -> None:
+    assert ANONYMOUS.describe() == "anonymous"
