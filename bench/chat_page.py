@@ -99,9 +99,10 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             stack.enter_context(sample_kb(data_dir))
             print(f"sample space ingested in {time.perf_counter() - started:.1f} s", flush=True)
-        with kb_serve(data_dir, KEY) as url:  # a fresh server each: the answerer caches sentence vectors
+        keys = f"{KEY}=operator"  # sees every page the ingest could read
+        with kb_serve(data_dir, keys) as url:  # a fresh server each: the answerer caches sentence vectors
             page = in_browser(url, qs)
-        with kb_serve(data_dir, KEY) as url:
+        with kb_serve(data_dir, keys) as url:
             sse = over_sse(url, qs)
     print(describe("Enter -> first word (chat page)", page))
     print(describe("request -> first delta (SSE, httpx)", sse))

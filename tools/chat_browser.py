@@ -7,7 +7,8 @@ chromedriver (no browser download), a knowledge base over the sample space, and 
 - `sample_kb(data_dir)`: the emulator with the bundled sample space and `kb ingest` (the real pipeline
   and the bundled model, in a subprocess) into data_dir; the emulator stays up while the context lasts,
   so the citations' links resolve;
-- `kb_serve(data_dir, key)`: `kb serve` in its own process on a free 127.0.0.1 port; yields its URL;
+- `kb_serve(data_dir, keys)`: `kb serve` in its own process on a free 127.0.0.1 port, with
+  KB_SERVER__API_KEYS=keys (`KEY`, `KEY=user:EMAIL`, `KEY=operator`, comma-separated); yields its URL;
 - `ask(driver, question)`: type a question and press Enter; `wait_answer(driver)`: the finished turn.
 """
 
@@ -115,12 +116,12 @@ def sample_kb(data_dir: Path) -> Iterator[Any]:
 
 
 @contextmanager
-def kb_serve(data_dir: Path, key: str, *, rate_limit: int = 0, timeout: float = 180) -> Iterator[str]:
-    """`kb serve` over data_dir with API key `key`, in its own process on a free loopback port."""
+def kb_serve(data_dir: Path, keys: str, *, rate_limit: int = 0, timeout: float = 180) -> Iterator[str]:
+    """`kb serve` over data_dir with KB_SERVER__API_KEYS=keys, in its own process on a free loopback port."""
     import httpx
 
     port = free_port()
-    env = _env(data_dir, KB_SERVER__API_KEYS=key, KB_SERVER__RATE_LIMIT_PER_MINUTE=str(rate_limit))
+    env = _env(data_dir, KB_SERVER__API_KEYS=keys, KB_SERVER__RATE_LIMIT_PER_MINUTE=str(rate_limit))
     log = tempfile.TemporaryFile()  # noqa: SIM115  closed in the finally below, after the process
     proc = subprocess.Popen([*_kb(), "serve", "--port", str(port), "--log-level", "warning"], cwd=ROOT,
                             env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -124,14 +124,15 @@ def run_demo(settings: Settings, *, questions: int = 6, data_dir: str | None = N
 
 
 def chat_page_line(settings: Settings, target: Path, key: str | None = None) -> str:
-    """How to open the chat page on the demo's knowledge base: the command, the URL and a fresh key."""
+    """How to open the chat page on the demo's knowledge base: the command, the URL and a fresh key
+    (an operator key: the demo's reader sees every page the ingest could read)."""
     import secrets
     import shlex
 
     key = key or f"demo-{secrets.token_urlsafe(9)}"
     server = settings.server
-    return (f"Chat page: KB_DATA__DIR={shlex.quote(str(target))} KB_SERVER__API_KEYS={key} kb serve  "
-            f"then open http://{server.host}:{server.port}/ and enter the key {key}")
+    return (f"Chat page: KB_DATA__DIR={shlex.quote(str(target))} KB_SERVER__API_KEYS={key}=operator "
+            f"kb serve  then open http://{server.host}:{server.port}/ and enter the key {key}")
 
 
 def register(app: typer.Typer, state: Any) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import KEY, ROOT
+from tests.helpers import KEY, OTHER_KEY, ROOT
 from tools.chat_browser import (
     ask,
     browser_missing,
@@ -36,6 +36,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600),
 
 ARTEFACTS = ROOT / "build" / "artefacts" / "chat-page"
 QUESTION = "What does error code CVD-4012 mean?"
+READER = "mira.okafor@corvid.example"  # a sample user: in confluence-users, who may read both spaces
+KEYS = f"{KEY}=user:{READER},{OTHER_KEY}"  # KEY searches as her; OTHER_KEY, a plain key, as anonymous
 BLOGPOSTS = {"Corvid 3.6 is out: zstd-compressed WAL segments", "How we cut p99 ingest latency by 40 percent",
              "Postmortem: WAL disks filled up in eu-west", "Goodbye v1: migrating producers to /v2/events",
              "Meet the new on-call tooling", "Kafka sinks now default to acks=all",
@@ -46,7 +48,7 @@ BLOGPOSTS = {"Corvid 3.6 is out: zstd-compressed WAL segments", "How we cut p99 
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`kb serve` over the sample space (ingested once for the module): its base URL."""
     data_dir = tmp_path_factory.mktemp("chat-page") / "kb"
-    with sample_kb(data_dir), kb_serve(data_dir, KEY) as url:
+    with sample_kb(data_dir), kb_serve(data_dir, KEYS) as url:
         yield url
 
 
@@ -108,6 +110,17 @@ def test_the_answer_streams_in_then_its_citations_and_sources(page: Any) -> None
     assert int(turn.get_attribute("data-first-word-ms")) > 0
     assert "pages in 2 spaces" in page.find_element("id", "freshness").text
     assert "last sync" in page.find_element("id", "freshness").text
+    assert page.find_element("id", "who").text == f"Asking as {READER}"
+
+
+def test_a_plain_key_asks_as_anonymous_and_is_told_so(served: str) -> None:
+    with chrome(1280, 900) as driver:
+        open_page(driver, served, OTHER_KEY)
+        assert driver.find_element("id", "who").text == "Asking as anonymous"
+        turn = wait_answer(driver, ask(driver, QUESTION))
+        assert turn.get_attribute("data-state") == "not-found"  # the sample space is not public
+        assert "searches as anonymous" in turn.text and turn.find_elements("css selector", ".source") == []
+        assert console_errors(driver) == []
 
 
 def test_a_citation_opens_its_page_at_the_anchor(page: Any, served: str) -> None:
@@ -227,12 +240,11 @@ def test_busy_and_not_ready_servers_are_explained(tmp_path: Path) -> None:
     with kb_serve(tmp_path / "empty", KEY, rate_limit=3) as url, chrome(1280, 900) as driver:
         open_page(driver, url, None)
         driver.find_element("id", "key-input").send_keys(KEY)
-        driver.find_element("id", "key-save").click()  # /v1/status: 1 of 3
-        first = wait_answer(driver, ask(driver, QUESTION))  # 2 of 3
+        driver.find_element("id", "key-save").click()  # /v1/status and /v1/whoami: 2 of 3
+        first = wait_answer(driver, ask(driver, QUESTION))  # 3 of 3
         assert "The knowledge base is not ready" in first.text and "kb ingest" in first.text
-        wait_answer(driver, ask(driver, QUESTION))  # 3 of 3
-        third = wait_answer(driver, ask(driver, QUESTION))
-        assert "Too many requests: wait" in third.text and "seconds" in third.text
+        second = wait_answer(driver, ask(driver, QUESTION))
+        assert "Too many requests: wait" in second.text and "seconds" in second.text
         assert "never synced" in driver.find_element("id", "freshness").text
 
 

@@ -32,8 +32,8 @@ def test_demo_runs_end_to_end_with_cited_answers(tmp_path):
     assert "ingested in" in out and out.count("\nQ: ") == 3
     assert re.search(r"^  \[1\] .+ — https://127\.0\.0\.1:\d+/wiki/", out, re.M), out
     assert "emulator stopped" in out
-    page = re.search(r"^Chat page: KB_DATA__DIR=(\S+) KB_SERVER__API_KEYS=(demo-\S+) kb serve  then open "
-                     r"http://127\.0\.0\.1:8000/ and enter the key (\S+)$", lines[-1])
+    page = re.search(r"^Chat page: KB_DATA__DIR=(\S+) KB_SERVER__API_KEYS=(demo-\S+)=operator kb serve  "
+                     r"then open http://127\.0\.0\.1:8000/ and enter the key (\S+)$", lines[-1])
     assert page and page[1] == str(tmp_path / "demo") and page[2] == page[3], lines[-1]
     assert (tmp_path / "demo" / "ledger.sqlite3").is_file()
 

@@ -11,7 +11,7 @@
   const STATUS_EVERY_MS = 5 * 60 * 1000;
   const $ = (id) => document.getElementById(id);
 
-  const state = { keyRequired: true, history: [], busy: false, spaces: [], pending: "" };
+  const state = { keyRequired: true, history: [], busy: false, spaces: [], pending: "", who: "" };
 
   // -- the key ------------------------------------------------------------------------------------
   function storedKey() {
@@ -44,7 +44,7 @@
     $("change-key").hidden = false;
     if (state.pending && !$("question").value) $("question").value = state.pending;
     state.pending = "";
-    loadStatus().then(() => $("question").focus());
+    loadStatus().then((ok) => { if (ok) loadIdentity(); $("question").focus(); });
   });
   $("key-dialog").addEventListener("cancel", (event) => { if (!memoryKey) event.preventDefault(); });
   $("change-key").addEventListener("click", () => askForKey(""));
@@ -131,11 +131,21 @@
     $("freshness").textContent = parts.join(" · ");
   }
 
-  // HOOK(permissions): when the server names who the key belongs to (a `principal` or `identity`
-  // in /v1/status, as the permissions work adds it), show it in the header; until then nothing shows.
-  function showIdentity(status) {
-    const who = status.principal || status.identity || null;
-    const name = who && typeof who === "object" ? (who.name || who.email || who.id) : who;
+  // Who is asking: GET /v1/whoami (the permissions work: the key's role and whom it searches as).
+  // A server without it (404) shows nothing.
+  async function loadIdentity() {
+    try {
+      const response = await fetch("/v1/whoami", { headers: headers() });
+      if (!response.ok) throw await apiError(response);
+      showIdentity(await response.json());
+    } catch (err) {
+      if (!handleAuth(err)) showIdentity(null);
+    }
+  }
+
+  function showIdentity(who) {
+    const name = who && (who.searches_as || who.principal || who.identity);
+    state.who = name || "";
     $("who").hidden = !name;
     $("who").textContent = name ? "Asking as " + name : "";
   }
@@ -157,7 +167,6 @@
       if (!response.ok) throw await apiError(response);
       const status = await response.json();
       showFreshness(status);
-      showIdentity(status);
       fillSpaces(status);
       notice("");
       return true;
@@ -286,6 +295,10 @@
       list.append(item);
     }
     turn.querySelector(".not-found-hint").hidden = closest.length === 0;
+    if (state.who.startsWith("anonymous")) {  // a plain key: only what anonymous users may see
+      turn.querySelector(".not-found-title").textContent = "Not found in the knowledge base. This key " +
+        "searches as anonymous: it sees only the pages anonymous users may see.";
+    }
     turn.querySelector(".not-found").hidden = false;
     turn.querySelector(".answer-text").hidden = true;
     turn.classList.add("is-not-found");
@@ -469,7 +482,7 @@
       askForKey("");
       return;
     }
-    await loadStatus();
+    if (await loadStatus()) await loadIdentity();
     $("question").focus();
   }
   setInterval(() => { if (!state.keyRequired || memoryKey) loadStatus(); }, STATUS_EVERY_MS);
