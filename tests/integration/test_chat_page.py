@@ -263,3 +263,23 @@ def test_the_layout_fits_phone_and_desktop(served: str, name: str, width: int, h
         assert overflowing(driver) == []
         assert driver.save_screenshot(str(ARTEFACTS / f"{name}-{width}px-not-found.png"))
         assert console_errors(driver) == []
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_theme_follows_the_system(served: str, scheme: str) -> None:
+    with chrome(1280, 900) as driver:
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                               {"features": [{"name": "prefers-color-scheme", "value": scheme}]})
+        open_page(driver, served, KEY)
+        wait_answer(driver, ask(driver, QUESTION))
+        background = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
+        text = driver.execute_script("return getComputedStyle(document.body).color")
+
+        def brightness(css: str) -> float:
+            return sum(int(v) for v in css[css.index("(") + 1:css.index(")")].split(",")[:3]) / 765
+
+        assert (brightness(background) < 0.3 < 0.7 < brightness(text)) == (scheme == "dark"), (background, text)
+        assert (brightness(background) > 0.7 > 0.3 > brightness(text)) == (scheme == "light"), (background, text)
+        ARTEFACTS.mkdir(parents=True, exist_ok=True)
+        assert driver.save_screenshot(str(ARTEFACTS / f"desktop-{scheme}.png"))
+        assert console_errors(driver) == []
