@@ -17,7 +17,8 @@ def register(app: typer.Typer, state: Any) -> None:
     def emulator_cmd(
         port: int = typer.Option(0, "--port", help="port on 127.0.0.1 (0 = a free one)"),
         http: bool = typer.Option(False, "--http", help="plain HTTP instead of HTTPS"),
-        corpus: str = typer.Option(None, "--corpus", help="a corpus file (JSON Lines) to serve"),
+        corpus: str = typer.Option(None, "--corpus", help="a corpus file (JSON Lines) to serve; "
+                                   "spaces.jsonl and groups.jsonl beside it are read too"),
         pages: int = typer.Option(0, "--pages", help="serve N generated pages"),
         blogposts: int = typer.Option(0, "--blogposts", help="and M generated blog posts"),
         seed: int = typer.Option(0, "--seed", help="seed of the generated corpus"),

@@ -101,6 +101,30 @@ def _ask_all(settings: Settings, questions: list[str], echo: Callable[..., None]
         searcher.close()
 
 
+# The sample space restricts its signing-keys runbook to corvid-security and two users: the same
+# question (a line of the sample QA file, twice) asked as Priya, in corvid-security, and as Mira,
+# who may not read it.
+ACCESS_QUESTION = "Under which Vault path are the gateway token signing keys kept?"
+ACCESS_ALLOWED, ACCESS_REFUSED = "priya.raghunathan@corvid.example", "mira.okafor@corvid.example"
+
+
+def _ask_as(settings: Settings, echo: Callable[..., None], embedder: Any = None) -> None:
+    """One question answered for a person who may read its page, and not for one who may not."""
+    from retrieval.cli._output import format_answer
+    from retrieval.query.answer import Answerer
+    from retrieval.query.searcher import Searcher
+
+    searcher = Searcher(settings, embedder=embedder)
+    try:
+        answerer = Answerer(searcher)
+        for who in (ACCESS_ALLOWED, ACCESS_REFUSED):
+            answer = answerer.ask(ACCESS_QUESTION, principal=who)
+            echo(f"\nQ (as {who}): {ACCESS_QUESTION}")
+            echo(format_answer(answer))
+    finally:
+        searcher.close()
+
+
 def run_demo(settings: Settings, *, questions: int = 6, data_dir: str | None = None,
              echo: Callable[..., None] = _print, embedder: Any = None) -> None:
     """Emulator up, ingest, sample questions answered with citations, emulator down.
@@ -118,6 +142,7 @@ def run_demo(settings: Settings, *, questions: int = 6, data_dir: str | None = N
         local = demo_settings(settings, emu, target)
         _ingest(local, echo, embedder)
         _ask_all(local, demo_questions(questions), echo, embedder)
+        _ask_as(local, echo, embedder)
     echo("\nemulator stopped. Ask more with: "
          f"kb ask \"...\"  (with KB_DATA__DIR={target})")
     echo(chat_page_line(settings, target))

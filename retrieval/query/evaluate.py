@@ -5,6 +5,11 @@ relevant when it comes from a gold page and, where the line lists answers, its t
 them (case- and whitespace-insensitive). `answer_hit`: the extractive answer contains an answer string
 (or, for a line without answers, cites a gold page). Latency is the search alone (query embedding
 included), per question.
+
+Access: a line with `"as": "<email or account id>"` is asked as that person. With `"visible": false`
+that person may read none of its gold pages: the line is not scored for recall; it counts in
+`refused`, and in `leaks` when a gold page appears among the hits or an answer string in the answer
+(a leak is a bug: the knowledge base showed what Confluence would not).
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ class QAItem:
     question: str
     gold: tuple[str, ...]
     answers: tuple[str, ...] = ()
+    as_user: str | None = None
+    visible: bool = True
 
 
 @dataclass(frozen=True)
@@ -43,12 +50,17 @@ class EvalReport:
     p95_ms: float
     questions: int
     mode: str = "hybrid"
+    refused: int = 0
+    leaks: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        """Exactly the `kb eval --json` keys."""
+        """Exactly the `kb eval --json` keys (plus `refused` and `leaks` for a file with refused lines)."""
         values = (self.recall_at_1, self.recall_at_5, self.recall_at_10, self.mrr_at_10, self.answer_hit,
                   self.p50_ms, self.p95_ms, self.questions)
-        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in zip(KEYS, values, strict=False)}
+        out = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in zip(KEYS, values, strict=False)}
+        if self.refused:
+            out.update(refused=self.refused, leaks=self.leaks)
+        return out
 
 
 def _norm(text: str) -> str:
@@ -67,7 +79,8 @@ def read_qa(path: str | Path) -> Iterator[QAItem]:
             try:
                 row = json.loads(line)
                 yield QAItem(str(row["question"]), tuple(str(g) for g in row["gold"]),
-                             tuple(str(a) for a in row.get("answers") or ()))
+                             tuple(str(a) for a in row.get("answers") or ()),
+                             str(row["as"]) if row.get("as") else None, bool(row.get("visible", True)))
             except (ValueError, KeyError, TypeError) as exc:
                 raise ConfigError(f"{path}:{number} is not a QA line ({exc})",
                                   'each line: {"question": "...", "gold": ["page id"], '
@@ -111,6 +124,7 @@ def evaluate(settings: Settings | str | None, qa_path: str | Path, *, k: int = 1
     ranks: list[int | None] = []
     hits_answered = 0
     latencies: list[float] = []
+    refused = leaks = 0
     depth = max(k, 10)
     try:
         for item in read_qa(qa_path):
@@ -118,8 +132,15 @@ def evaluate(settings: Settings | str | None, qa_path: str | Path, *, k: int = 1
                 break
             start = time.perf_counter()
             qvec = None if mode == "lexical" else searcher.embedder.embed_query(item.question)
-            hits = searcher.search(item.question, k=depth, mode=mode, query_vector=qvec)
+            hits = searcher.search(item.question, k=depth, mode=mode, query_vector=qvec,
+                                   principal=item.as_user)
             latencies.append((time.perf_counter() - start) * 1000)
+            if not item.visible:
+                refused += 1
+                answer = answerer.answer(item.question, hits[:settings.retrieval.k], query_vector=qvec)
+                leaks += any(h.page_id in item.gold for h in hits) or (
+                    bool(item.answers) and any(_norm(a) in _norm(answer.text) for a in item.answers))
+                continue
             ranks.append(first_relevant_rank(hits[:k], item))
             if with_answers:  # the answer reuses the query vector: embedded once per question
                 answer = answerer.answer(item.question, hits[:settings.retrieval.k], query_vector=qvec)
@@ -129,13 +150,14 @@ def evaluate(settings: Settings | str | None, qa_path: str | Path, *, k: int = 1
     finally:
         if own:
             searcher.close()
-    return _report(ranks, hits_answered, latencies, mode)
+    return _report(ranks, hits_answered, latencies, mode, refused, leaks)
 
 
-def _report(ranks: list[int | None], answered_count: int, latencies: list[float], mode: str) -> EvalReport:
+def _report(ranks: list[int | None], answered_count: int, latencies: list[float], mode: str,
+            refused: int = 0, leaks: int = 0) -> EvalReport:
     n = len(ranks)
     if n == 0:
-        return EvalReport(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, mode)
+        return EvalReport(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, mode, refused, leaks)
 
     def recall(at: int) -> float:
         return sum(1 for r in ranks if r is not None and r <= at) / n
@@ -144,4 +166,4 @@ def _report(ranks: list[int | None], answered_count: int, latencies: list[float]
     lat = np.asarray(latencies)
     return EvalReport(recall(1), recall(5), recall(10), mrr, answered_count / n,
                       round(float(np.percentile(lat, 50)), 2), round(float(np.percentile(lat, 95)), 2), n,
-                      mode)
+                      mode, refused, leaks)

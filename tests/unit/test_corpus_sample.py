@@ -10,12 +10,15 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from emulator.access import can_view
 from emulator.corpus import (
     SAMPLE_CORPUS,
+    SAMPLE_GROUPS,
     SAMPLE_QA,
     SAMPLE_SPACES,
     SAMPLE_USERS,
     read_corpus,
+    read_groups,
     read_jsonl,
     read_spaces,
     read_users,
@@ -41,7 +44,7 @@ def text_of(body: str) -> str:
 
 def test_sample_counts_and_fields(items: list[dict[str, Any]]) -> None:
     kinds = Counter(i["type"] for i in items)
-    assert 38 <= kinds["page"] <= 48 and kinds["blogpost"] == 8
+    assert 50 <= kinds["page"] <= 60 and kinds["blogpost"] == 8
     for item in items:
         assert item.keys() >= FIELDS
         assert item["id"].isdigit() and isinstance(item["version"], int) and item["version"] >= 1
@@ -60,7 +63,7 @@ def test_sample_tree_parents_first(items: list[dict[str, Any]]) -> None:
             assert parent["type"] == "page" and parent["space"] == item["space"] and item["type"] == "page"
         seen[item["id"]] = item
     roots = [i["title"] for i in items if i["type"] == "page" and "parent_id" not in i]
-    assert roots == ["Corvid Handbook", "Corvid Support"]
+    assert roots == ["Corvid Handbook", "Corvid Support", "People Team"]
     depth = {}
     for item in items:
         depth[item["id"]] = depth[item["parent_id"]] + 1 if "parent_id" in item else 0
@@ -83,7 +86,7 @@ def test_sample_spaces_users_links_resolve(items: list[dict[str, Any]]) -> None:
             space = match.group(1) or item["space"]
             assert (space, match.group(2)) in titles, (item["id"], match.group(2))
     restricted = [i for i in items if i.get("restrictions")]
-    assert 1 <= len(restricted) <= 3
+    assert 4 <= len(restricted) <= 8
     assert all(set(r["restrictions"]) <= {"users", "groups"} for r in restricted)
 
 
@@ -121,7 +124,7 @@ def test_qa_answers_occur_in_gold_pages(items: list[dict[str, Any]]) -> None:
     by_id = {i["id"]: i for i in items}
     questions = list(read_jsonl(SAMPLE_QA))
     assert 28 <= len(questions) <= 40
-    assert len({q["question"] for q in questions}) == len(questions)
+    assert len({(q["question"], q.get("as")) for q in questions}) == len(questions)
     for q in questions:
         assert q["question"].endswith("?") and q["gold"] and q["answers"]
         assert all(g in by_id for g in q["gold"]), q
@@ -134,7 +137,27 @@ def test_qa_answers_occur_in_gold_pages(items: list[dict[str, Any]]) -> None:
 def test_committed_sample_matches_its_source(tmp_path: Path) -> None:
     counts = sample_build.build(tmp_path)
     assert counts["corpus.jsonl"] == len(list(read_corpus(SAMPLE_CORPUS)))
-    for name in ("corpus.jsonl", "spaces.jsonl", "users.jsonl", "qa.jsonl"):
+    for name in ("corpus.jsonl", "spaces.jsonl", "users.jsonl", "groups.jsonl", "qa.jsonl"):
         committed = (Path(SAMPLE_CORPUS).parent / name).read_bytes()
         stale = f"{name} is stale: run python -m tools.sample_space.build"
         assert (tmp_path / name).read_bytes() == committed, stale
+
+
+def test_sample_access_questions_agree_with_the_view_rule() -> None:
+    """Each "as" question's gold pages are visible to that user exactly when it says "visible"."""
+    from emulator.store import Store
+
+    users = read_users(SAMPLE_USERS)
+    store = Store.build(read_corpus(SAMPLE_CORPUS), read_spaces(SAMPLE_SPACES), users,
+                        groups=read_groups(SAMPLE_GROUPS))
+    account = {u["email"]: u["accountId"] for u in users}
+    asked = [q for q in read_jsonl(SAMPLE_QA) if "as" in q]
+    assert {q["visible"] for q in asked} == {True, False} and len(asked) >= 3
+    for q in asked:
+        assert all(can_view(store, account[q["as"]], g) is q["visible"] for g in q["gold"]), q
+        assert not any(can_view(store, None, g) for g in q["gold"]), q  # none is public
+    refused = {q["question"] for q in asked if not q["visible"]}
+    assert refused <= {q["question"] for q in asked if q["visible"]}  # each refusal is also answered once
+    groups = {g["name"]: g["members"] for g in read_groups(SAMPLE_GROUPS)}
+    assert all(m in account.values() for members in groups.values() for m in members)
+    assert "confluence-users" not in groups and len(store.members_of("confluence-users")) == len(users)

@@ -273,3 +273,16 @@ def test_unknown_accounts_are_refused_in_members_and_space_users(store: Store) -
     with pytest.raises(ValueError, match="POST /__admin/users"):
         access.set_space_perm(store, "PRIV", SpacePerm(users=("acc-zz",)))
     assert store.members_of("hr") == ["acc-c"]
+
+
+def test_a_corpus_file_brings_its_spaces_and_groups_files(tmp_path: Any) -> None:
+    from emulator.corpus import write_jsonl
+    from emulator.testing import build_store
+
+    write_jsonl([page("1", "PRIV")], tmp_path / "corpus.jsonl")
+    write_jsonl(SPACES, tmp_path / "spaces.jsonl")
+    write_jsonl([{"name": "hr", "members": ["5f0c8e2a1b3d4c0069a1e001"]}], tmp_path / "groups.jsonl")
+    built = build_store(tmp_path / "corpus.jsonl")  # the sample's users come along
+    assert built.members_of("hr") == ["5f0c8e2a1b3d4c0069a1e001"]
+    assert can_view(built, "5f0c8e2a1b3d4c0069a1e001", "1") and not can_view(built, "acc-c", "1")
+    assert built.spaces["OPEN"].perm == SpacePerm((), ("confluence-users",), True)

@@ -1,8 +1,12 @@
 """Build the bundled sample space: `python -m tools.sample_space.build [OUT_DIR]`.
 
-Writes corpus.jsonl, spaces.jsonl, users.jsonl and qa.jsonl (default: emulator/sample/) from the source in
-`tools/sample_space/pages*.py`, `tools/sample_space/posts.py` and the questions below. The output is
-committed, so the emulator only ever reads the .jsonl files.
+Writes corpus.jsonl, spaces.jsonl, users.jsonl, groups.jsonl and qa.jsonl (default: emulator/sample/) from
+the source in `tools/sample_space/pages*.py`, `tools/sample_space/posts.py` and the tables below. The output
+is committed, so the emulator only ever reads the .jsonl files.
+
+Access (see pages4.py): CORVID has anonymous access on and is read by every signed-in user; CVSUP keeps
+the default (every group, not anonymous); HR (People) is read by the group hr and Mira only.
+confluence-users has no line in groups.jsonl: it holds every user, as Cloud's default group.
 """
 
 from __future__ import annotations
@@ -15,20 +19,33 @@ from emulator.corpus import SAMPLE_DIR, write_jsonl
 from tools.sample_space import pages1 as sample_pages1
 from tools.sample_space import pages2 as sample_pages2
 from tools.sample_space import pages3 as sample_pages3
+from tools.sample_space import pages4 as sample_pages4
 from tools.sample_space import posts as sample_posts
 from tools.sample_space.kit import USERS, Doc
 
 SPACES = [
     {"key": "CORVID", "name": "Corvid Platform", "type": "global",
-     "description": "The Corvid handbook: install, architecture, operations, API and releases."},
+     "description": "The Corvid handbook: install, architecture, operations, API and releases.",
+     "permissions": {"users": [], "groups": ["confluence-users", "administrators", "site-admins"],
+                     "anonymous": True}},
     {"key": "CVSUP", "name": "Corvid Support", "type": "global",
      "description": "The support desk's space: customer FAQ, support hours, ticket reviews."},
+    {"key": "HR", "name": "People", "type": "global",
+     "description": "The People team's private space: policies and processes.",
+     "permissions": {"users": [USERS["mira"]], "groups": ["hr"], "anonymous": False}},
+]
+GROUPS = [  # confluence-users is left out on purpose: without a line it holds every user
+    {"name": "corvid-security", "members": [USERS["fatima"], USERS["priya"]]},
+    {"name": "sre", "members": [USERS["owen"], USERS["kenji"], USERS["lars"]]},
+    {"name": "hr", "members": [USERS["helga"], USERS["jonas"]]},
 ]
 NAMES = {
     "mira": ("Mira Okafor", "mira.okafor"), "tomasz": ("Tomasz Wierzbicki", "tomasz.wierzbicki"),
     "priya": ("Priya Raghunathan", "priya.raghunathan"), "lars": ("Lars Henningsen", "lars.henningsen"),
     "ana": ("Ana Beatriz Costa", "ana.costa"), "kenji": ("Kenji Watanabe", "kenji.watanabe"),
     "fatima": ("Fatima Zahra El Idrissi", "fatima.elidrissi"), "owen": ("Owen Gallagher", "owen.gallagher"),
+    "helga": ("Helga Lindqvist", "helga.lindqvist"), "jonas": ("Jonas Brandt", "jonas.brandt"),
+    "sam": ("Sam Adeyemi", "sam.adeyemi"),
 }
 
 # (question, answers that occur verbatim in a gold page's text, gold page ids): exact terms and paraphrases.
@@ -82,9 +99,28 @@ QUESTIONS: list[tuple[str, list[str], list[str]]] = [
 ]
 
 
+# Questions asked as one user (email): (question, answers, gold, email, visible). visible False: the gold
+# pages must NOT be found for that user (the answer is "not found").
+ACCESS_QUESTIONS: list[tuple[str, list[str], list[str], str, bool]] = [
+    ("Under which Vault path are the gateway token signing keys kept?", ["secret/corvid/signing"], ["65625"],
+     "priya.raghunathan@corvid.example", True),
+    ("Under which Vault path are the gateway token signing keys kept?", ["secret/corvid/signing"], ["65625"],
+     "mira.okafor@corvid.example", False),
+    ("How many weeks of paid parental leave does a parent get?", ["20 weeks"], ["68002"],
+     "helga.lindqvist@corvid.example", True),
+    ("How many weeks of paid parental leave does a parent get?", ["20 weeks"], ["68002"],
+     "sam.adeyemi@corvid.example", False),
+    ("On which day of the quarter does the SRE team run its game day?", ["first Thursday of every quarter"],
+     ["65681"], "owen.gallagher@corvid.example", True),
+    ("Which finding of the 2024 penetration test was rated high?", ["SEC-311"], ["65687"],
+     "fatima.elidrissi@corvid.example", True),
+]
+
+
 def docs() -> list[Doc]:
-    """Every sample page and blog post, parents before children."""
-    return [*sample_pages1.DOCS, *sample_pages2.DOCS, *sample_pages3.DOCS, *sample_posts.DOCS]
+    """Every sample page and blog post, parents before children (part 4 last: earlier lines never move)."""
+    return [*sample_pages1.DOCS, *sample_pages2.DOCS, *sample_pages3.DOCS, *sample_posts.DOCS,
+            *sample_pages4.DOCS]
 
 
 def items() -> list[dict[str, Any]]:
@@ -97,15 +133,19 @@ def users() -> list[dict[str, Any]]:
 
 
 def qa() -> list[dict[str, Any]]:
-    return [{"question": q, "answers": answers, "gold": gold} for q, answers, gold in QUESTIONS]
+    plain = [{"question": q, "answers": answers, "gold": gold} for q, answers, gold in QUESTIONS]
+    asked = [{"question": q, "answers": answers, "gold": gold, "as": email, "visible": visible}
+             for q, answers, gold, email, visible in ACCESS_QUESTIONS]
+    return plain + asked
 
 
 def build(out_dir: Path = SAMPLE_DIR) -> dict[str, int]:
-    """Write the four sample files; returns line counts per file."""
+    """Write the five sample files; returns line counts per file."""
     out_dir.mkdir(parents=True, exist_ok=True)
     return {"corpus.jsonl": write_jsonl(items(), out_dir / "corpus.jsonl"),
             "spaces.jsonl": write_jsonl(SPACES, out_dir / "spaces.jsonl"),
             "users.jsonl": write_jsonl(users(), out_dir / "users.jsonl"),
+            "groups.jsonl": write_jsonl(GROUPS, out_dir / "groups.jsonl"),
             "qa.jsonl": write_jsonl(qa(), out_dir / "qa.jsonl")}
 
 

@@ -20,6 +20,9 @@ USERS = {
     "kenji": "5f0c8e2a1b3d4c0069a1e006",   # Kenji Watanabe, router and sinks
     "fatima": "5f0c8e2a1b3d4c0069a1e007",  # Fatima Zahra El Idrissi, security
     "owen": "5f0c8e2a1b3d4c0069a1e008",    # Owen Gallagher, SRE
+    "helga": "5f0c8e2a1b3d4c0069a1e009",   # Helga Lindqvist, People team (hr)
+    "jonas": "5f0c8e2a1b3d4c0069a1e010",   # Jonas Brandt, payroll (hr)
+    "sam": "5f0c8e2a1b3d4c0069a1e011",     # Sam Adeyemi, contractor: confluence-users only
 }
 
 
