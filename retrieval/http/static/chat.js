@@ -1,8 +1,8 @@
 // confluence-kb chat page: plain JavaScript, no build step, no third-party code.
-// It talks to the same server's API: GET /page/config, GET /v1/status, POST /v1/ask (server-sent
-// events: hits, delta..., citations, done, or error). The API key lives in sessionStorage only and is
-// sent as `Authorization: Bearer`; it never goes into a URL. All server text is inserted as text
-// (textContent), never as HTML.
+// It talks to the same server's API: GET /page/config, GET /v1/status, GET /v1/whoami, POST /v1/ask
+// (server-sent events: hits, delta..., citations, done, or error). The API key lives in sessionStorage
+// only and is sent as `Authorization: Bearer`; it never goes into a URL. All server text is inserted
+// as text (textContent), never as HTML.
 "use strict";
 
 (() => {
