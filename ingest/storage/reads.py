@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ingest.access.rules import Principal
 from ingest.errors import NotReady
+from ingest.storage.access import LedgerAccess
 from ingest.storage.ledger import Ledger
 
 SCORED_ROWS_CAP = 2000  # when every term is common, bm25 ranks at most this many matches
@@ -71,8 +73,19 @@ class LedgerReads:
     """Search's reads of one ledger connection (usually read-only)."""
 
     def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
         self.conn = ledger.conn
         self._lock = threading.Lock()
+
+    def principal(self, who: str) -> Principal:
+        """An email or account id as a Principal (ingest.storage.access), under this reader's lock."""
+        with self._lock:
+            return LedgerAccess(self.ledger).principal(who)
+
+    def visible_acls(self, who: Principal) -> tuple[str, ...]:
+        """The access classes `who` may view, under this reader's lock."""
+        with self._lock:
+            return LedgerAccess(self.ledger).visible_acls(who)
 
     def labelled_pages(self, labels: Sequence[str]) -> set[str]:
         marks = ",".join("?" * len(labels))

@@ -101,15 +101,20 @@ def _ask_all(settings: Settings, questions: list[str], echo: Callable[..., None]
         searcher.close()
 
 
-# The sample space restricts its signing-keys runbook to corvid-security and two users: the same
-# question (a line of the sample QA file, twice) asked as Priya, in corvid-security, and as Mira,
-# who may not read it.
-ACCESS_QUESTION = "Under which Vault path are the gateway token signing keys kept?"
-ACCESS_ALLOWED, ACCESS_REFUSED = "priya.raghunathan@corvid.example", "mira.okafor@corvid.example"
+# Questions whose page only some people may read (lines of the sample QA file, each asked twice): the
+# signing-keys runbook (restricted to corvid-security and two users), then a page of the private HR
+# space. Public pages still answer the first for Mira, without the Vault path; the second is not
+# found for Sam.
+ACCESS_DEMO = (
+    ("Under which Vault path are the gateway token signing keys kept?", "65625",
+     "priya.raghunathan@corvid.example", "mira.okafor@corvid.example"),
+    ("How many weeks of paid parental leave does a parent get?", "68002",
+     "helga.lindqvist@corvid.example", "sam.adeyemi@corvid.example"),
+)
 
 
 def _ask_as(settings: Settings, echo: Callable[..., None], embedder: Any = None) -> None:
-    """One question answered for a person who may read its page, and not for one who may not."""
+    """Each access question answered for a person who may read its page, and not for one who may not."""
     from retrieval.cli._output import format_answer
     from retrieval.query.answer import Answerer
     from retrieval.query.searcher import Searcher
@@ -117,10 +122,14 @@ def _ask_as(settings: Settings, echo: Callable[..., None], embedder: Any = None)
     searcher = Searcher(settings, embedder=embedder)
     try:
         answerer = Answerer(searcher)
-        for who in (ACCESS_ALLOWED, ACCESS_REFUSED):
-            answer = answerer.ask(ACCESS_QUESTION, principal=who)
-            echo(f"\nQ (as {who}): {ACCESS_QUESTION}")
-            echo(format_answer(answer))
+        for question, page_id, allowed, refused in ACCESS_DEMO:
+            for who in (allowed, refused):
+                answer = answerer.ask(question, principal=who)
+                echo(f"\nQ (as {who}): {question}")
+                echo(format_answer(answer))
+                if who == refused:
+                    echo(f"  ({who} may not read page {page_id}: it is not among the sources; "
+                         f"`kb access {page_id} --as {who}` says why)")
     finally:
         searcher.close()
 

@@ -175,8 +175,11 @@ def _add_routes(app: FastAPI, settings: Settings) -> None:
 
     @app.get("/v1/status", tags=["kb"])
     async def status(caller: Caller = Depends(_caller), engine: Engine = Depends(_engine)) -> JSONResponse:
-        """The knowledge base: pages, chunks, spaces, last run, model, active collection."""
-        return _json(await run_in_threadpool(engine.status))
+        """The knowledge base: pages, chunks, spaces, last run, model, active collection; and who the
+        caller's key searches as (`caller`)."""
+        found = await run_in_threadpool(engine.status)
+        who = {"principal": caller.describe(), "may_name_user": caller.role == "backend"}
+        return _json({**found, "caller": who})
 
     @app.post("/v1/search", tags=["kb"])
     async def search(body: SearchIn, caller: Caller = Depends(_caller),

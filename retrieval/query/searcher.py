@@ -19,7 +19,6 @@ from typing import Any, Literal
 from ingest.access.rules import Principal
 from ingest.config import Settings, as_settings
 from ingest.errors import ConfigError, NotReady
-from ingest.storage.access import LedgerAccess
 from ingest.storage.ledger import Ledger
 from ingest.storage.reads import LedgerReads, PageScope
 from retrieval.query.fusion import cap_per_page, rrf_fuse
@@ -232,16 +231,14 @@ class Searcher:
         ledger (unknown: sees what anonymous users see)."""
         if principal is None or isinstance(principal, Principal):
             return principal
-        with self._lock:
-            return LedgerAccess(self.ledger).principal(str(principal))
+        return self.reads.principal(str(principal))
 
     def visible_acls(self, principal: Any) -> tuple[str, ...] | None:
         """The access classes `principal` may view; None for the operator."""
         who = self.resolve_principal(principal)
         if who is None:
             return None
-        with self._lock:
-            return LedgerAccess(self.ledger).visible_acls(who)
+        return self.reads.visible_acls(who)
 
     def _top(self, fused: list[tuple[str, float, dict[str, int]]], sims: dict[str, float], scope: PageScope,
              k: int) -> list[Hit]:

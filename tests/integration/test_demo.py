@@ -36,6 +36,13 @@ def test_demo_runs_end_to_end_with_cited_answers(tmp_path):
                      r"then open http://127\.0\.0\.1:8000/ and enter the key (\S+)$", lines[-1])
     assert page and page[1] == str(tmp_path / "demo") and page[2] == page[3], lines[-1]
     assert (tmp_path / "demo" / "ledger.sqlite3").is_file()
+    # each access question: the member's answer cites the restricted page, the other's never does
+    blocks = out.split("\nQ (as ")[1:]
+    assert len(blocks) == 4, out
+    for allowed, refused, page in ((blocks[0], blocks[1], "65625"), (blocks[2], blocks[3], "68002")):
+        assert f"/pages/{page}/" in allowed and f"/pages/{page}/" not in refused.split("  (")[0]
+        assert f"may not read page {page}" in refused
+    assert "secret/corvid/signing" not in blocks[1] and "20 weeks" not in blocks[3]
 
 
 def test_demo_refuses_a_foreign_non_empty_dir(tmp_path):

@@ -77,3 +77,13 @@ def test_without_keys_on_loopback_the_caller_may_name_the_user(tmp_path: Path) -
         named = {"query": "on-call", "user": "carol@corvid.example"}
         httpx.post(f"{url}/v1/search", json=named).raise_for_status()
     assert engine.principals == [ANONYMOUS, "carol@corvid.example"]
+
+
+def test_status_says_who_the_key_searches_as(server: tuple[str, FakeEngine]) -> None:
+    url, _ = server
+    seen = {key: httpx.get(f"{url}/v1/status", headers={"Authorization": f"Bearer {key}"}).json()["caller"]
+            for key in (PLAIN, FIXED, BACKEND, OPERATOR)}
+    assert seen[PLAIN] == {"principal": "anonymous", "may_name_user": False}
+    assert seen[FIXED] == {"principal": "alice@corvid.example", "may_name_user": False}
+    assert seen[BACKEND] == {"principal": "anonymous", "may_name_user": True}
+    assert seen[OPERATOR]["principal"].startswith("operator")
