@@ -5,8 +5,7 @@ cannot send a bearer header on navigation anyway). Everything the page shows com
 with the key the person types once; the page keeps it in sessionStorage and sends it as
 `Authorization: Bearer`, never in a URL. `GET /page/config` tells the page whether a key is needed (a
 401 would say as much) so that it asks before its first call instead of after a failed one.
-`GET /v1/whoami` (with the key, like all of /v1) says whom the key searches as (retrieval/http/identity.py),
-which the page shows in its header.
+Whom the key searches as comes with `GET /v1/status` (`caller.principal`); the page shows it in its header.
 
 Headers: a strict Content-Security-Policy (same-origin scripts, styles and requests only; no inline
 script; not framed), `nosniff`, `no-referrer` (a click on a citation does not tell the wiki where the
@@ -18,11 +17,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-
-from retrieval.http.identity import Caller, caller
 
 STATIC = Path(__file__).resolve().parent / "static"
 HEADERS = {
@@ -45,7 +42,7 @@ class _Static(StaticFiles):
 
 
 def add_page(app: FastAPI) -> None:
-    """Mount the chat page on `app`: `GET /`, `GET /page/config`, `GET /v1/whoami`, `/static/*`."""
+    """Mount the chat page on `app`: `GET /`, `GET /page/config`, `/static/*`."""
     router = APIRouter(tags=["page"])
 
     @router.get("/", include_in_schema=False)
@@ -58,12 +55,6 @@ def add_page(app: FastAPI) -> None:
         """Whether the API needs a key: the page asks for one before its first call."""
         return JSONResponse({"key_required": bool(request.app.state.settings.server.keys)},
                             headers={"Cache-Control": "no-store"})
-
-    @router.get("/v1/whoami", tags=["kb"])
-    async def whoami(who: Caller = Depends(caller)) -> JSONResponse:
-        """Whom this key searches as: `searches_as` (an email or account id, "anonymous", or
-        "operator (every page)") and the key's role."""
-        return JSONResponse({"caller": who.id, "role": who.role or "plain", "searches_as": who.describe()})
 
     app.include_router(router)
     app.mount("/static", _Static(directory=STATIC), name="static")

@@ -49,20 +49,6 @@ def test_the_data_behind_the_page_still_needs_the_key(url: str) -> None:
     assert httpx.get(f"{url}/v1/status", headers=AUTH).status_code == 200
 
 
-def test_whoami_says_whom_the_key_searches_as(tmp_path: Path) -> None:
-    keys = "k-plain-123456,k-user-123456=user:alice@corvid.example,k-op-123456=operator"
-    with running_server(create_app(api_settings(tmp_path, api_keys=keys), engine=FakeEngine())) as base:
-        def who(key: str) -> httpx.Response:
-            return httpx.get(f"{base}/v1/whoami", headers={"Authorization": f"Bearer {key}"})
-
-        assert who("k-plain-123456").json()["searches_as"] == "anonymous"
-        assert who("k-user-123456").json() == {"caller": "key#1", "role": "user:alice@corvid.example",
-                                               "searches_as": "alice@corvid.example"}
-        assert who("k-op-123456").json()["searches_as"] == "operator (every page)"
-        assert who("wrong-key-123").status_code == 401
-        assert "k-user-123456" not in who("k-user-123456").text
-
-
 def test_without_configured_keys_the_page_does_not_ask_for_one(tmp_path: Path) -> None:
     settings = load_settings(data={"dir": str(tmp_path)})
     with running_server(create_app(settings, engine=FakeEngine())) as base:

@@ -1,5 +1,5 @@
 // confluence-kb chat page: plain JavaScript, no build step, no third-party code.
-// It talks to the same server's API: GET /page/config, GET /v1/status, GET /v1/whoami, POST /v1/ask
+// It talks to the same server's API: GET /page/config, GET /v1/status, POST /v1/ask
 // (server-sent events: hits, delta..., citations, done, or error). The API key lives in sessionStorage
 // only and is sent as `Authorization: Bearer`; it never goes into a URL. All server text is inserted
 // as text (textContent), never as HTML.
@@ -44,7 +44,7 @@
     $("change-key").hidden = false;
     if (state.pending && !$("question").value) $("question").value = state.pending;
     state.pending = "";
-    loadStatus().then((ok) => { if (ok) loadIdentity(); $("question").focus(); });
+    loadStatus().then(() => $("question").focus());
   });
   $("key-dialog").addEventListener("cancel", (event) => { if (!memoryKey) event.preventDefault(); });
   $("change-key").addEventListener("click", () => askForKey(""));
@@ -131,20 +131,10 @@
     $("freshness").textContent = parts.join(" · ");
   }
 
-  // Who is asking: GET /v1/whoami (the permissions work: the key's role and whom it searches as).
-  // A server without it (404) shows nothing.
-  async function loadIdentity() {
-    try {
-      const response = await fetch("/v1/whoami", { headers: headers() });
-      if (!response.ok) throw await apiError(response);
-      showIdentity(await response.json());
-    } catch (err) {
-      if (!handleAuth(err)) showIdentity(null);
-    }
-  }
-
+  // Who is asking: /v1/status's `caller.principal` (whom the key searches as: an email or account id,
+  // "anonymous", "operator (every page)"). A server without it shows nothing.
   function showIdentity(who) {
-    const name = who && (who.searches_as || who.principal || who.identity);
+    const name = who && typeof who === "object" ? who.principal : null;
     state.who = name || "";
     $("who").hidden = !name;
     $("who").textContent = name ? "Asking as " + name : "";
@@ -167,6 +157,7 @@
       if (!response.ok) throw await apiError(response);
       const status = await response.json();
       showFreshness(status);
+      showIdentity(status.caller);
       fillSpaces(status);
       notice("");
       return true;
@@ -482,7 +473,7 @@
       askForKey("");
       return;
     }
-    if (await loadStatus()) await loadIdentity();
+    await loadStatus();
     $("question").focus();
   }
   setInterval(() => { if (!state.keyRequired || memoryKey) loadStatus(); }, STATUS_EVERY_MS);
