@@ -56,8 +56,10 @@ def test_hybrid_recall_at_5_is_at_least_the_better_single_method(kb, qa_path):
     reports = {m: evaluate(settings, qa_path, mode=m, searcher=searcher, with_answers=m == "hybrid").to_dict()
                for m in ("hybrid", "dense", "lexical")}
     print(json.dumps(reports, indent=1))
-    for report in reports.values():
-        assert list(report) == list(KEYS) and report["questions"] >= 30
+    for report in reports.values():  # the sample's refused lines (asked as someone who may not read
+        # the gold page) add two keys; none of them may leak
+        assert list(report) == [*KEYS, "refused", "leaks"] and report["questions"] >= 30
+        assert report["refused"] >= 2 and report["leaks"] == 0
     hybrid = reports["hybrid"]
     assert hybrid["recall@5"] >= max(reports["dense"]["recall@5"], reports["lexical"]["recall@5"])
     assert hybrid["recall@5"] >= 0.9 and hybrid["mrr@10"] >= 0.75 and hybrid["answer_hit"] >= 0.6
@@ -151,4 +153,4 @@ def test_cli_search_ask_eval_json(kb, qa_path, monkeypatch):
     assert res.exit_code == 0 and "9187" in res.stdout and "  [1] " in res.stdout and "https://" in res.stdout
     res = runner.invoke(app, ["eval", "--qa", qa_path, "--mode", "lexical", "--json"])
     assert res.exit_code == 0, res.output
-    assert list(json.loads(res.stdout)) == list(KEYS)
+    assert list(json.loads(res.stdout)) == [*KEYS, "refused", "leaks"]

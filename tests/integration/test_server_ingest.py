@@ -77,7 +77,7 @@ def test_searches_stay_correct_during_ingest_and_reindex_in_another_process(tmp_
     with running_emulator(sample=False, pages=PAGES, seed=3) as emu:
         conf = emu.confluence_settings()
         settings = load_settings(confluence=conf, data={"dir": str(tmp_path / "kb")},
-                                 server={"api_keys": KEY, "rate_limit_per_minute": 0})
+                                 server={"api_keys": f"{KEY}=operator", "rate_limit_per_minute": 0})
         env = {**os.environ, "KB_DATA__DIR": str(settings.data_dir), "KB_CONFIG": "",
                **{f"KB_CONFLUENCE__{k.upper()}": str(v) for k, v in conf.items()}}
         first = _worker("ingest", env)  # a subprocess: an in-process pull keeps the DuckDB cache locked
