@@ -91,6 +91,11 @@ def chunk_id(page_id: str, index: int) -> str:
     return f"{page_id}:{index}"
 
 
+def page_of(chunk_id: str) -> str:
+    """The page id a chunk id names (the inverse of `chunk_id`)."""
+    return chunk_id.rsplit(":", 1)[0]
+
+
 def make_chunk(page_id: str, index: int, header: str, heading_path: tuple[str, ...], text: str,
                tokens: int = 0) -> Chunk:
     return Chunk(chunk_id(page_id, index), page_id, index, header, heading_path, text,

@@ -180,6 +180,20 @@ class Store:
                 raise
             return self._query(vector, n, where, include_metadata)  # switched under us: once more
 
+    def query_ids(self, vector: np.ndarray | Sequence[float], n: int) -> tuple[list[str], list[float]]:
+        """The n nearest chunk ids and their cosine distances, unfiltered, as two plain lists (a large
+        pool, read without building a hit per row)."""
+        self._follow_switch()
+        try:
+            res = self._collection.query(query_embeddings=[np.asarray(vector, dtype=np.float32)],
+                                         n_results=max(1, n), include=["distances"])
+        except Exception:
+            if not self._follow or not self._follow_switch(force=True):
+                raise
+            res = self._collection.query(query_embeddings=[np.asarray(vector, dtype=np.float32)],
+                                         n_results=max(1, n), include=["distances"])
+        return list(res["ids"][0]), list(res["distances"][0])
+
     def _query(self, vector: Any, n: int, where: Mapping[str, Any] | None, metadata: bool) -> list[StoreHit]:
         collection = self._collection
         res = collection.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=max(1, n),

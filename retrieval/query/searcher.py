@@ -10,6 +10,7 @@ The module function `search(query, settings=None, **kw)` is the Python API.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -29,6 +30,8 @@ MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
 PRUNE_MIN_CHUNKS = 20_000   # below this many chunks the lexical query keeps every term
 PRUNE_FRACTION = 0.05       # above it, terms in more than this fraction of chunks are left out
 PRUNE_CAP_FLOOR = 1000      # ... and in more than this many
+POOL_MARGIN = 1.5           # a principal's dense pool: 1.5x the candidates their share should hold
+WHERE_COST = 0.4            # Chroma `where` per matching row, in units of one unfiltered pool slot
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,7 @@ class Searcher:
         self._lock = threading.RLock()  # lazy parts (embedder, store, pool)
         self._df: dict[str, int] = {}
         self._total: tuple[int, float] = (0, -1e9)
+        self._classes: tuple[dict[str, int], int, float] = ({}, 0, -1e9)
         self._pool: Any = None
         if ledger is not None:
             self.ledger = ledger
@@ -261,8 +265,39 @@ class Searcher:
         where = self._where(filters, acls)
         if where is False:
             return []
+        if acls is not None and filters.empty:
+            planned = self._dense_within(vector, n, acls)
+            if planned is not None:
+                return planned
         found = self.store.query(vector, n, where=where or None, include_metadata=False)  # empty: []
         return [(h.id, 1.0 - float(h.distance)) for h in found]
+
+    def _dense_within(self, vector: Any, n: int, acls: tuple[str, ...]) -> list[tuple[str, float]] | None:
+        """The best `n` chunks a principal may view, by ranking a larger unfiltered pool and keeping
+        the visible ones (the ledger says which), when that is cheaper than Chroma's `where` (which
+        costs in proportion to the rows it matches: ~110 ms for 10k of 100k chunks, against ~27 ms
+        for an unfiltered pool of 1,000; bench/query.py). When the pool holds at least `n` visible
+        chunks they are exactly the `n` best visible ones; otherwise None: use `where`."""
+        counts, total = self._class_counts()
+        visible = sum(counts.get(a, 0) for a in acls)
+        if total == 0 or visible == 0:
+            return None
+        share = visible / total
+        pool = min(total, math.ceil(POOL_MARGIN * n / share))
+        if pool > WHERE_COST * share * total:  # the filtered query is cheaper
+            return None
+        ids, distances = self.store.query_ids(vector, pool)
+        allowed = self.reads.within(ids, acls)
+        kept = [(cid, 1.0 - float(d)) for cid, d in zip(ids, distances, strict=True) if cid in allowed]
+        return kept[:n] if len(kept) >= n or pool >= total else None
+
+    def _class_counts(self) -> tuple[dict[str, int], int]:
+        """Chunks per access class (cached for a minute, like the chunk total)."""
+        now = time.monotonic()
+        if now - self._classes[2] > 60:
+            counts = self.reads.chunks_per_class()
+            self._classes = (counts, sum(counts.values()), now)
+        return self._classes[0], self._classes[1]
 
     def _where(self, filters: Filters, acls: tuple[str, ...] | None = None) -> dict[str, Any] | bool:
         """A Chroma `where` for the filters Chroma can apply; labels become page ids via the ledger.
