@@ -120,8 +120,11 @@ class ServerSettings(BaseModel):
     max_body_bytes: int = 65536
     max_question_chars: int = 2000
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)  # beyond the bound host
+    docs: bool = False  # /openapi.json, behind the key
 
-    _split = field_validator("cors_origins", mode="before")(classmethod(lambda cls, v: _split_list(v)))
+    _split = field_validator("cors_origins", "allowed_hosts", mode="before")(
+        classmethod(lambda cls, v: _split_list(v)))
 
     @property
     def keys(self) -> list[str]:
