@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -28,6 +29,9 @@ MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
 PRUNE_MIN_CHUNKS = 20_000   # below this many chunks the lexical query keeps every term
 PRUNE_FRACTION = 0.05       # above it, terms in more than this fraction of chunks are left out
 PRUNE_CAP_FLOOR = 1000      # ... and in more than this many
+
+
+KINDS = ("page", "blogpost")  # what the knowledge base holds (records.Page.kind)
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,9 @@ class Filters:
             if isinstance(value, str):
                 value = (value,)
             object.__setattr__(self, name, tuple(str(v) for v in (value or ())))
+        unknown = [kind for kind in self.kinds if kind not in KINDS]
+        if unknown:
+            raise ConfigError(f"unknown kind {', '.join(map(repr, unknown))}", f"use {' or '.join(KINDS)}")
         for name in ("updated_after", "updated_before"):
             value = getattr(self, name)
             if value:
@@ -197,7 +204,9 @@ class Searcher:
                mode: str | None = None, *, query_vector: Any = None) -> list[Hit]:
         """The best `k` chunks for `query`, at most `per_page` from one page."""
         conf = self.settings.retrieval
-        k = int(k or conf.k)
+        k = int(conf.k if k is None else k)
+        if k < 1:
+            raise ConfigError(f"k must be at least 1 (got {k})", "ask for one or more results")
         mode = mode or conf.mode
         if mode not in MODES:
             raise ConfigError(f"unknown search mode {mode!r}", f"use one of {', '.join(MODES)}")
@@ -266,6 +275,10 @@ class Searcher:
         if not conds:
             return {}
         return conds[0] if len(conds) == 1 else {"$and": conds}
+
+    def missing_labels(self, labels: Sequence[str]) -> list[str]:
+        """Those of `labels` that no page carries."""
+        return [label for label in labels if not self._labelled_pages((label,))]
 
     def _labelled_pages(self, labels: tuple[str, ...]) -> set[str]:
         return self.reads.labelled_pages(labels)

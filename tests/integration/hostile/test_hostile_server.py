@@ -124,7 +124,8 @@ def test_no_filesystem_path_in_status_or_errors(tmp_path: Path, serve: Any) -> N
 def test_an_unknown_model_gets_openais_404(serve: Any) -> None:
     url = serve()
     message = [{"role": "user", "content": "How do I rotate the VPN certificate?"}]
-    unknown = httpx.post(f"{url}/v1/chat/completions", headers=AUTH, json={"model": "gpt-4", "messages": message})
+    unknown = httpx.post(f"{url}/v1/chat/completions", headers=AUTH,
+                         json={"model": "gpt-4", "messages": message})
     assert unknown.status_code == 404
     error = unknown.json()["error"]
     assert error["code"] == "model_not_found" and error["param"] == "model" and "gpt-4" in error["message"]
