@@ -122,6 +122,8 @@ class ChunkSettings(BaseModel):
     chunk_tokens: int = Field(default=320, ge=32)
     overlap_tokens: int = Field(default=32, ge=0)
     min_section_tokens: int = Field(default=48, ge=0)
+    max_page_tokens: int = Field(default=50_000, ge=1)  # a page is indexed up to this many tokens
+    max_chunks_per_page: int = Field(default=200, ge=1)
 
 
 class EmbedSettings(BaseModel):

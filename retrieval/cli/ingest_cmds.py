@@ -122,6 +122,8 @@ def _register_index_commands(app: typer.Typer, state: Any) -> None:
 def _echo_failures(data: dict[str, Any]) -> None:
     for failure in data.get("failures", []):
         typer.echo(f"warning: page {safe(failure['page_id'])} skipped: {safe(failure['error'])}", err=True)
+    for warning in data.get("warnings", []):
+        typer.echo(f"warning: {safe(warning['warning'])}", err=True)
 
 
 # --- kb inspect (issue: clean and chunk) -----------------------------------------------------------
