@@ -1,11 +1,11 @@
 """Bounds on one page (issue 17: one large repetitive page broke dense search for the whole index).
 
 - `cap_blocks`: a page is chunked up to `max_page_tokens` (tiktoken); the rest is left out and noted.
-- `collapse`: of the chunks of one page that say nearly the same thing (word 3-shingles, Jaccard at
-  least `NEAR_DUPLICATE`), the first `COPIES` are kept; a page of one word repeated, or of one
-  paragraph pasted a thousand times, becomes a few chunks, not thousands of vectors that crowd every
-  neighbourhood of the vector index. Numbers count as words, so table rows that differ in a host name
-  or an address stay apart.
+- `collapse`: of the chunks of one page that say nearly the same thing (word 3-shingles with their
+  counts, weighted Jaccard at least `NEAR_DUPLICATE`), the first `COPIES` are kept; a page of one
+  word repeated, or of one paragraph pasted a thousand times (even with a counter in it), becomes a
+  few chunks, not thousands of vectors that crowd every neighbourhood of the vector index. Numbers
+  count as words, so table rows that differ in a host name or an address stay apart.
 - at most `max_chunks_per_page` chunks are kept.
 `check_budgets` (re-exported by chunk.py) checks every chunk against the two token budgets.
 Every cut is described in the notes the indexer reports as the page's warnings.
@@ -14,13 +14,14 @@ Every cut is described in the notes the indexer reports as the page's warnings.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from ingest.records import Block, Chunk, make_chunk
-from ingest.text.tokens import Counter
+from ingest.text.tokens import Counter as TokenCounter
 
-NEAR_DUPLICATE = 0.7  # Jaccard of word 3-shingles
+NEAR_DUPLICATE = 0.7  # weighted Jaccard of word 3-shingles
 COPIES = 2  # near-duplicates kept per group
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -64,18 +65,18 @@ def _head(text: str, tokens: int, count: Callable[[str], int]) -> str:
     return ""
 
 
-def _shingles(text: str) -> frozenset[tuple[str, ...]]:
+def _shingles(text: str) -> Counter[tuple[str, ...]]:
     words = _WORD.findall(text.lower())
     if len(words) < 3:
-        return frozenset({tuple(words)})
-    return frozenset(zip(words, words[1:], words[2:], strict=False))
+        return Counter({tuple(words): 1})
+    return Counter(zip(words, words[1:], words[2:], strict=False))
 
 
 def collapse(page_id: str, chunks: Sequence[Chunk]) -> tuple[list[Chunk], int]:
     """`chunks` with at most `COPIES` of each group of near-duplicates (the first ones), renumbered;
     and how many were dropped. Two near-identical sections (staging and production) both stay."""
     kept: list[Chunk] = []
-    groups: list[tuple[frozenset[tuple[str, ...]], list[int]]] = []  # a group's first signature, size
+    groups: list[tuple[Counter[tuple[str, ...]], list[int]]] = []  # a group's first signature, size
     for chunk in chunks:
         sig = _shingles(chunk.text)
         group = next((g for g in groups if _similar(sig, g[0])), None)
@@ -90,12 +91,14 @@ def collapse(page_id: str, chunks: Sequence[Chunk]) -> tuple[list[Chunk], int]:
     return (renumber(page_id, kept) if dropped else list(chunks)), dropped
 
 
-def _similar(a: frozenset[tuple[str, ...]], b: frozenset[tuple[str, ...]]) -> bool:
-    small, large = sorted((len(a), len(b)))
-    if not large or small < NEAR_DUPLICATE * large:  # Jaccard <= small/large: skip the intersection
+def _similar(a: Counter[tuple[str, ...]], b: Counter[tuple[str, ...]]) -> bool:
+    """Weighted Jaccard (shingle counts) >= NEAR_DUPLICATE: a paragraph pasted with a counter that
+    changes ("run 17", "run 18") is as repetitive as one pasted verbatim."""
+    small, large = sorted((a.total(), b.total()))
+    if not large or small < NEAR_DUPLICATE * large:  # the ratio bounds the weighted Jaccard
         return small == large == 0
-    inter = len(a & b)
-    return inter / (len(a) + len(b) - inter) >= NEAR_DUPLICATE
+    inter = sum((a & b).values())
+    return inter / (small + large - inter) >= NEAR_DUPLICATE
 
 
 def renumber(page_id: str, chunks: Sequence[Chunk]) -> list[Chunk]:
@@ -118,8 +121,8 @@ def bound_notes(page_id: str, size: int, cut_at: int | None, max_tokens: int, dr
     return notes
 
 
-def check_budgets(chunks: Sequence[Chunk], *, chunk_tokens: int, count_tokens: Counter,
-                  window_tokens: int | None = None, count_window: Counter | None = None) -> list[str]:
+def check_budgets(chunks: Sequence[Chunk], *, chunk_tokens: int, count_tokens: TokenCounter,
+                  window_tokens: int | None = None, count_window: TokenCounter | None = None) -> list[str]:
     """Every chunk within both budgets? One line per violation; empty when all hold."""
     problems = []
     for c in chunks:

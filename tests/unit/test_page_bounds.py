@@ -26,7 +26,7 @@ def test_a_megabyte_of_one_word_is_capped_collapsed_and_reported() -> None:
     started = time.process_time()
     chunks, notes = chunker.chunk_with_notes(page, [Block("text", text)])
     assert time.process_time() - started < 10
-    assert len(chunks) <= 2, [c.text[:40] for c in chunks]
+    assert len(chunks) <= 3, [c.text[:40] for c in chunks]  # two copies, and the shorter last one
     assert any("max_page_tokens" in n and "77" in n and "bytes" in n for n in notes), notes
     assert any("near-duplicate" in n for n in notes), notes
     assert [c.id for c in chunks] == [f"77:{i}" for i in range(len(chunks))]
