@@ -3,13 +3,21 @@
 Chunks are synthetic (template sentences over a technical vocabulary, with common English words)
 and their vectors random unit vectors, written straight into the ledger and the store: nothing is
 embedded but the queries, with the real bundled model. Prints search (hybrid, dense, lexical) and ask
-latency p50/p95 in ms. Goal: hybrid search p50 <= 30 ms and p95 <= 60 ms at 100k chunks.
+latency p50/p95 in ms, and the dense search's recall@50 against an exact (brute-force) search over the
+same vectors: what the HNSW graph's breadth ([chroma] hnsw_*) gives up for speed. Random unit vectors
+are the hard case for HNSW (no structure to exploit). Goals at 100k chunks: hybrid search p50 <= 30 ms
+and p95 <= 60 ms; dense recall@50 >= 0.99.
 
 Access: every page is read-restricted to one of ten team groups (page id mod 10), so the principal
 BENCH_USER (member of team-3) may view 10% of the pages; `as user` lines search as them (the
 principal resolved per search, as the server does). Goal: within 1.5x the unfiltered search.
 
     .venv/bin/python bench/query.py [--sizes 10000,100000] [--queries 60] [--keep DIR] [--torch-threads 1]
+                                    [--ef-search 800,1600,3200]
+
+`--ef-search` measures each search breadth on the same build: the collection's ef_search (and the
+gate's record of it) is changed in place, which the product never does (it gates ef_search, a
+change there needs `kb reindex`); M and ef_construction are the build's, from [chroma] settings.
 """
 
 from __future__ import annotations
@@ -182,6 +190,60 @@ def measure(settings: object, embedder: object, queries: list[str]) -> dict[str,
     return out
 
 
+def dense_recall(settings: object, embedder: object, queries: list[str], k: int = 50) -> tuple[float, float]:
+    """Mean and worst recall@k of the store's (HNSW) query against an exact cosine search over every
+    stored vector, for the queries' embeddings."""
+    from ingest.index.gate import open_store
+
+    store = open_store(settings, embedder, create=False)  # type: ignore[arg-type]
+    ids, rows = [], []
+    for cid, vec, _ in store.iter_all(batch=5000, vectors=True):
+        ids.append(cid)
+        rows.append(vec)
+    matrix = np.asarray(rows, dtype=np.float32)
+    matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+    recalls = []
+    for q in queries:
+        vec = np.asarray(embedder.embed_query(q), dtype=np.float32)  # type: ignore[attr-defined]
+        vec /= max(float(np.linalg.norm(vec)), 1e-12)
+        exact = {ids[i] for i in np.argsort(-(matrix @ vec))[:k]}
+        found = {hit.id for hit in store.query(vec, k, include_metadata=False)}
+        recalls.append(len(found & exact) / min(k, len(ids)))
+    return float(np.mean(recalls)), float(np.min(recalls))
+
+
+def retune(settings: Any, ef_search: int) -> Any:
+    """Settings whose ef_search is `ef_search`, with the built collection changed to match (bench only)."""
+    from ingest.config import load_settings
+    from ingest.storage.vectors import active_collection, hnsw_tag, make_client
+
+    tuned = load_settings(data={"dir": str(settings.data_dir)},
+                          chroma={**settings.chroma.model_dump(), "hnsw_ef_search": ef_search})
+    client = make_client(tuned)
+    collection = client.get_collection(active_collection(tuned), embedding_function=None)
+    collection.modify(metadata={**(collection.metadata or {}), "hnsw": hnsw_tag(tuned)},
+                      configuration={"hnsw": {"ef_search": ef_search}})
+    client.clear_system_cache()  # the next client loads the index with the new breadth
+    return tuned
+
+
+def report(settings: Any, embedder: Any, queries: list[str]) -> None:
+    """Latency lines, then dense recall@50 against an exact search, for `settings`' collection."""
+    timings = measure(settings, embedder, queries)
+    for name, values in timings.items():
+        label = "query embedding" if name == "embed" else ("ask (extractive)" if name == "ask"
+                                                            else f"search {name}")
+        print(f"  {label:<26} {pct(values)}", flush=True)
+    print(f"  'as user' sees {100 // TEAMS}% of the pages; ratio to unfiltered (p50): " + ", ".join(
+        f"{m} {np.median(timings[f'{m} as user']) / np.median(timings[m]):.2f}x"
+        for m in ("hybrid", "dense", "lexical")), flush=True)
+    mean, worst = dense_recall(settings, embedder, queries)
+    c = settings.chroma
+    print(f"  {'dense recall@50':<26} {mean:.4f} of an exact search (worst query {worst:.2f}); "
+          f"HNSW M {c.hnsw_m}, ef_construction {c.hnsw_ef_construction}, ef_search {c.hnsw_ef_search}",
+          flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000")
@@ -191,6 +253,9 @@ def main() -> None:
     parser.add_argument("--torch-threads", type=int, default=0,
                         help="OMP_NUM_THREADS for the model (0: torch's default). On a busy machine 1 is "
                              "far faster for one short query: OpenMP threads wait on each other")
+    parser.add_argument("--ef-search", default="",
+                        help="comma-separated ef_search values to measure on one build (default: the "
+                             "setting's)")
     args = parser.parse_args()
     if args.torch_threads:
         os.environ["OMP_NUM_THREADS"] = str(args.torch_threads)
@@ -213,14 +278,11 @@ def main() -> None:
             else:
                 settings, built = build(where, size, embedder), f"built in {time.perf_counter() - t0:.0f}s"
             print(f"== {size} chunks ({built}), {len(queries)} queries")
-            timings = measure(settings, embedder, queries)
-            for name, values in timings.items():
-                label = "query embedding" if name == "embed" else ("ask (extractive)" if name == "ask"
-                                                                    else f"search {name}")
-                print(f"  {label:<26} {pct(values)}", flush=True)
-            print(f"  'as user' sees {100 // TEAMS}% of the pages; ratio to unfiltered (p50): " + ", ".join(
-                f"{m} {np.median(timings[f'{m} as user']) / np.median(timings[m]):.2f}x"
-                for m in ("hybrid", "dense", "lexical")), flush=True)
+            for ef in [int(e) for e in args.ef_search.split(",") if e] or [None]:
+                if ef is not None:
+                    settings = retune(settings, ef)
+                    print(f" -- ef_search {ef}")
+                report(settings, embedder, queries)
 
 
 if __name__ == "__main__":

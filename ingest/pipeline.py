@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ingest.config import Settings, as_settings
@@ -154,7 +155,7 @@ def status(settings: Settings | str | None = None) -> dict[str, Any]:
             "data_dir": str(settings.data_dir), "ready": counts["chunks"] > 0,
             "pages": counts["pages"], "pages_indexed": counts["pages_indexed"],
             "tombstones": counts["tombstones"], "chunks": counts["chunks"], "spaces": counts["spaces"],
-            "cursor": counts["cursor"], "last_run": _run_summary(ledger.last_run()),
+            "cursor": counts["cursor"], "last_run": _run_summary(ledger.last_run(), settings.data_dir),
             "access": LedgerAccess(ledger).summary(),
             "model": settings.embed.model,
             "active_collection": active_collection(settings),
@@ -163,10 +164,16 @@ def status(settings: Settings | str | None = None) -> dict[str, Any]:
         }
 
 
-def _run_summary(run: Mapping[str, Any] | None) -> dict[str, Any] | None:
+def _run_summary(run: Mapping[str, Any] | None, data_dir: Path) -> dict[str, Any] | None:
+    """The last run; one still 'running' while no process holds the writer lock was killed."""
+    from ingest.storage.lock import is_held
+
     if run is None:
         return None
-    return {"id": run["id"], "kind": run["kind"], "status": run["status"],
+    state = run["status"]
+    if state == "running" and not is_held(data_dir):
+        state = "interrupted"
+    return {"id": run["id"], "kind": run["kind"], "status": state,
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(run["started_at"])),
             "seconds": round((run["finished_at"] or time.time()) - run["started_at"], 3),
             "report": run["report"]}

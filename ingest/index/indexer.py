@@ -55,6 +55,7 @@ class IndexReport:
     chunks_written: int = 0
     seconds: float = 0.0
     failures: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    warnings: tuple[tuple[str, str], ...] = field(default=(), compare=False)  # pages cut to their bounds
 
     @property
     def pages_seen(self) -> int:
@@ -71,6 +72,7 @@ class IndexReport:
             "pages/s": round(self.pages_seen / secs, 1) if secs > 0 else 0.0,
             "chunks/s": round(self.chunks_written / secs, 1) if secs > 0 else 0.0,
             "failures": [{"page_id": pid, "error": msg} for pid, msg in self.failures],
+            "warnings": [{"page_id": pid, "warning": msg} for pid, msg in self.warnings],
         }
 
 
@@ -123,6 +125,7 @@ class _Work:
     state: str  # new | changed | moved
     chunks: list[Chunk]
     vectors: list[np.ndarray | None] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # the page's bounds (ingest/text/_bound.py)
 
 
 @dataclass
@@ -134,12 +137,13 @@ class _Tally:
     deleted: int = 0
     written: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
 
     def report(self, seconds: float) -> IndexReport:
         p = self.pages
         return IndexReport(p["new"], p["changed"], p["unchanged"], p["moved"], p["deleted"], p["failed"],
                            self.embedded, self.reused, self.deleted, self.written, seconds,
-                           tuple(self.failures))
+                           tuple(self.failures), tuple(self.warnings))
 
 
 def prefetch(items: Iterable[Any], fn: Callable[[Any], Any], depth: int = 64) -> Iterator[Any]:
@@ -254,6 +258,7 @@ class Indexer:
                 done += 1
                 if isinstance(item, _Work):
                     group.append(item)
+                    tally.warnings.extend((item.page.id, note) for note in item.notes)
                     pending += len(item.chunks)
                     if pending >= self.flush_texts or len(group) >= FLUSH_PAGES:
                         self._flush(group, tally, writer)
@@ -289,7 +294,8 @@ class Indexer:
             return ("unchanged", page.id)
         try:
             blocks = self.cleaner(page.body_html, users=self.users)
-            chunks = list(self.chunker.chunk(page, blocks))
+            bounded = getattr(self.chunker, "chunk_with_notes", None)
+            chunks, notes = bounded(page, blocks) if bounded else (list(self.chunker.chunk(page, blocks)), [])
         except Exception as exc:  # CleanError or a bug in one page: report it, go on
             return ("failed", page.id, f"{type(exc).__name__}: {exc}")
         if old is None:
@@ -298,7 +304,7 @@ class Indexer:
             state = "moved"
         else:
             state = "changed"
-        return _Work(page, fingerprint, state, chunks)
+        return _Work(page, fingerprint, state, list(chunks), notes=list(notes))
 
     # -- a group of pages -----------------------------------------------------------------------
     def _flush(self, group: list[_Work], tally: _Tally, writer: _Writer) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ingest.errors import Busy
+from ingest.errors import Busy, ConfigError
 
 FILENAME = "kb.lock"
 _held: dict[Path, tuple[int, int]] = {}  # lock file -> (holding thread, depth)
@@ -29,7 +29,6 @@ _guard = threading.Lock()
 @contextmanager
 def writer(data_dir: Path, what: str) -> Iterator[None]:
     """Hold the data dir's writer lock for `what` ("ingest", "reindex", ...), or raise Busy."""
-    data_dir.mkdir(parents=True, exist_ok=True)
     path = (data_dir / FILENAME).resolve()
     me = threading.get_ident()
     with _guard:
@@ -44,7 +43,12 @@ def writer(data_dir: Path, what: str) -> Iterator[None]:
             with _guard:
                 _held[path] = (me, _held[path][1] - 1)
         return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:  # a file where the dir should be, no write permission, a read-only disk
+        raise ConfigError(f"cannot {what}: the data dir {data_dir} cannot be written ({exc.strerror})",
+                          "set data.dir (KB_DATA__DIR) to a writable directory") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -76,3 +80,23 @@ def _busy(path: Path, data_dir: Path, what: str) -> Busy:
     return Busy(f"cannot {what}: another {who} (pid {pid or '?'}{when}) is writing {data_dir}",
                 "wait for it to finish (or stop it) and run this again; searches and answers keep working "
                 "meanwhile", {"pid": pid, "holder": holder.get("what")})
+
+
+def is_held(data_dir: Path) -> bool:
+    """True while some process (this one included) holds the data dir's writer lock. A run the ledger
+    still calls 'running' while nobody holds the lock was killed: it is interrupted."""
+    path = (Path(data_dir) / FILENAME).resolve()
+    with _guard:
+        if _held.get(path, (0, 0))[1] > 0:
+            return True
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops a lock taken here
+    return False

@@ -6,10 +6,10 @@ This is the only module that imports chromadb (lazily). Embedded Chroma (`Persis
 here. The ACTIVE collection's name lives in the ledger's meta table ('active_collection'), so that
 `kb reindex` can build a new collection beside it and switch atomically.
 
-Version gate: each collection's metadata records the model id, dimensions, chunker fingerprint and
-index schema version (computed by the index, `ingest.index.collection_gate`, and handed in: the store
-knows nothing of chunkers or models); opening one built otherwise raises IndexMismatch ("run `kb
-reindex`").
+Version gate: each collection's metadata records the model id, dimensions, chunker fingerprint,
+HNSW breadth and index schema version (computed by the index, `ingest.index.collection_gate`, and
+handed in: the store knows nothing of chunkers or models); opening one built otherwise raises
+IndexMismatch ("run `kb reindex`").
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from ingest.storage.ledger import Ledger, peek_meta
 
 INDEX_SCHEMA = 1
 ACTIVE_KEY = "active_collection"
-GATE_KEYS = ("model_id", "dimensions", "chunker", "index_schema")
+GATE_KEYS = ("model_id", "dimensions", "chunker", "index_schema", "hnsw")
 FOLLOW_EVERY = 0.2  # seconds between checks of the active collection's name
 
 
@@ -254,14 +254,32 @@ def check_gate(found: Mapping[str, Any], wanted: Mapping[str, Any], name: str) -
                             {"collection": name, "differs": [d.split(":")[0] for d in diffs]})
 
 
+def hnsw_tag(settings: Settings) -> str:
+    """The HNSW graph's build and search breadth, as the gate records it ("M=32,ef_construction=...").
+
+    Chroma's defaults (M 16, ef 100) collapse on a page of near-duplicates and find about a third of
+    the true top 50 on 100k random vectors; the defaults in config.py are measured (bench/query.py
+    prints dense recall@50 against an exact search)."""
+    c = settings.chroma
+    return f"M={c.hnsw_m},ef_construction={c.hnsw_ef_construction},ef_search={c.hnsw_ef_search}"
+
+
+def _hnsw_config(tag: str | None) -> dict[str, Any]:
+    names = {"M": "max_neighbors", "ef_construction": "ef_construction", "ef_search": "ef_search"}
+    pairs = (part.split("=", 1) for part in (tag or "").split(",") if "=" in part)
+    return {names[k]: int(v) for k, v in pairs if k in names}
+
+
 def create_collection(client: Any, name: str, gate: Mapping[str, Any]) -> Any:
-    """A new, empty collection stamped with the gate (replacing a leftover of the same name)."""
+    """A new, empty collection stamped with the gate (replacing a leftover of the same name), its HNSW
+    graph built with the gate's breadth (`hnsw_tag`)."""
     from chromadb.errors import NotFoundError
 
     with contextlib.suppress(NotFoundError):
         client.delete_collection(name)
-    return client.create_collection(name, configuration={"hnsw": {"space": "cosine"}},
-                                     metadata=dict(gate), embedding_function=None)
+    hnsw = {"space": "cosine", **_hnsw_config(gate.get("hnsw"))}
+    return client.create_collection(name, configuration={"hnsw": hnsw}, metadata=dict(gate),
+                                    embedding_function=None)
 
 
 def open_collection(settings: Settings, gate: Mapping[str, Any], *, collection: str | None = None,

@@ -26,12 +26,13 @@ from typing import Any
 
 from ingest.config import ChunkSettings
 from ingest.records import Block, Chunk, Page, embed_text, make_chunk
+from ingest.text._bound import bound_notes, cap_blocks, check_budgets, collapse
 from ingest.text._split import cut_words, halve, split_level
 from ingest.text.tokens import Counter, tiktoken_counter, window_counter, window_size
 
 __all__ = ["CHUNKER_VERSION", "Chunker", "check_budgets", "tiktoken_counter", "window_counter", "window_size"]
 
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"  # 2: page bounds, near-duplicate collapse, a title chunk for an empty page
 SEP = " › "
 
 _FENCE = re.compile(r"^(`{3,})([^`\n]*)$")
@@ -79,6 +80,8 @@ class Chunker:
         self.chunk_tokens = int(getattr(settings, "chunk_tokens", 320))
         self.overlap_tokens = int(getattr(settings, "overlap_tokens", 32))
         self.min_section_tokens = int(getattr(settings, "min_section_tokens", 48))
+        self.max_page_tokens = int(getattr(settings, "max_page_tokens", 50_000))
+        self.max_chunks_per_page = int(getattr(settings, "max_chunks_per_page", 200))
         self.count_tokens = count_tokens or tiktoken_counter()
         self.window_tokens = window_tokens
         self.count_window = count_window or (self.count_tokens if window_tokens else None)
@@ -92,12 +95,26 @@ class Chunker:
 
         data = {"chunker": CHUNKER_VERSION, "clean": CLEAN_VERSION, "chunk_tokens": self.chunk_tokens,
                 "overlap_tokens": self.overlap_tokens, "min_section_tokens": self.min_section_tokens,
-                "window_tokens": self.window_tokens,
+                "window_tokens": self.window_tokens, "max_page_tokens": self.max_page_tokens,
+                "max_chunks_per_page": self.max_chunks_per_page,
                 "count_tokens": _counter_id(self.count_tokens),
                 "count_window": _counter_id(self.count_window)}
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
+    def chunk_with_notes(self, page: Page, blocks: Sequence[Block]) -> tuple[list[Chunk], list[str]]:
+        """What the index stores: `chunk()` within the page's bounds (_bound.py), and a note per bound
+        it hit. A page with no text gets one chunk of its title, so it can still be found."""
+        blocks, cut_at = cap_blocks(blocks, self.max_page_tokens, self.count_tokens)
+        chunks = self.chunk(page, blocks) or [
+            make_chunk(page.id, 0, self.header(page, ()), (), page.title or page.id,
+                       self.count_tokens(page.title or page.id))]
+        chunks, dropped = collapse(page.id, chunks)
+        notes = bound_notes(page.id, len(page.body_html.encode()), cut_at, self.max_page_tokens, dropped,
+                            len(chunks), self.max_chunks_per_page)
+        return chunks[:self.max_chunks_per_page], notes
+
     def chunk(self, page: Page, blocks: Sequence[Block]) -> list[Chunk]:
+        """Every block's text in chunks within both budgets (no page bounds: `chunk_with_notes`)."""
         drafts: list[_Draft] = []
         self._headers: dict[tuple[Any, ...], tuple[str, int]] = {}  # per call: header, its window cost
         if self.window_tokens:
@@ -324,21 +341,6 @@ class Chunker:
         text = "\n\n".join(f"{SEP.join(p[len(path):])}\n{t}" if len(p) > len(path) else t for p, t in parts)
         tokens = self._fits(self.header(page, path), text)
         return None if tokens is None else _Draft(path, parts, text, tokens, True)
-
-
-def check_budgets(chunks: Sequence[Chunk], *, chunk_tokens: int, count_tokens: Counter,
-                  window_tokens: int | None = None, count_window: Counter | None = None) -> list[str]:
-    """Every chunk within both budgets? One line per violation; empty when all hold."""
-    problems = []
-    for c in chunks:
-        tokens = count_tokens(c.text)
-        if tokens > chunk_tokens:
-            problems.append(f"{c.id}: text is {tokens} tokens > chunk_tokens {chunk_tokens}")
-        if window_tokens:
-            window = (count_window or count_tokens)(c.embed_text)
-            if window > window_tokens:
-                problems.append(f"{c.id}: header + text is {window} > window {window_tokens}")
-    return problems
 
 
 def _counter_id(fn: Any) -> str:

@@ -20,7 +20,7 @@ def inspect_page(page: Page, settings: Settings | ChunkSettings | None = None, *
     chunker = Chunker(settings.chunk if isinstance(settings, Settings) else settings,
                       count_tokens=tiktoken_counter(), window_tokens=window_tokens, count_window=count_window)
     blocks = clean(page.body_html, users=users)
-    chunks = chunker.chunk(page, blocks)
+    chunks, notes = chunker.chunk_with_notes(page, blocks)  # what the index stores
     return {
         "page": {"id": page.id, "title": page.title, "space": page.space_key, "version": page.version,
                  "bytes": len(page.body_html.encode("utf-8", "replace"))},
@@ -33,5 +33,5 @@ def inspect_page(page: Page, settings: Settings | ChunkSettings | None = None, *
         "chunks": [{"id": c.id, "header": c.header, "heading_path": list(c.heading_path), "text": c.text,
                     "tokens": c.tokens, "window": count_window(c.embed_text) if count_window else None,
                     "text_hash": c.text_hash} for c in chunks],
-        "problems": chunker.check(chunks),
+        "problems": chunker.check(chunks) + notes,
     }

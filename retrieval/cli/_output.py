@@ -1,11 +1,37 @@
-"""What every `kb` command shares: the `--json` writer, progress on stderr, hits and answers as text."""
+"""What every `kb` command shares: the `--json` writer, progress on stderr, hits and answers as text.
+
+Human output passes Confluence-sourced text through `safe()`: a title with CR, LF, ESC, BEL or BS
+would otherwise forge lines or colours in the operator's terminal. `--json` keeps the text as it is
+(JSON escapes control characters itself).
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import typer
+
+# C0 and C1 controls, DEL, and the bidi overrides/isolates that reorder what a terminal shows.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_KEEP_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+_NAMED = {"\r": "\\r", "\n": "\\n", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    if match.group() in _NAMED:
+        return _NAMED[match.group()]
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe(text: Any, *, lines: bool = False) -> str:
+    """`text` for a terminal: every control character shown as an escape (`\\x07`), so page text
+    cannot move the cursor, erase, recolour or forge lines. `lines=True` keeps LF and TAB (bodies)."""
+    return (_CONTROL_KEEP_LINES if lines else _CONTROL).sub(_escape, str(text))
 
 
 def emit_json(obj: Any) -> None:
@@ -55,20 +81,21 @@ class RichProgress:
 
 def format_answer(answer: Any) -> str:
     """The answer, then its numbered citations with title and URL (or the closest pages)."""
-    lines = [answer.text]
+    lines = [safe(answer.text, lines=True)]
     if answer.citations:
         lines.append("")
-        lines.extend(f"  [{c.number}] {c.title} — {c.url}" for c in answer.citations)
+        lines.extend(f"  [{c.number}] {safe(c.title)} — {safe(c.url)}" for c in answer.citations)
     return "\n".join(lines)
 
 
 def format_hits(hits: list[Any]) -> str:
     lines = []
     for i, hit in enumerate(hits, start=1):
-        where = " › ".join(p for p in (hit.title, hit.heading_path) if p)
+        where = safe(" › ".join(p for p in (hit.title, hit.heading_path) if p))
         ranks = ", ".join(f"{m} #{r}" for m, r in sorted(hit.ranks.items()))
-        snippet = " ".join(hit.text.split())
+        snippet = safe(" ".join(hit.text.split()))
         snippet = snippet[:200] + ("…" if len(snippet) > 200 else "")
-        lines += [f"{i}. {where}  ({hit.space_key}, score {hit.score:.4f}; {ranks})", f"   {hit.url}",
+        lines += [f"{i}. {where}  ({safe(hit.space_key)}, score {hit.score:.4f}; {ranks})",
+                  f"   {safe(hit.url)}",
                   f"   {snippet}"]
     return "\n".join(lines) if lines else "no results"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from retrieval.cli._output import RichProgress, emit_json, stderr_progress
+from retrieval.cli._output import RichProgress, emit_json, safe, stderr_progress
 
 if TYPE_CHECKING:
     from ingest.config import Settings
@@ -93,7 +93,7 @@ def _register_index_commands(app: typer.Typer, state: Any) -> None:
         typer.echo(f"pages: {data['pages']} (indexed {data.get('pages_indexed', 0)}, "
                    f"tombstones {data.get('tombstones', 0)}); chunks: {data['chunks']}")
         for key, row in data["spaces"].items():
-            typer.echo(f"  space {key}: {row['pages']} pages, {row['indexed']} indexed")
+            typer.echo(f"  space {safe(key)}: {row['pages']} pages, {row['indexed']} indexed")
         typer.echo(f"model: {data['model']}; collection: {data['active_collection'] or '(none yet)'}"
                    f" ({data.get('chroma', 'embedded')})")
         for stream, value in data["cursor"].items():
@@ -126,7 +126,9 @@ def _register_index_commands(app: typer.Typer, state: Any) -> None:
 
 def _echo_failures(data: dict[str, Any]) -> None:
     for failure in data.get("failures", []):
-        typer.echo(f"warning: page {failure['page_id']} skipped: {failure['error']}", err=True)
+        typer.echo(f"warning: page {safe(failure['page_id'])} skipped: {safe(failure['error'])}", err=True)
+    for warning in data.get("warnings", []):
+        typer.echo(f"warning: {safe(warning['warning'])}", err=True)
 
 
 # --- kb inspect (issue: clean and chunk) -----------------------------------------------------------
@@ -148,22 +150,22 @@ def _register_inspect_command(app: typer.Typer, state: Any) -> None:
             emit_json(data)
             return
         b = data["budgets"]
-        typer.echo(f"page {page.id} {page.title!r} ({page.space_key}, v{page.version}, "
+        typer.echo(f"page {safe(page.id)} {safe(repr(page.title))} ({safe(page.space_key)}, v{page.version}, "
                    f"{data['page']['bytes']} bytes): {len(data['blocks'])} blocks, "
                    f"{len(data['chunks'])} chunks; budgets: {b['chunk_tokens']} tiktoken tokens, "
                    f"window {b['window_tokens'] or 'off'}; chunker {data['fingerprint']}")
         typer.echo("\nblocks:")
         for i, block in enumerate(data["blocks"]):
-            typer.echo(f"[{i}] {block['kind']}  {' › '.join(block['heading_path']) or '(top)'}"
-                       + (f"  header: {block['table_header']}" if block.get("table_header") else ""))
-            typer.echo(_indent(block["text"]))
+            typer.echo(f"[{i}] {block['kind']}  {safe(' › '.join(block['heading_path'])) or '(top)'}"
+                       + (f"  header: {safe(block['table_header'])}" if block.get("table_header") else ""))
+            typer.echo(_indent(safe(block["text"], lines=True)))
         typer.echo("\nchunks:")
         for c in data["chunks"]:
             win = f", window {c['window']}/{b['window_tokens']}" if c["window"] is not None else ""
-            typer.echo(f"[{c['id']}] {c['tokens']}/{b['chunk_tokens']} tokens{win}  {c['header']}")
-            typer.echo(_indent(c["text"]))
+            typer.echo(f"[{c['id']}] {c['tokens']}/{b['chunk_tokens']} tokens{win}  {safe(c['header'])}")
+            typer.echo(_indent(safe(c["text"], lines=True)))
         for problem in data["problems"]:
-            typer.echo(f"warning: {problem}", err=True)
+            typer.echo(f"warning: {safe(problem)}", err=True)
 
 
 def _inspect_source(settings: Settings, page_id: str | None, file: str | None) -> tuple[Any, Any]:

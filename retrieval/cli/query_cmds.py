@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 import typer
@@ -13,11 +14,19 @@ from retrieval.cli._output import emit_json as _emit
 from retrieval.cli._output import format_answer, format_hits
 
 
-def _filters(space: list[str] | None, kind: list[str] | None, label: list[str] | None,
+class Kind(str, Enum):  # noqa: UP042 - typer lists a str Enum's values as the option's choices
+    """The kinds of content a knowledge base holds (a typo like `folder` is a usage error)."""
+
+    page = "page"
+    blogpost = "blogpost"
+
+
+def _filters(space: list[str] | None, kind: list[Kind] | None, label: list[str] | None,
              after: str | None, before: str | None) -> Any:
     from retrieval.query.searcher import Filters
 
-    return Filters(spaces=tuple(space or ()), kinds=tuple(kind or ()), labels=tuple(label or ()),
+    return Filters(spaces=tuple(space or ()), kinds=tuple(k.value for k in kind or ()),
+                   labels=tuple(label or ()),
                    updated_after=after or None, updated_before=before or None)
 
 
@@ -38,6 +47,21 @@ def principal_of(searcher: Any, as_user: str | None) -> Any:
     return who
 
 
+def _check_query(query: str, what: str) -> str:
+    """An empty query is a usage error (exit 2), not a request for arbitrary hits."""
+    if not query.strip():
+        raise typer.BadParameter(f"the {what} is empty; give some words to look for", param_hint=what)
+    return query
+
+
+def _check_labels(searcher: Any, labels: list[str] | None) -> None:
+    """A label no page has is a usage error naming it (a typo otherwise reads as "no results")."""
+    missing = searcher.missing_labels(labels or ())
+    if missing:
+        raise typer.BadParameter(f"no page has the label {', '.join(map(repr, missing))}",
+                                 param_hint="--label")
+
+
 def register(app: typer.Typer, state: Any) -> None:
     """Attach the retrieval commands to the root app."""
     _register_search(app, state)
@@ -48,10 +72,11 @@ def register(app: typer.Typer, state: Any) -> None:
 def _register_search(app: typer.Typer, state: Any) -> None:
     @app.command("search")
     def search_cmd(
-        query: str = typer.Argument(..., help="what to look for"),
-        k: int = typer.Option(None, "--k", "-k", help="results (default: the retrieval.k setting)"),
+        query: str = typer.Argument(..., help="what to look for",
+                                    callback=lambda v: _check_query(v, "query")),
+        k: int = typer.Option(None, "--k", "-k", min=1, help="results (default: the retrieval.k setting)"),
         space: list[str] = typer.Option(None, "--space", "-s", help="only this space key (repeatable)"),
-        kind: list[str] = typer.Option(None, "--kind", help="page or blogpost (repeatable)"),
+        kind: list[Kind] = typer.Option(None, "--kind", help="page or blogpost (repeatable)"),
         label: list[str] = typer.Option(None, "--label", help="pages with this label (repeatable)"),
         after: str = typer.Option(None, "--updated-after", help="ISO date: updated at or after"),
         before: str = typer.Option(None, "--updated-before", help="ISO date: updated at or before"),
@@ -64,6 +89,7 @@ def _register_search(app: typer.Typer, state: Any) -> None:
 
         searcher = Searcher(state.settings())
         try:
+            _check_labels(searcher, label)
             who = principal_of(searcher, as_user)
             hits = searcher.search(query, k=k, filters=_filters(space, kind, label, after, before), mode=mode,
                                    principal=who)
@@ -79,11 +105,12 @@ def _register_search(app: typer.Typer, state: Any) -> None:
 def _register_ask(app: typer.Typer, state: Any) -> None:
     @app.command("ask")
     def ask_cmd(
-        question: str = typer.Argument(..., help="a question in plain words"),
-        k: int = typer.Option(None, "--k", "-k",
+        question: str = typer.Argument(..., help="a question in plain words",
+                                       callback=lambda v: _check_query(v, "question")),
+        k: int = typer.Option(None, "--k", "-k", min=1,
                               help="chunks to answer from (default: the retrieval.k setting)"),
         space: list[str] = typer.Option(None, "--space", "-s", help="only this space key (repeatable)"),
-        kind: list[str] = typer.Option(None, "--kind", help="page or blogpost (repeatable)"),
+        kind: list[Kind] = typer.Option(None, "--kind", help="page or blogpost (repeatable)"),
         label: list[str] = typer.Option(None, "--label", help="pages with this label (repeatable)"),
         as_user: str = typer.Option(None, "--as", help=AS_HELP),
         as_json: bool = typer.Option(False, "--json", help="one JSON object on stdout"),
@@ -94,6 +121,7 @@ def _register_ask(app: typer.Typer, state: Any) -> None:
 
         searcher = Searcher(state.settings())
         try:
+            _check_labels(searcher, label)
             who = principal_of(searcher, as_user)
             answer = Answerer(searcher).ask(question, filters=_filters(space, kind, label, None, None), k=k,
                                             principal=who)

@@ -5,12 +5,13 @@ Every command module is imported here explicitly and adds its commands with `reg
 (access), `serve`,
 `demo`, and the emulator's own `emulator.cli` (emulator).
 Errors (`KBError`) are translated once, in `main()`: one line on stderr, a non-zero exit code;
-a traceback only with `--debug`.
+a traceback too with `--debug` (printed by `main()` itself).
 """
 
 from __future__ import annotations
 
 import sys
+import traceback
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -83,8 +84,8 @@ def main() -> None:
         if isinstance(rc, int) and rc:
             sys.exit(rc)
     except KBError as err:
-        if STATE.debug:
-            raise
+        if STATE.debug:  # printed here: a library may have replaced sys.excepthook (airbyte_cdk does)
+            traceback.print_exc(file=sys.stderr)
         line = f"error: {err.message}"
         if err.guidance:
             line += f"\n  hint: {err.guidance}"
@@ -104,7 +105,7 @@ def main() -> None:
             exc.show()
             sys.exit(code)
         if STATE.debug:
-            raise
+            traceback.print_exc(file=sys.stderr)
         typer.echo(f"error: unexpected {type(exc).__name__}: {exc}\n"
                    "  hint: rerun with --debug for a traceback", err=True)
         sys.exit(1)

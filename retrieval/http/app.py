@@ -3,18 +3,18 @@
 Endpoints (all JSON; bearer key on /v1/*): POST /v1/ask (JSON, or server-sent events with
 "stream": true or `Accept: text/event-stream`: events hits, delta…, citations, done), POST /v1/search,
 GET /v1/status, POST /v1/chat/completions and GET /v1/models (OpenAI shape, model "confluence-kb"),
-GET /healthz (no key). OpenAPI at /docs.
+GET /healthz (no key). /openapi.json only with server.docs = true, behind the key; no Swagger UI (no CDN).
 
-Security: keys from KB_SERVER__API_KEYS, compared in constant time; with no key configured the server
-only starts on a loopback host (with a warning) — see `check_exposure`. Per-key token-bucket rate limit
-(429 + Retry-After); body limit (413) before parsing; question length (422). Every error is
-`{"error", "guidance"}` JSON from one handler; unexpected errors are logged as one line (type only),
+Security: Host, Origin and no key in the URL, first and in every mode (retrieval/http/hosts.py); keys from
+KB_SERVER__API_KEYS, compared in constant time; with no key configured the server only starts on a
+loopback host (with a warning) — see `check_exposure`. Per-key token-bucket rate limit (429 +
+Retry-After); body limit (413) before parsing; question length (422). Every error is `{"error",
+"guidance"}` JSON from one handler; unexpected errors are logged as one line (type only),
 never with a traceback, key or token.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import time
@@ -34,7 +34,8 @@ from ingest.config import Settings
 from ingest.errors import ConfigError, KBError
 from retrieval.http import openai_shape
 from retrieval.http.engine import Engine
-from retrieval.http.guard import Guard, RateLimiter, redact, secrets_of
+from retrieval.http.guard import Guard, RateLimiter, redact, scrub, secrets_of
+from retrieval.http.hosts import HostCheck, HostPolicy, is_loopback
 from retrieval.http.identity import Caller, check_roles
 from retrieval.http.identity import caller as _caller
 from retrieval.http.page import add_page
@@ -70,8 +71,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             if owned and app.state.engine is not None:
                 await run_in_threadpool(app.state.engine.close)
 
-    app = FastAPI(title="confluence-kb", version="0.1.0", lifespan=lifespan,
-                  description="Cited answers and search over a Confluence knowledge base.")
+    app = FastAPI(title="confluence-kb", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None, description="Cited answers and search over a Confluence knowledge base.")
     app.state.settings = settings
     app.state.limiter = RateLimiter(settings.server.rate_limit_per_minute)
     _install_errors(app)
@@ -79,6 +80,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     if settings.server.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.server.cors_origins),
                            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"])
+    app.add_middleware(HostCheck, policy=HostPolicy(settings.server.host, settings.server.allowed_hosts),
+                       cors_origins=settings.server.cors_origins)  # outermost: before anything else runs
     if not settings.server.keys:
         log.warning("no API key configured (KB_SERVER__API_KEYS): every caller is let in")
     check_roles(settings)
@@ -159,7 +162,8 @@ async def _ask_stream(settings: Settings, engine: Engine, question: str, history
 def _stream_error(settings: Settings, exc: Exception) -> dict[str, str]:
     if isinstance(exc, KBError):
         secrets = secrets_of(settings)
-        return {"error": redact(exc.message, secrets), "guidance": redact(exc.guidance, secrets)}
+        return {"error": scrub(redact(exc.message, secrets), settings),
+                "guidance": scrub(redact(exc.guidance, secrets), settings)}
     log.error("unexpected %s while streaming an answer", type(exc).__name__)
     return {"error": "internal error", "guidance": "retry; if it persists, see the server log"}
 
@@ -170,8 +174,14 @@ def _add_routes(app: FastAPI, settings: Settings) -> None:
         """Liveness and readiness; no key needed."""
         err = request.app.state.startup_error
         if err is not None:
-            return JSONResponse({"status": "error", "error": err.message, "guidance": err.guidance}, 503)
+            return JSONResponse({"status": "error", "error": scrub(err.message, settings),
+                                 "guidance": scrub(err.guidance, settings)}, 503)
         return JSONResponse({"status": "ok"})
+
+    if settings.server.docs:  # the schema, behind the key like /v1; no Swagger UI (it loads a CDN)
+        @app.get("/openapi.json", include_in_schema=False)
+        async def openapi(caller: str = Depends(_caller)) -> JSONResponse:
+            return JSONResponse(app.openapi())
 
     @app.get("/v1/status", tags=["kb"])
     async def status(caller: Caller = Depends(_caller), engine: Engine = Depends(_engine)) -> JSONResponse:
@@ -216,6 +226,8 @@ def _add_routes(app: FastAPI, settings: Settings) -> None:
                    engine: Engine = Depends(_engine)) -> JSONResponse | StreamingResponse:
         """OpenAI chat completions: the last user message is the question, earlier turns the history;
         the reply carries its citations as links in the text and in `citations`."""
+        if (unknown := openai_shape.unknown_model(body.model)) is not None:
+            return unknown
         question, history = openai_shape.split_messages(body.messages)
         if question is None:
             raise Invalid("no user message", "end `messages` with a message whose role is user")
@@ -280,7 +292,8 @@ def _install_errors(app: FastAPI) -> None:
         if "retry_after" in err.context:
             headers["Retry-After"] = str(err.context["retry_after"])
         secrets = secrets_of(request.app.state.settings)
-        body = {"error": redact(err.message, secrets), "guidance": redact(err.guidance, secrets)}
+        body = {"error": scrub(redact(err.message, secrets), request.app.state.settings),
+                "guidance": scrub(redact(err.guidance, secrets), request.app.state.settings)}
         return JSONResponse(body, status_code=err.http_status, headers=headers or None)
 
     async def invalid(request: Request, err: Exception) -> JSONResponse:
@@ -292,13 +305,13 @@ def _install_errors(app: FastAPI) -> None:
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
         if where == "body" and first.get("type") in ("model_attributes_type", "dict_type", "missing"):
             return _error_response(422, "request body must be a JSON object",
-                                   "send a JSON object with Content-Type: application/json (see /docs)")
+                                   "send a JSON object with Content-Type: application/json")
         return _error_response(422, f"invalid request: {where}: {first.get('msg', 'invalid')}",
-                               "see the request schema at /docs")
+                               "see the request schema in the README's HTTP API")
 
     async def http_error(request: Request, err: Exception) -> JSONResponse:
         assert isinstance(err, StarletteHTTPException)
-        guidance = {404: "see /docs for the endpoints", 405: "see /docs for the allowed methods"}
+        guidance = {404: "see the README's HTTP API for the endpoints", 405: "see the README for the methods"}
         return _error_response(err.status_code, str(err.detail), guidance.get(err.status_code, ""),
                                dict(err.headers or {}) or None)
 
@@ -308,15 +321,6 @@ def _install_errors(app: FastAPI) -> None:
 
 
 # -- running -----------------------------------------------------------------------------------------------
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_exposure(settings: Settings, host: str) -> None:
     """No API key is allowed only on a loopback host; anywhere else it is a ConfigError."""
     if not settings.server.keys and not is_loopback(host):
@@ -334,6 +338,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
     host = host or settings.server.host
     port = settings.server.port if port is None else port
     check_exposure(settings, host)
+    settings = settings.model_copy(update={"server": settings.server.model_copy(update={"host": host})})
     engine = KBEngine.open(settings)
     try:
         app = create_app(settings, engine=engine)

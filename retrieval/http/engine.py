@@ -150,7 +150,10 @@ class KBEngine:
         yield "answer", answerer.answer(question, hits, history=history, query_vector=qvec).to_dict()
 
     def status(self) -> dict[str, Any]:
-        return kb_status(self.settings, self._embedder, self._searcher)
+        """kb_status without the data dir's path: a caller has no use for the server's filesystem."""
+        out = kb_status(self.settings, self._embedder, self._searcher)
+        out.pop("data_dir", None)
+        return out
 
     def close(self) -> None:
         with self._lock:

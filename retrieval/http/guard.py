@@ -165,3 +165,17 @@ def redact(text: str, secrets: Sequence[str]) -> str:
 def retry_after_header(seconds: float) -> str:
     """Retry-After in whole seconds, at least 1."""
     return str(max(1, math.ceil(seconds)))
+
+
+def scrub(text: str, settings: Settings) -> str:
+    """`text` without filesystem paths the server knows (data dir, its parent, home, working dir):
+    a caller has no use for them and they tell an attacker about the host."""
+    import os
+    from pathlib import Path
+
+    paths = {str(settings.data_dir), str(settings.data.dir), str(settings.data_dir.parent),
+             str(Path.home()), os.getcwd()}
+    for path in sorted((p for p in paths if len(p) > 1), key=len, reverse=True):
+        text = text.replace(path, "<data dir>" if path in (str(settings.data_dir), str(settings.data.dir))
+                            else "<path>")
+    return text

@@ -105,3 +105,14 @@ def models() -> dict[str, Any]:
     """GET /v1/models."""
     return {"object": "list", "data": [{"id": MODEL_NAME, "object": "model", "created": 0,
                                         "owned_by": "confluence-kb"}]}
+
+
+def unknown_model(name: str | None) -> Any:
+    """None for our model (or none named); else OpenAI's 404 `model_not_found` response."""
+    if not name or name == MODEL_NAME:
+        return None
+    from fastapi.responses import JSONResponse
+
+    return JSONResponse({"error": {
+        "message": f"The model `{name[:100]}` does not exist; this server serves `{MODEL_NAME}`.",
+        "type": "invalid_request_error", "param": "model", "code": "model_not_found"}}, status_code=404)

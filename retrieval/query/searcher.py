@@ -10,9 +10,9 @@ The module function `search(query, settings=None, **kw)` is the Python API.
 from __future__ import annotations
 
 import json
-import math
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -22,6 +22,7 @@ from ingest.config import Settings, as_settings
 from ingest.errors import ConfigError, NotReady
 from ingest.storage.ledger import Ledger
 from ingest.storage.reads import LedgerReads, PageScope
+from retrieval.query.dense_plan import dense_within
 from retrieval.query.fusion import cap_per_page, rrf_fuse
 from retrieval.query.lexical import STOPWORDS, fts_query, fts_terms  # noqa: F401  (re-exported)
 
@@ -30,8 +31,9 @@ MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
 PRUNE_MIN_CHUNKS = 20_000   # below this many chunks the lexical query keeps every term
 PRUNE_FRACTION = 0.05       # above it, terms in more than this fraction of chunks are left out
 PRUNE_CAP_FLOOR = 1000      # ... and in more than this many
-POOL_MARGIN = 1.5           # a principal's dense pool: 1.5x the candidates their share should hold
-WHERE_COST = 0.4            # Chroma `where` per matching row, in units of one unfiltered pool slot
+
+
+KINDS = ("page", "blogpost")  # what the knowledge base holds (records.Page.kind)
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,9 @@ class Filters:
             if isinstance(value, str):
                 value = (value,)
             object.__setattr__(self, name, tuple(str(v) for v in (value or ())))
+        unknown = [kind for kind in self.kinds if kind not in KINDS]
+        if unknown:
+            raise ConfigError(f"unknown kind {', '.join(map(repr, unknown))}", f"use {' or '.join(KINDS)}")
         for name in ("updated_after", "updated_before"):
             value = getattr(self, name)
             if value:
@@ -203,7 +208,9 @@ class Searcher:
         """The best `k` chunks for `query`, at most `per_page` from one page, among the pages
         `principal` may view (None: every page, the operator; see `resolve_principal`)."""
         conf = self.settings.retrieval
-        k = int(k or conf.k)
+        k = int(conf.k if k is None else k)
+        if k < 1:
+            raise ConfigError(f"k must be at least 1 (got {k})", "ask for one or more results")
         mode = mode or conf.mode
         if mode not in MODES:
             raise ConfigError(f"unknown search mode {mode!r}", f"use one of {', '.join(MODES)}")
@@ -273,31 +280,12 @@ class Searcher:
         return [(h.id, 1.0 - float(h.distance)) for h in found]
 
     def _dense_within(self, vector: Any, n: int, acls: tuple[str, ...]) -> list[tuple[str, float]] | None:
-        """The best `n` chunks a principal may view, by ranking a larger unfiltered pool and keeping
-        the visible ones (the ledger says which), when that is cheaper than Chroma's `where` (which
-        costs in proportion to the rows it matches: ~110 ms for 10k of 100k chunks, against ~27 ms
-        for an unfiltered pool of 1,000; bench/query.py). When the pool holds at least `n` visible
-        chunks they are exactly the `n` best visible ones; otherwise None: use `where`."""
-        counts, total = self._class_counts()
-        visible = sum(counts.get(a, 0) for a in acls)
-        if total == 0 or visible == 0:
-            return None
-        share = visible / total
-        pool = min(total, math.ceil(POOL_MARGIN * n / share))
-        if pool > WHERE_COST * share * total:  # the filtered query is cheaper
-            return None
-        ids, distances = self.store.query_ids(vector, pool)
-        allowed = self.reads.within(ids, acls)
-        kept = [(cid, 1.0 - float(d)) for cid, d in zip(ids, distances, strict=True) if cid in allowed]
-        return kept[:n] if len(kept) >= n or pool >= total else None
-
-    def _class_counts(self) -> tuple[dict[str, int], int]:
-        """Chunks per access class (cached for a minute, like the chunk total)."""
+        """The best `n` chunks a principal may view from a pool, or None: use `where` (dense_plan)."""
         now = time.monotonic()
-        if now - self._classes[2] > 60:
+        if now - self._classes[2] > 60:  # chunks per access class, cached like the chunk total
             counts = self.reads.chunks_per_class()
             self._classes = (counts, sum(counts.values()), now)
-        return self._classes[0], self._classes[1]
+        return dense_within(self.store, self.reads, vector, n, acls, self._classes[0], self._classes[1])
 
     def _where(self, filters: Filters, acls: tuple[str, ...] | None = None) -> dict[str, Any] | bool:
         """A Chroma `where` for the filters Chroma can apply; labels become page ids via the ledger.
@@ -326,6 +314,10 @@ class Searcher:
         if not conds:
             return {}
         return conds[0] if len(conds) == 1 else {"$and": conds}
+
+    def missing_labels(self, labels: Sequence[str]) -> list[str]:
+        """Those of `labels` that no page carries."""
+        return [label for label in labels if not self._labelled_pages((label,))]
 
     def _labelled_pages(self, labels: tuple[str, ...]) -> set[str]:
         return self.reads.labelled_pages(labels)

@@ -25,10 +25,10 @@ def _bench_query() -> object:
 
 def test_the_pool_gives_the_filtered_querys_best_visible_chunks(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    import retrieval.query.searcher as searcher_module
+    import retrieval.query.dense_plan as dense_plan
 
     # at 3,000 chunks `where` is the cheaper plan; the pool's crossover is near 20,000 (a 10% share)
-    monkeypatch.setattr(searcher_module, "WHERE_COST", 10.0)
+    monkeypatch.setattr(dense_plan, "WHERE_COST", 10.0)
     bench = _bench_query()
     embedder = FakeEmbedder()
     settings = bench.build(tmp_path, 3000, embedder)  # type: ignore[attr-defined]

@@ -110,9 +110,13 @@ def test_filters_reach_the_engine_and_bad_ones_are_422(url: str) -> None:
     error_body(httpx.post(f"{url}/v1/search", headers=AUTH, json=unknown), 422)
 
 
-def test_openapi_docs_are_served(url: str) -> None:
-    assert httpx.get(f"{url}/docs").status_code == 200
-    paths = httpx.get(f"{url}/openapi.json").json()["paths"]
+def test_openapi_is_off_by_default_and_behind_the_key_when_on(url: str, serve: Any) -> None:
+    for path in ("/docs", "/redoc", "/openapi.json"):
+        assert httpx.get(f"{url}{path}", headers=AUTH).status_code == 404
+    docs_url = serve(docs=True)
+    assert httpx.get(f"{docs_url}/openapi.json").status_code == 401
+    assert httpx.get(f"{docs_url}/docs", headers=AUTH).status_code == 404  # no Swagger UI: no CDN
+    paths = httpx.get(f"{docs_url}/openapi.json", headers=AUTH).json()["paths"]
     assert {"/v1/ask", "/v1/search", "/v1/status", "/v1/chat/completions", "/healthz"} <= set(paths)
 
 

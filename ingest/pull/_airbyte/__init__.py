@@ -7,6 +7,7 @@ package does not import airbyte). By job:
 - `source`: build the source, read it into a cache, check the connection;
 - `components`: the CDK components confluence.yaml names (extractors, paginator, backoff);
 - `meter`: every request of a read counted;
+- `hopeless`: transport errors no retry can fix (TLS, DNS, refused, silence, wrong scheme) and hints;
 - `cache`: the DuckDB cache (our subclass) and its rows streamed back;
 - `records`: Confluence's JSON as `Page`, `SweepEntry`, names;
 - `patches`: version-checked speed-ups of PyAirbyte/CDK internals.

@@ -5,6 +5,9 @@ on it, so `metering` swaps `HTTPAdapter.send` for the duration of one read or ch
 after, whatever happens. While it is swapped, a request another thread of this process makes through
 `requests` is counted too: the pull's process makes none (the server, which may sync in-process,
 talks HTTP through httpx, not requests).
+An error no retry can fix (hopeless.py: TLS, DNS, refused, silence, the wrong scheme) is raised as
+`Hopeless`, which the CDK does not retry, and later requests of the read fail at once: seconds, not
+minutes.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ingest.pull._airbyte.components import share_json
+from ingest.pull._airbyte.hopeless import Hopeless, classify
 
 
 @dataclass
@@ -26,6 +30,9 @@ class RequestMeter:
     requests: int = 0
     bytes: int = 0
     last_failure: str = ""
+    answered: int = 0  # responses with a status, any status
+    timeouts: int = 0  # consecutive timeouts before the site has answered once
+    hopeless: str = ""  # the kind of the error no retry can fix (hopeless.py), once one was seen
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record(self, method: str, url: str, status: int | None, size: int, error: str = "") -> None:
@@ -45,11 +52,20 @@ def metering(meter: RequestMeter) -> Iterator[RequestMeter]:
     original = adapter.send
 
     def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        if meter.hopeless:  # the site is out of reach for this read: the other streams fail at once
+            raise Hopeless(meter.hopeless, f"not sent after an earlier {meter.hopeless} error")
         try:
             response = original(self, request, *args, **kwargs)
         except Exception as exc:
             meter.record(request.method, request.url, None, 0, type(exc).__name__)
+            kind = classify(exc, request.url, answered=meter.answered > 0, timeouts=meter.timeouts)
+            meter.timeouts += "Timeout" in type(exc).__name__
+            if kind is not None:  # not a requests exception: the CDK does not retry it
+                meter.hopeless = meter.hopeless or kind
+                where = f"{request.method} {urlsplit(request.url).path}"
+                raise Hopeless(kind, f"{type(exc).__name__} on {where}") from exc
             raise
+        meter.answered += 1
         try:
             size = len(response.content)
         except Exception as exc:  # a body cut short: requests raises while reading it

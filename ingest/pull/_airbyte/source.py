@@ -24,6 +24,7 @@ from ingest.errors import SourceError
 from ingest.pull._airbyte import patches
 from ingest.pull._airbyte.config import manifest_config, stock_config
 from ingest.pull._airbyte.env import import_airbyte, prepare_environment, trusted_ca
+from ingest.pull._airbyte.hopeless import HOPELESS_TITLES, hint
 from ingest.pull._airbyte.meter import RequestMeter, metering
 
 MANIFEST_PATH = Path(__file__).with_name("confluence.yaml")
@@ -104,6 +105,11 @@ def _source_error(exc: Exception, meter: RequestMeter, settings: Settings,
     if meter.last_failure and text.startswith("Connector failed"):
         text = (f"{type(exc).__name__}; the PyAirbyte log under {settings.data_dir / 'airbyte' / 'logs'} "
                 "has details")
+    if meter.hopeless:
+        guidance = hint(meter.hopeless, settings.confluence.base_url, settings.pull.timeout_seconds)
+        title = HOPELESS_TITLES.get(meter.hopeless, meter.hopeless)
+        return SourceError(f"{what}: {where} ({title})", guidance,
+                           {"endpoint": where, "requests": meter.requests, "kind": meter.hopeless})
     if "401" in where or "403" in where:
         guidance = ("check [confluence] email and KB_CONFLUENCE__API_TOKEN "
                     "(and that the account can read the site)")
