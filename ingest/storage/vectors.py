@@ -17,16 +17,18 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from ingest.config import Settings
 from ingest.errors import ConfigError, IndexMismatch, NotReady
 from ingest.storage.ledger import Ledger, peek_meta
+
+T = TypeVar("T")
 
 INDEX_SCHEMA = 1
 ACTIVE_KEY = "active_collection"
@@ -172,26 +174,14 @@ class Store:
               *, include_metadata: bool = True) -> list[StoreHit]:
         """The n nearest chunks (cosine distance), optionally filtered by metadata. Without
         `include_metadata` the hits carry ids and distances only (what fusion needs; cheaper)."""
-        self._follow_switch()
-        try:
-            return self._query(vector, n, where, include_metadata)
-        except Exception:
-            if not self._follow or not self._follow_switch(force=True):
-                raise
-            return self._query(vector, n, where, include_metadata)  # switched under us: once more
+        return self._followed(lambda: self._query(vector, n, where, include_metadata))
 
     def query_ids(self, vector: np.ndarray | Sequence[float], n: int) -> tuple[list[str], list[float]]:
         """The n nearest chunk ids and their cosine distances, unfiltered, as two plain lists (a large
         pool, read without building a hit per row)."""
-        self._follow_switch()
-        try:
-            res = self._collection.query(query_embeddings=[np.asarray(vector, dtype=np.float32)],
-                                         n_results=max(1, n), include=["distances"])
-        except Exception:
-            if not self._follow or not self._follow_switch(force=True):
-                raise
-            res = self._collection.query(query_embeddings=[np.asarray(vector, dtype=np.float32)],
-                                         n_results=max(1, n), include=["distances"])
+        res = self._followed(lambda: self._collection.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=max(1, n),
+            include=["distances"]))
         return list(res["ids"][0]), list(res["distances"][0])
 
     def _query(self, vector: Any, n: int, where: Mapping[str, Any] | None, metadata: bool) -> list[StoreHit]:
@@ -204,13 +194,18 @@ class Store:
         return [StoreHit(cid, float(d), dict(m or {})) for cid, d, m in zip(ids, dists, metas, strict=False)]
 
     def count(self) -> int:
+        return int(self._followed(lambda: self._collection.count()))
+
+    def _followed(self, read: Callable[[], T]) -> T:
+        """`read()` on the active collection; when it fails because the active collection was
+        switched under us (a reindex), reopen the new one and read once more."""
         self._follow_switch()
         try:
-            return int(self._collection.count())
+            return read()
         except Exception:
             if not self._follow or not self._follow_switch(force=True):
                 raise
-            return int(self._collection.count())
+            return read()
 
     def _follow_switch(self, force: bool = False) -> bool:
         """When following the active collection and it changed, reopen it. True when switched.
