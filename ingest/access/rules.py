@@ -42,6 +42,15 @@ class Principal:
 ANONYMOUS = Principal(None)
 
 
+def _listed(who: Principal, users: Iterable[str], groups: Iterable[str]) -> str:
+    """Why a list of users and groups lets `who` in ('' when it does not): the one test a space
+    permission and a read restriction share."""
+    if who.account_id is not None and who.account_id in users:
+        return "listed as a user"
+    shared = sorted(who.groups.intersection(groups))
+    return f"member of {', '.join(shared)}" if shared else ""
+
+
 @dataclass(frozen=True)
 class Restriction:
     """One read restriction: on `page_id` (the page itself or an ancestor)."""
@@ -52,17 +61,10 @@ class Restriction:
     groups: tuple[str, ...]
 
     def satisfied_by(self, who: Principal) -> bool:
-        if who.account_id is not None and who.account_id in self.users:
-            return True
-        return bool(who.groups.intersection(self.groups))
+        return bool(_listed(who, self.users, self.groups))
 
     def why(self, who: Principal) -> str:
-        if who.account_id is not None and who.account_id in self.users:
-            return "listed as a user"
-        shared = sorted(who.groups.intersection(self.groups))
-        if shared:
-            return f"member of {', '.join(shared)}"
-        return "neither listed nor in a listed group"
+        return _listed(who, self.users, self.groups) or "neither listed nor in a listed group"
 
 
 @dataclass(frozen=True)
@@ -75,18 +77,12 @@ class SpaceRule:
     anonymous: bool = False
 
     def allows(self, who: Principal) -> bool:
-        return self.anonymous or (who.account_id is not None and who.account_id in self.users) \
-            or bool(who.groups.intersection(self.groups))
+        return self.anonymous or bool(_listed(who, self.users, self.groups))
 
     def why(self, who: Principal) -> str:
         if self.anonymous:
             return "anonymous access is on"
-        if who.account_id is not None and who.account_id in self.users:
-            return "listed as a user"
-        shared = sorted(who.groups.intersection(self.groups))
-        if shared:
-            return f"member of {', '.join(shared)}"
-        return "not listed, in no listed group, no anonymous access"
+        return _listed(who, self.users, self.groups) or "not listed, in no listed group, no anonymous access"
 
 
 @dataclass(frozen=True)

@@ -69,19 +69,12 @@ class LedgerAccess:
 
     def set_restrictions(self, changes: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]) -> int:
         """Pages' own read restrictions as listed (the sweep); returns how many changed."""
-        changed = 0
-        for page_id, (users, groups) in changes.items():
-            cur = self.conn.execute(
-                "UPDATE pages SET read_users = ?, read_groups = ? WHERE id = ? "
-                "AND (read_users != ? OR read_groups != ?)",
-                (json.dumps(list(users)), json.dumps(list(groups)), page_id,
-                 json.dumps(list(users)), json.dumps(list(groups))))
-            changed += cur.rowcount
-        return changed
-
-    def restrictions(self) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
-        return {r[0]: (tuple(json.loads(r[1])), tuple(json.loads(r[2])))
-                for r in self.conn.execute("SELECT id, read_users, read_groups FROM pages")}
+        before = self.conn.total_changes  # one statement for the whole sweep: every page, every pull
+        rows = [(json.dumps(list(users)), json.dumps(list(groups)), page_id)
+                for page_id, (users, groups) in changes.items()]
+        self.conn.executemany("UPDATE pages SET read_users = ?1, read_groups = ?2 WHERE id = ?3 "
+                              "AND (read_users != ?1 OR read_groups != ?2)", rows)
+        return self.conn.total_changes - before
 
     def recompute(self) -> Recomputed:
         """Every page's access class from its space, its restriction and its ancestors' (one
