@@ -82,8 +82,11 @@ def _ingest(settings: Settings, echo: Callable[..., None], embedder: Any = None)
     echo(f"ingested in {time.monotonic() - started:.1f}s: {brief}")
 
 
-def _ask_all(settings: Settings, questions: list[str], echo: Callable[..., None],
-             embedder: Any = None) -> None:
+Ask = tuple[str, "str | None", str]  # (question, principal or None for the operator, a note after it)
+
+
+def _ask_all(settings: Settings, asks: list[Ask], echo: Callable[..., None], embedder: Any = None) -> None:
+    """Answer each question (as its principal), with citations, over one Searcher."""
     from retrieval.cli._output import format_answer
     from retrieval.query.answer import Answerer
     from retrieval.query.searcher import Searcher
@@ -91,12 +94,14 @@ def _ask_all(settings: Settings, questions: list[str], echo: Callable[..., None]
     searcher = Searcher(settings, embedder=embedder)
     try:
         answerer = Answerer(searcher)
-        for question in questions:
-            answer = answerer.ask(question)
-            echo(f"\nQ: {question}")
+        for question, who, note in asks:
+            answer = answerer.ask(question, principal=who)
+            echo(f"\nQ (as {who}): {question}" if who else f"\nQ: {question}")
             for warning in answer.warnings:
                 echo(f"warning: {warning}", err=True)
             echo(format_answer(answer))
+            if note:
+                echo(note)
     finally:
         searcher.close()
 
@@ -113,25 +118,14 @@ ACCESS_DEMO = (
 )
 
 
-def _ask_as(settings: Settings, echo: Callable[..., None], embedder: Any = None) -> None:
-    """Each access question answered for a person who may read its page, and not for one who may not."""
-    from retrieval.cli._output import format_answer
-    from retrieval.query.answer import Answerer
-    from retrieval.query.searcher import Searcher
-
-    searcher = Searcher(settings, embedder=embedder)
-    try:
-        answerer = Answerer(searcher)
-        for question, page_id, allowed, refused in ACCESS_DEMO:
-            for who in (allowed, refused):
-                answer = answerer.ask(question, principal=who)
-                echo(f"\nQ (as {who}): {question}")
-                echo(format_answer(answer))
-                if who == refused:
-                    echo(f"  ({who} may not read page {page_id}: it is not among the sources; "
-                         f"`kb access {page_id} --as {who}` says why)")
-    finally:
-        searcher.close()
+def access_asks() -> list[Ask]:
+    """Each access question for a person who may read its page, then for one who may not."""
+    asks: list[Ask] = []
+    for question, page_id, allowed, refused in ACCESS_DEMO:
+        asks.append((question, allowed, ""))
+        asks.append((question, refused, f"  ({refused} may not read page {page_id}: it is not among the "
+                                        f"sources; `kb access {page_id} --as {refused}` says why)"))
+    return asks
 
 
 def run_demo(settings: Settings, *, questions: int = 6, data_dir: str | None = None,
@@ -150,8 +144,8 @@ def run_demo(settings: Settings, *, questions: int = 6, data_dir: str | None = N
         echo(f"demo knowledge base: {target}")
         local = demo_settings(settings, emu, target)
         _ingest(local, echo, embedder)
-        _ask_all(local, demo_questions(questions), echo, embedder)
-        _ask_as(local, echo, embedder)
+        asks: list[Ask] = [(q, None, "") for q in demo_questions(questions)]
+        _ask_all(local, asks + access_asks(), echo, embedder)
     echo("\nemulator stopped. Ask more with: "
          f"kb ask \"...\"  (with KB_DATA__DIR={target})")
     echo(chat_page_line(settings, target))

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from typing import Any
 
@@ -62,6 +64,19 @@ def _check_labels(searcher: Any, labels: list[str] | None) -> None:
                                  param_hint="--label")
 
 
+@contextmanager
+def _searching(state: Any, labels: list[str] | None, as_user: str | None) -> Iterator[tuple[Any, Any]]:
+    """The Searcher of `kb search` and `kb ask` (closed after), its labels checked, and who asks."""
+    from retrieval.query.searcher import Searcher
+
+    searcher = Searcher(state.settings())
+    try:
+        _check_labels(searcher, labels)
+        yield searcher, principal_of(searcher, as_user)
+    finally:
+        searcher.close()
+
+
 def register(app: typer.Typer, state: Any) -> None:
     """Attach the retrieval commands to the root app."""
     _register_search(app, state)
@@ -85,16 +100,9 @@ def _register_search(app: typer.Typer, state: Any) -> None:
         as_json: bool = typer.Option(False, "--json", help="one JSON object on stdout"),
     ) -> None:
         """Search the knowledge base (dense + lexical, fused)."""
-        from retrieval.query.searcher import Searcher
-
-        searcher = Searcher(state.settings())
-        try:
-            _check_labels(searcher, label)
-            who = principal_of(searcher, as_user)
+        with _searching(state, label, as_user) as (searcher, who):
             hits = searcher.search(query, k=k, filters=_filters(space, kind, label, after, before), mode=mode,
                                    principal=who)
-        finally:
-            searcher.close()
         if as_json:
             _emit({"query": query, "hits": [h.to_dict() for h in hits],
                    "principal": "operator" if who is None else who.describe()})
@@ -117,16 +125,10 @@ def _register_ask(app: typer.Typer, state: Any) -> None:
     ) -> None:
         """Answer a question with numbered citations (extractive offline; an LLM when the llm settings name one)."""  # noqa: E501 - typer lists the docstring with its line breaks in `kb --help`
         from retrieval.query.answer import Answerer
-        from retrieval.query.searcher import Searcher
 
-        searcher = Searcher(state.settings())
-        try:
-            _check_labels(searcher, label)
-            who = principal_of(searcher, as_user)
+        with _searching(state, label, as_user) as (searcher, who):
             answer = Answerer(searcher).ask(question, filters=_filters(space, kind, label, None, None), k=k,
                                             principal=who)
-        finally:
-            searcher.close()
         for warning in answer.warnings:
             typer.echo(f"warning: {warning}", err=True)
         if as_json:
