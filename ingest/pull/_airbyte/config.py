@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ingest.config import Settings
@@ -27,11 +27,14 @@ def stock_config(settings: Settings) -> dict[str, str]:
 
 
 def manifest_config(settings: Settings, *, start_date: str, spaces: Iterable[str] = (),
-                    ids: Iterable[str] = ()) -> dict[str, Any]:
-    """The config our manifest reads (see the header of confluence.yaml beside this module)."""
+                    ids: Iterable[str] = (), start_dates: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The config our manifest reads (see the header of confluence.yaml beside this module).
+    `start_dates`: a content kind's own window start (page, blogpost), where it differs."""
     p = settings.pull
     start_date = cql_local_time(start_date, p.cql_timezone)
+    kinds = {kind: cql_local_time(when, p.cql_timezone) for kind, when in (start_dates or {}).items()}
     return {**_credentials(settings), "scheme": settings.confluence.scheme, "start_date": start_date,
+            "start_dates": kinds,
             "lookback_minutes": p.lookback_minutes, "page_size": p.page_size,
             "sweep_page_size": p.sweep_page_size, "spaces": list(spaces), "ids": list(ids),
             "max_retries": p.max_retries, "max_retry_after": p.max_retry_after,
