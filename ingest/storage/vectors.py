@@ -196,6 +196,11 @@ class Store:
     def count(self) -> int:
         return int(self._followed(lambda: self._collection.count()))
 
+    def follow(self, force: bool = False) -> str:
+        """The name of the collection reads go to, reopened first when a reindex switched it."""
+        self._follow_switch(force)
+        return self.name
+
     def _followed(self, read: Callable[[], T]) -> T:
         """`read()` on the active collection; when it fails because the active collection was
         switched under us (a reindex), reopen the new one and read once more."""

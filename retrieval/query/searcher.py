@@ -20,6 +20,7 @@ from typing import Any, Literal
 from ingest.access.rules import Principal
 from ingest.config import Settings, as_settings
 from ingest.errors import ConfigError, NotReady
+from ingest.storage.exact import ExactVectors
 from ingest.storage.ledger import Ledger
 from ingest.storage.reads import LedgerReads, PageScope
 from retrieval.query.dense_plan import dense_within
@@ -151,7 +152,6 @@ class Searcher:
 
     def __init__(self, settings: Settings | None = None, *, embedder: Any = None, store: Any = None,
                  ledger: Any = None) -> None:
-
         self.settings = as_settings(settings)
         self._embedder = embedder
         self._store = store
@@ -160,6 +160,7 @@ class Searcher:
         self._total: tuple[int, float] = (0, -1e9)
         self._classes: tuple[dict[str, int], int, float] = ({}, 0, -1e9)
         self._pool: Any = None
+        self._exact: ExactVectors | None = None
         if ledger is not None:
             self.ledger = ledger
         else:
@@ -188,6 +189,14 @@ class Searcher:
 
                 self._store = open_store(self.settings, self.embedder, create=False)
             return self._store
+
+    @property
+    def vectors(self) -> ExactVectors:
+        """Unfiltered dense search: exact while the index is small enough (ingest.storage.exact)."""
+        store, limit = self.store, self.settings.chroma.exact_search_max
+        with self._lock:
+            self._exact = self._exact or ExactVectors(store, self.reads, limit)
+            return self._exact
 
     def _executor(self) -> Any:
         with self._lock:
@@ -276,7 +285,10 @@ class Searcher:
             planned = self._dense_within(vector, n, acls)
             if planned is not None:
                 return planned
-        found = self.store.query(vector, n, where=where or None, include_metadata=False)  # empty: []
+        if not where:  # unfiltered: the exact scan while the index is small enough, else HNSW
+            ids, distances = self.vectors.query_ids(vector, n)
+            return [(cid, 1.0 - float(d)) for cid, d in zip(ids, distances, strict=True)]
+        found = self.store.query(vector, n, where=where, include_metadata=False)  # empty: []
         return [(h.id, 1.0 - float(h.distance)) for h in found]
 
     def _dense_within(self, vector: Any, n: int, acls: tuple[str, ...]) -> list[tuple[str, float]] | None:
@@ -285,7 +297,7 @@ class Searcher:
         if now - self._classes[2] > 60:  # chunks per access class, cached like the chunk total
             counts = self.reads.chunks_per_class()
             self._classes = (counts, sum(counts.values()), now)
-        return dense_within(self.store, self.reads, vector, n, acls, self._classes[0], self._classes[1])
+        return dense_within(self.vectors, self.reads, vector, n, acls, self._classes[0], self._classes[1])
 
     def _where(self, filters: Filters, acls: tuple[str, ...] | None = None) -> dict[str, Any] | bool:
         """A Chroma `where` for the filters Chroma can apply; labels become page ids via the ledger.
@@ -305,7 +317,7 @@ class Searcher:
             conds.append({"updated_ts": {"$lte": to_epoch(filters.updated_before)}})
         page_ids = set(filters.page_ids)
         if filters.labels:
-            labelled = self._labelled_pages(filters.labels)
+            labelled = self.reads.labelled_pages(filters.labels)
             page_ids = (page_ids & labelled) if filters.page_ids else labelled
             if not page_ids:
                 return False
@@ -317,10 +329,7 @@ class Searcher:
 
     def missing_labels(self, labels: Sequence[str]) -> list[str]:
         """Those of `labels` that no page carries."""
-        return [label for label in labels if not self._labelled_pages((label,))]
-
-    def _labelled_pages(self, labels: tuple[str, ...]) -> set[str]:
-        return self.reads.labelled_pages(labels)
+        return [label for label in labels if not self.reads.labelled_pages((label,))]
 
     def lexical(self, query: str, n: int, filters: Filters, acls: tuple[str, ...] | None = None) -> list[str]:
         """Chunk ids, best bm25 first, from the ledger's FTS5 index, within `acls`."""
