@@ -54,6 +54,12 @@ class ExactVectors:
         self._checked = 0.0
         self._ready = False
 
+    def rebind(self, store: Any, reads: Any) -> ExactVectors:
+        """Serve a new store and ledger reader (a server reopening its Searcher after another process
+        wrote the index) with the matrix held: the next sync reads only what changed."""
+        self.store, self.reads, self._version = store, reads, None
+        return self
+
     @property
     def size(self) -> int:
         return len(self._ids)

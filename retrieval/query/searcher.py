@@ -9,7 +9,6 @@ The module function `search(query, settings=None, **kw)` is the Python API.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from ingest.storage.ledger import Ledger
 from ingest.storage.reads import LedgerReads, PageScope
 from retrieval.query.dense_plan import dense_within
 from retrieval.query.fusion import cap_per_page, rrf_fuse
+from retrieval.query.hit_fields import heading_path_of, labels_of
 from retrieval.query.lexical import STOPWORDS, fts_query, fts_terms  # noqa: F401  (re-exported)
 
 Mode = Literal["hybrid", "dense", "lexical"]
@@ -125,24 +125,6 @@ def scope_of(filters: Filters, acls: tuple[str, ...] | None = None) -> PageScope
                      before=to_epoch(filters.updated_before) if filters.updated_before else None)
 
 
-def _labels(raw: str | None) -> tuple[str, ...]:
-    if not raw:
-        return ()
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = [p for p in raw.split(",") if p]
-    return tuple(str(v) for v in value) if isinstance(value, list) else ()
-
-
-def _heading_path(raw: str | None) -> str:
-    try:
-        value = json.loads(raw or "[]")
-    except ValueError:
-        return raw or ""
-    return " › ".join(str(v) for v in value) if isinstance(value, list) else str(value)
-
-
 class Searcher:
     """Reads the knowledge base: the ledger (chunks, FTS5, pages) and the vector store.
 
@@ -197,6 +179,11 @@ class Searcher:
         with self._lock:
             self._exact = self._exact or ExactVectors(store, self.reads, limit)
             return self._exact
+
+    def adopt_vectors(self, old: Searcher) -> None:
+        """Keep `old`'s exact-scan matrix (a reopened Searcher: only what changed is read again)."""
+        if old._exact is not None:
+            self._exact = old._exact.rebind(self.store, self.reads)
 
     def _executor(self) -> Any:
         with self._lock:
@@ -381,9 +368,10 @@ class Searcher:
                 continue
             hits.append(Hit(
                 chunk_id=cid, page_id=row["page_id"], title=row["title"] or "", url=row["url"] or "",
-                heading_path=_heading_path(row["heading_path"]), text=row["text"], header=row["header"],
+                heading_path=heading_path_of(row["heading_path"]), text=row["text"], header=row["header"],
                 score=score, ranks=ranks, space_key=row["space_key"] or "", kind=row["kind"] or "",
-                updated_at=row["updated_at"] or "", labels=_labels(row["labels"]), similarity=sims.get(cid)))
+                updated_at=row["updated_at"] or "", labels=labels_of(row["labels"]),
+                similarity=sims.get(cid)))
         return hits
 
 

@@ -98,3 +98,22 @@ def test_above_the_limit_dense_search_uses_the_graph(kb: KB) -> None:
         assert len(hits) == 5
     finally:
         searcher.close()
+
+
+def test_a_reopened_searcher_keeps_the_matrix_and_reads_only_what_changed(kb: KB) -> None:
+    """What the server does when another process wrote the index: a new Searcher, the old matrix."""
+    first = Searcher(kb.settings, embedder=kb.embedder)
+    check_exact(first, kb)
+    kb.put(page("1000", paragraphs(3, 300), version=2))
+    kb.run()
+    second = Searcher(kb.settings, embedder=kb.embedder)
+    try:
+        asked: list[str] = []
+        get = second.store.get
+        second.store.get = lambda ids, **kw: asked.extend(ids) or get(ids, **kw)  # type: ignore[method-assign]
+        second.adopt_vectors(first)
+        check_exact(second, kb)
+        assert sorted(asked) == ["1000:0", "1000:1", "1000:2"]  # the edited page's chunks, nothing else
+    finally:
+        first.close()
+        second.close()
