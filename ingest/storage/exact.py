@@ -53,6 +53,7 @@ class ExactVectors:
         self._version: Any = None
         self._checked = 0.0
         self._ready = False
+        self._asked = 0
 
     def rebind(self, store: Any, reads: Any) -> ExactVectors:
         """Serve a new store and ledger reader (a server reopening its Searcher after another process
@@ -65,8 +66,11 @@ class ExactVectors:
         return len(self._ids)
 
     def query_ids(self, vector: Any, n: int) -> tuple[list[str], list[float]]:
-        """The n nearest chunk ids and their cosine distances (exact while held, else HNSW)."""
-        if not self.sync():
+        """The n nearest chunk ids and their cosine distances (exact while held, else HNSW). The matrix
+        is loaded at the second query of a process (or by `sync()`): a one-shot `kb search` would
+        spend longer loading it than one HNSW query takes."""
+        self._asked += 1
+        if not self.sync(load=self._asked > 1):
             return self.store.query_ids(vector, n)  # type: ignore[no-any-return]
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
         query = query / (float(np.linalg.norm(query)) or 1.0)
@@ -81,10 +85,10 @@ class ExactVectors:
             top = top[np.argsort(-scores[top], kind="stable")]
             return [self._ids[i] for i in top], [float(1.0 - scores[i]) for i in top]
 
-    def sync(self) -> bool:
+    def sync(self, *, load: bool = True) -> bool:
         """Bring the matrix in step with the ledger (at most every CHECK_EVERY s); True when exact
-        search can answer."""
-        if self.limit <= 0:
+        search can answer. Without `load`, a matrix not loaded yet stays so."""
+        if self.limit <= 0 or (self._collection is None and not load):
             return False
         now = time.monotonic()
         if self._version is not None and now - self._checked < CHECK_EVERY:
@@ -131,18 +135,18 @@ class ExactVectors:
         self._ready = False
 
     def _load_all(self, hashes: dict[str, str]) -> None:
-        """Every vector of the (new) active collection whose chunk the ledger lists."""
+        """Every vector of the (new) active collection whose chunk the ledger lists (embeddings only:
+        ~7 s per 100,000 from embedded Chroma here, once per process)."""
         ids: list[str] = []
-        rows: list[np.ndarray] = []
-        held: dict[str, str] = {}
-        for cid, vec, meta in self.store.iter_all(batch=5000, vectors=True):
-            if vec is not None and cid in hashes:
-                ids.append(cid)
-                rows.append(vec)
-                held[cid] = str(meta.get("text_hash") or hashes[cid])
-        matrix = _normalised(np.stack(rows)) if rows else np.zeros((0, 0), dtype=np.float32)
+        parts: list[np.ndarray] = []
+        for batch_ids, vectors in self.store.iter_vectors():
+            keep = [i for i, cid in enumerate(batch_ids) if cid in hashes]
+            ids.extend(batch_ids[i] for i in keep)
+            parts.append(vectors[keep])
+        matrix = _normalised(np.concatenate(parts)) if ids else np.zeros((0, 0), dtype=np.float32)
         with self._lock:
-            self._ids, self._held, self._matrix = ids, held, matrix
+            self._ids, self._matrix = ids, matrix
+            self._held = {cid: hashes[cid] for cid in ids}
             self._pos = {cid: i for i, cid in enumerate(ids)}
 
     def _apply(self, hashes: dict[str, str]) -> None:
