@@ -44,7 +44,8 @@ class ExactVectors:
 
     def __init__(self, store: Any, reads: Any, limit: int) -> None:
         self.store, self.reads, self.limit = store, reads, limit
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the matrix: held while it is read or changed
+        self._syncing = threading.Lock()  # one thread brings it in step at a time
         self._ids: list[str] = []
         self._pos: dict[str, int] = {}
         self._held: dict[str, str] = {}  # chunk id -> text_hash of the vector held
@@ -70,7 +71,7 @@ class ExactVectors:
         is loaded at the second query of a process (or by `sync()`): a one-shot `kb search` would
         spend longer loading it than one HNSW query takes."""
         self._asked += 1
-        if not self.sync(load=self._asked > 1):
+        if not self.sync(load=self._asked > 1, wait=False):
             return self.store.query_ids(vector, n)  # type: ignore[no-any-return]
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
         query = query / (float(np.linalg.norm(query)) or 1.0)
@@ -85,11 +86,25 @@ class ExactVectors:
             top = top[np.argsort(-scores[top], kind="stable")]
             return [self._ids[i] for i in top], [float(1.0 - scores[i]) for i in top]
 
-    def sync(self, *, load: bool = True) -> bool:
+    def warm(self) -> None:
+        """Load (or bring in step) in a background thread; queries use HNSW until the matrix is ready
+        (at 100,000 chunks the first read of embedded Chroma takes 10-30 s here)."""
+        threading.Thread(target=self.sync, name="kb-exact-load", daemon=True).start()
+
+    def sync(self, *, load: bool = True, wait: bool = True) -> bool:
         """Bring the matrix in step with the ledger (at most every CHECK_EVERY s); True when exact
-        search can answer. Without `load`, a matrix not loaded yet stays so."""
+        search can answer. Without `load`, a matrix not loaded yet stays so; without `wait`, a sync
+        under way in another thread is not waited for (the matrix as it is answers, if ready)."""
         if self.limit <= 0 or (self._collection is None and not load):
             return False
+        if not self._syncing.acquire(blocking=wait):
+            return self._ready
+        try:
+            return self._sync()
+        finally:
+            self._syncing.release()
+
+    def _sync(self) -> bool:
         now = time.monotonic()
         if self._version is not None and now - self._checked < CHECK_EVERY:
             return self._ready

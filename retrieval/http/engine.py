@@ -101,7 +101,7 @@ class KBEngine:
                     searcher.store  # noqa: B018  open the active collection and check its gate now
                     if old is not None:
                         searcher.adopt_vectors(old)  # the exact-scan matrix: only changes are re-read
-                    searcher.vectors.sync()  # load it now, not in the first request
+                    searcher.vectors.warm()  # loads in the background; HNSW answers meanwhile
                 except BaseException:
                     searcher.close()
                     raise

@@ -4,6 +4,7 @@ HNSW once the index is larger than `[chroma] exact_search_max`."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -117,3 +118,18 @@ def test_a_reopened_searcher_keeps_the_matrix_and_reads_only_what_changed(kb: KB
     finally:
         first.close()
         second.close()
+
+
+def test_warm_loads_in_the_background(kb: KB) -> None:
+    """What `kb serve` does at open: the load runs in a thread; dense search answers meanwhile."""
+    searcher = Searcher(kb.settings, embedder=kb.embedder)
+    try:
+        searcher.vectors.warm()
+        assert len(searcher.search("kafka restart", mode="dense", k=5)) == 5  # HNSW or the scan
+        deadline = time.monotonic() + 30
+        while searcher.vectors.size < 90 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert searcher.vectors.size == 90
+        check_exact(searcher, kb)
+    finally:
+        searcher.close()
