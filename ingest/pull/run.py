@@ -27,7 +27,7 @@ from typing import Any
 from ingest.config import Settings
 from ingest.errors import KBError, MassDeleteRefused
 from ingest.pull import _airbyte as src
-from ingest.pull.access import ACCESS_STREAMS, PulledAccess, read_access, write_access
+from ingest.pull.access import PulledAccess, access_streams, read_access, write_access
 from ingest.pull.access import report as access_report
 from ingest.pull.reconcile import SweepPlan, classify, plan_sweep, too_many_removals
 from ingest.records import Ancestor, Page, PullReport, WorkItem
@@ -150,14 +150,16 @@ def _pull_manifest(run: _Run, meter: Any, *, full: bool, allow_mass_delete: bool
     sweeping = full or _sweep_due(ledger, settings.pull.sweep_every)  # --full: exact, whatever the lag
     # The access streams (spaces with their permissions, groups, members) on every pull: what they
     # hold changes without a new version of any page (ingest.pull.access).
-    streams = ["pages", "blog_posts", *ACCESS_STREAMS] + (list(src.SWEEP_STREAMS) if sweeping else [])
+    deployment = settings.confluence.deployment
+    streams = ["pages", "blog_posts", *access_streams(deployment)]
+    streams += list(src.SWEEP_STREAMS) if sweeping else []
     config = src.manifest_config(settings, start_date=start_date(ledger, settings, run.spaces, full),
                                  spaces=run.spaces)
     with src.opened_cache(settings, run.cache_name("manifest")) as cache:
         run.tell(0, None, f"reading {', '.join(streams)}")
         src.read(settings, src.open_source(settings, config), cache, streams, meter)
         names = src.space_names(cache)
-        read_access(cache, run.access)
+        read_access(cache, run.access, deployment)
         known = ledger.page_states(run.spaces)
         site = src.site_url(settings)
         for stream in src.CONTENT_STREAMS:

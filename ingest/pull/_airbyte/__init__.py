@@ -38,6 +38,8 @@ from ingest.pull._airbyte.records import (
     CONTENT_STREAMS,
     SWEEP_STREAMS,
     SweepEntry,
+    dc_space_people,
+    dc_space_rules,
     person,
     restriction_people,
     space_people,
@@ -51,7 +53,8 @@ from ingest.pull._airbyte.source import MANIFEST_PATH, check, open_source, read
 __all__ = [
     "CONTENT_STREAMS", "MANIFEST_PATH", "SWEEP_STREAMS", "ClampedBackoff", "NextLink", "RequestMeter",
     "ResultsExtractor", "SweepEntry", "SweepPageExtractor", "airbyte_root", "cached_records", "check",
-    "cql_local_time", "drop_caches", "manifest_config", "metering", "open_cache", "open_source",
+    "cql_local_time", "dc_space_people", "dc_space_rules", "drop_caches", "manifest_config", "metering",
+    "open_cache", "open_source",
     "opened_cache", "person", "prepare_environment", "read", "response_body", "restriction_people",
     "share_json", "site_url",
     "space_names", "space_people", "stock_config", "sweep_records", "to_page", "to_space_rule",
