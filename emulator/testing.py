@@ -80,6 +80,11 @@ class EmulatorHandle:
         return f"{self.server.context}/rest/api"
 
     @property
+    def site_url(self) -> str:
+        """Scheme, host and context path: what page links start with."""
+        return self.server.url + self.server.context
+
+    @property
     def username(self) -> str:
         return self.server.username
 
