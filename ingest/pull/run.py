@@ -110,6 +110,8 @@ def pull(settings: Settings, *, spaces: Sequence[str] | None = None, full: bool 
     if kind not in ("manifest", "stock"):
         raise KBError(f"unknown source {kind!r}",
                       "use --source manifest (ours, incremental) or --source stock")
+    if kind == "stock":
+        src.stock_config(settings)  # at once, before any lock or cache: it cannot talk to Data Center
     scope = tuple(spaces or settings.confluence.spaces)
     meter = src.RequestMeter()
     lock = nullcontext() if dry_run else writer(settings.data_dir, "pull")
