@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 from emulator import cql, render
 from emulator.store import NotFound, Store, iso, parse_iso
@@ -133,8 +133,8 @@ class Site:
         for verb, pattern, handler in self.routes:
             match = pattern.fullmatch(path)
             if match and verb == method:
-                try:
-                    return handler(query, *match.groups())
+                try:  # path segments arrive percent-encoded (a group name with a space)
+                    return handler(query, *(unquote(g) for g in match.groups()))
                 except BadRequest as exc:
                     return error(400, str(exc))
                 except cql.CQLError as exc:

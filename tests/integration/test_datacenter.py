@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -57,7 +58,7 @@ def test_kb_emulator_datacenter_line_bearer_and_context(tmp_path: Path) -> None:
 
 
 def test_data_center_shapes(emulator_factory: Any) -> None:
-    emu = emulator_factory(pages=30, seed=1, **DC)
+    emu = emulator_factory(pages=30, seed=1, groups=[{"name": "site ops", "members": []}], **DC)
     with httpx.Client(base_url=emu.site_url + "/rest/api", verify=emu.ca_path,
                       headers={"Authorization": f"Bearer {emu.token}"}) as http:
         me = http.get("/user/current").json()
@@ -73,8 +74,10 @@ def test_data_center_shapes(emulator_factory: Any) -> None:
         assert http.get("/content", params={"limit": 1000}).json()["limit"] == 200  # DC's cap
         group = http.get("/group").json()["results"][0]
         assert "id" not in group and group["type"] == "group"
-        members = http.get(f"/group/{group['name']}/member", params={"limit": 2}).json()
-        assert "results" in members
+        names = [g["name"] for g in http.get("/group").json()["results"]]
+        assert "site ops" in names
+        for name in names:  # by name, percent-encoded in the path
+            assert http.get(f"/group/{quote(name, safe='')}/member", params={"limit": 2}).status_code == 200
         assert http.get(f"/group/{group['name']}/membersByGroupId").status_code == 404  # Cloud's only
         space = http.get("/space", params={"expand": "permissions"}).json()["results"][0]
         assert "permissions" not in space  # not an expansion on Data Center
@@ -90,7 +93,7 @@ def test_data_center_shapes(emulator_factory: Any) -> None:
 
 def test_server_basic_auth_pull_keeps_user_keys_and_no_secret_on_disk(emulator_factory: Any,
                                                                       tmp_path: Path) -> None:
-    emu = emulator_factory(pages=20, seed=2, **DC)
+    emu = emulator_factory(pages=20, seed=2, groups=[{"name": "site ops", "members": []}], **DC)
     basic = {"deployment": "datacenter", "domain_name": emu.domain, "context_path": "/confluence",
              "username": emu.username, "password": emu.token, "ca_bundle": emu.ca_path}
     settings = load_settings(confluence=basic, data={"dir": str(tmp_path / "basic")})
@@ -98,6 +101,7 @@ def test_server_basic_auth_pull_keeps_user_keys_and_no_secret_on_disk(emulator_f
     bearer = load_settings(confluence=emu.confluence_settings(), data={"dir": str(tmp_path / "pat")})
     report = pull(bearer)
     assert report.new == 20 and report.access["unresolved"] == 0
+    assert report.access["groups"] >= 1  # "site ops" read by name, percent-encoded
     with Ledger(bearer.data_dir) as led:
         page = next(led.iter_pages())
         assert page.url.startswith(emu.site_url + "/pages/viewpage.action?pageId=")
