@@ -32,6 +32,7 @@ from emulator.store import Store, User
 
 DC_VERSION = "9.2.1"
 DC_MAX_LIMIT = 200
+_MENTION = re.compile(r'ri:account-id="([^"]*)"')
 _PAGE_LINK = re.compile(r"/spaces/[^/]+/(?:pages|blog/\d{4}/\d{2}/\d{2})/(\d+)(?:/.*)?")
 
 
@@ -88,6 +89,9 @@ class DataCenterSite(Site):
             if user is not None:
                 return user_json(user, self.base)
         out = {k: self._reshape(v) for k, v in node.items() if k not in ("accountId", "permissions")}
+        if out.get("representation") == "storage" and isinstance(out.get("value"), str):
+            # a mention names the user by key on Data Center: <ri:user ri:userkey="..."/>
+            out["value"] = _MENTION.sub(lambda m: f'ri:userkey="{user_key(m.group(1))}"', out["value"])
         if out.get("type") == "group":
             out.pop("id", None)
             out["_links"] = {"self": f"{self.base}/rest/api/group/{out.get('name')}"}
