@@ -178,6 +178,8 @@ class Handler(BaseHTTPRequestHandler):
             reply = error(429, "Rate limit exceeded")
             reply.headers["Retry-After"] = str(fault.retry_after if fault.retry_after is not None else 1)
             return reply
+        if fault is not None and fault.kind == "403":
+            return error(403, "Not permitted to view the permissions of this space")
         if fault is not None and fault.kind in ("500", "503"):
             return error(int(fault.kind), "Internal Server Error" if fault.kind == "500"
                          else "Service Unavailable")

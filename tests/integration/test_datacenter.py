@@ -111,6 +111,24 @@ def test_server_basic_auth_pull_keeps_user_keys_and_no_secret_on_disk(emulator_f
     assert leaked == []  # the PAT is in no ledger, cache or log file
 
 
+def test_space_permissions_not_readable_keep_that_space_hidden(emulator_factory: Any,
+                                                               tmp_path: Path) -> None:
+    from ingest import check
+
+    emu = emulator_factory(pages=20, seed=2, **DC)
+    settings = load_settings(confluence=emu.confluence_settings(), data={"dir": str(tmp_path / "kb")})
+    emu.admin.faults(f"{emu.rest}/space/ENG/permissions", "403")  # not a space admin of ENG
+    report = pull(settings)
+    assert report.access["spaces_without_permissions"] == ["ENG"]
+    with Ledger(settings.data_dir) as led:
+        eng = sum(1 for p in led.iter_pages() if p.space_key == "ENG")
+    assert eng and report.access["unresolved"] == eng  # hidden from every principal: fail closed
+    emu.admin.faults(f"{emu.rest}/space/*/permissions", "403")
+    assert check(settings).space_permissions is False
+    emu.admin.clear_faults()
+    assert pull(settings).access["unresolved"] == 0
+
+
 def test_cql_dates_in_the_servers_time_zone(emulator_factory: Any, tmp_path: Path) -> None:
     emu = emulator_factory(pages=10, seed=4, timezone="America/New_York", **DC)
     settings = load_settings(confluence=emu.confluence_settings(), data={"dir": str(tmp_path / "kb")},
