@@ -85,11 +85,12 @@ class EmulatorAdmin:
     # ---- faults -----------------------------------------------------------------------------
     def faults(self, path_pattern: str, kind: str | int, times: int | None = None,
                fraction: float | None = None, retry_after: int | None = None,
-               delay: float | None = None) -> dict[str, Any]:
-        """Inject a fault on matching paths: 429, 500, 503, slow, truncate, reset (see faults.py)."""
+               delay: float | None = None, after: int = 0) -> dict[str, Any]:
+        """Inject a fault on matching paths: 429, 500, 503, slow, truncate, reset (see faults.py);
+        `after`: let that many matching requests through first."""
         return self._call("POST", "faults", {"path": path_pattern, "kind": str(kind), "times": times,
                                              "fraction": fraction, "retry_after": retry_after,
-                                             "delay": delay})
+                                             "delay": delay, "after": after})
 
     def list_faults(self) -> list[dict[str, Any]]:
         return list(self._call("GET", "faults")["faults"])

@@ -6,7 +6,8 @@
 - DELETE content/{id}           purge: every later read is a 404
 - GET    content/{id}           the item as the emulator holds it (any status)
 - GET    clock | POST clock     {"set": ISO} or {"advance_minutes": n}   -> {"now": ISO}
-- GET | POST | DELETE faults    POST {"path", "kind", "times"?, "fraction"?, "retry_after"?, "delay"?}
+- GET | POST | DELETE faults    POST {"path", "kind", "times"?, "fraction"?, "retry_after"?, "delay"?,
+                                "after"?}
 - GET | DELETE requests         the request log
 
 Access (none of these bumps a page's version or lastmodified, as in Cloud; each bumps the store's
@@ -117,7 +118,8 @@ def _faults(server: Any, method: str, data: dict[str, Any]) -> Reply:
     if method == "POST":
         fault = server.faults.add(str(data.get("path") or data.get("pattern") or "*"), data["kind"],
                                   times=data.get("times"), fraction=data.get("fraction"),
-                                  retry_after=data.get("retry_after"), delay=data.get("delay"))
+                                  retry_after=data.get("retry_after"), delay=data.get("delay"),
+                                  after=int(data.get("after") or 0))
         return Reply(201, fault.to_dict())
     if method == "DELETE":
         server.faults.clear()

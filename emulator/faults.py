@@ -3,7 +3,8 @@
 A fault applies to requests whose path (without the query) matches its pattern: a glob when the
 pattern has `*`, `?` or `[` (e.g. "/wiki/rest/api/content*"), otherwise a substring. It fires
 `times` times and is then gone, or on a `fraction` of matching requests (seeded, so repeatable),
-or (neither given) on every matching request until cleared. Kinds:
+or (neither given) on every matching request until cleared. With `after`, the first `after`
+matching requests pass untouched (a site that fails part-way through a read). Kinds:
 
 - "429": Too Many Requests with `Retry-After: retry_after` (default 1 second)
 - "500", "503": a server error in Confluence's error shape
@@ -37,6 +38,8 @@ class Fault:
     retry_after: int | None = None
     delay: float | None = None
     fired: int = 0
+    after: int = 0
+    passed: int = 0
 
     def matches(self, path: str) -> bool:
         if any(ch in self.pattern for ch in "*?["):
@@ -65,13 +68,16 @@ class Faults:
 
     def add(self, pattern: str, kind: str | int, *, times: int | None = None,
             fraction: float | None = None, retry_after: int | None = None,
-            delay: float | None = None) -> Fault:
+            delay: float | None = None, after: int = 0) -> Fault:
         if fraction is not None and not 0 <= fraction <= 1:
             raise ValueError("fraction must be between 0 and 1")
         if times is not None and times < 0:
             raise ValueError("times must be >= 0")
+        if after < 0:
+            raise ValueError("after must be >= 0")
         with self._lock:
-            fault = Fault(self._next, pattern, normalise_kind(kind), times, fraction, retry_after, delay)
+            fault = Fault(self._next, pattern, normalise_kind(kind), times, fraction, retry_after, delay,
+                          after=after)
             self._next += 1
             self._faults.append(fault)
             return fault
@@ -88,6 +94,9 @@ class Faults:
         with self._lock:
             for fault in self._faults:
                 if not fault.matches(path):
+                    continue
+                if fault.passed < fault.after:
+                    fault.passed += 1
                     continue
                 if fault.times is not None:
                     if fault.fired >= fault.times:

@@ -150,6 +150,7 @@ class PullSettings(BaseModel):
     backoff_factor: float = Field(default=1.0, gt=0.0)
     sweep_page_size: int = Field(default=250, ge=1, le=1000)
     timeout_seconds: float = Field(default=60.0, gt=0)
+    give_up_after_seconds: float = Field(default=300.0, ge=0.0)  # no good answer this long: stop (0: never)
     cache_memory_mb: int = Field(default=256, ge=64)  # DuckDB's cap while loading a read
 
 

@@ -8,7 +8,7 @@ from ingest._exports import lazy_exports
 __all__, __getattr__ = lazy_exports(__name__, {
     "pull": ".run",
     "iter_work": ".run",
-    "cursor_key": ".run",
+    "cursor_key": ".cursor",
     "PullReport": "ingest.records",
     "WorkItem": "ingest.records",
 })

@@ -10,6 +10,10 @@ One run:
 4. one last transaction: sweep actions and the new cursor (the newest `version.when` read).
 The cursor is written only after every page it covers is committed, so a crash (even kill -9)
 at any point leaves a ledger that the next pull completes to the same state as a clean pull.
+A read that fails part-way (Confluence gone at page 40,000 of a first pull) keeps what it read:
+the records of the content streams (`_airbyte.salvage`) are applied and each kind's cursor moves
+to what was read of it (`ingest.pull.cursor`), with no sweep actions; the run still fails, and
+the next one goes on from there.
 Pull never deletes rows: tombstones keep status 'trashed' or 'deleted'.
 """
 
@@ -17,88 +21,25 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field, replace
-from itertools import islice
+from dataclasses import dataclass
 from typing import Any
 
 from ingest.config import Settings
-from ingest.errors import KBError, MassDeleteRefused
+from ingest.errors import KBError, MassDeleteRefused, SourceError
 from ingest.pull import _airbyte as src
-from ingest.pull.access import PulledAccess, access_streams, read_access, write_access
+from ingest.pull.access import access_streams, read_access, write_access
 from ingest.pull.access import report as access_report
-from ingest.pull.reconcile import SweepPlan, classify, plan_sweep, too_many_removals
-from ingest.records import Ancestor, Page, PullReport, WorkItem
+from ingest.pull.apply import DRY_RUN_CACHE, Progress, PullRun, apply_pages, batched
+from ingest.pull.cursor import moves, start_date, start_dates
+from ingest.pull.reconcile import SweepPlan, plan_sweep, too_many_removals
+from ingest.records import PullReport, WorkItem
+from ingest.storage.access import LedgerAccess
 from ingest.storage.ledger import Ledger, PageState
 from ingest.storage.lock import writer
 
-Progress = Callable[[int, "int | None", str], None]
-CURSOR_STREAM = "content"
-BATCH = 200
 FETCH_IDS_PER_READ = 100
-DRY_RUN_CACHE = "dry-run."
-
-
-def batched(items: Iterable[Any], n: int) -> Iterator[tuple[Any, ...]]:
-    """itertools.batched (Python 3.12) for 3.11."""
-    it = iter(items)
-    while chunk := tuple(islice(it, n)):
-        yield chunk
-
-
-@dataclass
-class _Run:
-    """The state of one pull while it runs."""
-
-    settings: Settings
-    ledger: Ledger
-    run_id: int | None
-    spaces: tuple[str, ...]
-    dry_run: bool
-    progress: Progress | None
-    counts: Counter[str] = field(default_factory=Counter)
-    pulled: dict[str, int] = field(default_factory=dict)
-    work: list[WorkItem] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    newest: str = ""
-    users: dict[str, str] = field(default_factory=dict)  # accountId -> display name, seen this run
-    access: PulledAccess = field(default_factory=PulledAccess)
-    access_report: dict[str, Any] = field(default_factory=dict)
-
-    def tell(self, done: int, total: int | None, what: str) -> None:
-        if self.progress is not None:
-            self.progress(done, total, what)
-
-    def plan(self, item: WorkItem) -> None:
-        if self.dry_run:
-            self.work.append(item)
-
-    def cache_name(self, name: str) -> str:
-        """A dry run reads into caches of its own, dropped when it ends: it changes nothing."""
-        return f"{DRY_RUN_CACHE}{name}" if self.dry_run else name
-
-    def pages(self, cache: Any, stream: str, site: str, names: dict[str, str]) -> Iterator[Page]:
-        """The cached records of `stream` as Pages, noting the people they name on the way."""
-        for record in src.cached_records(cache, stream):
-            self.users.update(src.user_names(record))
-            self.access.note_record(record)
-            yield src.to_page(record, site=site, space_names=names)
-
-
-def cursor_key(spaces: Sequence[str]) -> str:
-    """One cursor per space filter: a filtered pull must not move the whole site's cursor."""
-    return CURSOR_STREAM + (f"@{','.join(sorted(spaces))}" if spaces else "")
-
-
-def start_date(ledger: Ledger, settings: Settings, spaces: Sequence[str], full: bool) -> str:
-    """Where the window starts: the cursor (the manifest subtracts the lookback), else start_date.
-    A filtered pull without its own cursor may use the whole site's cursor (it covers every space)."""
-    if full:
-        return settings.pull.start_date
-    value = ledger.get_cursor(cursor_key(spaces)) or (ledger.get_cursor(cursor_key(())) if spaces else None)
-    return value or settings.pull.start_date
 
 
 def pull(settings: Settings, *, spaces: Sequence[str] | None = None, full: bool = False,
@@ -113,17 +54,19 @@ def pull(settings: Settings, *, spaces: Sequence[str] | None = None, full: bool 
     if kind == "stock":
         src.stock_config(settings)  # at once, before any lock or cache: it cannot talk to Data Center
     scope = tuple(spaces or settings.confluence.spaces)
-    meter = src.RequestMeter()
+    meter = src.RequestMeter(give_up_after=settings.pull.give_up_after_seconds)
     lock = nullcontext() if dry_run else writer(settings.data_dir, "pull")
     with lock, Ledger(settings.data_dir) as ledger:
-        run = _Run(settings, ledger, None if dry_run else ledger.start_run("pull"), scope, dry_run, progress)
+        run_id = None if dry_run else ledger.start_run("pull")
+        run = PullRun(settings, ledger, run_id, scope, dry_run, progress)
         try:
             if kind == "stock":
                 _pull_stock(run, meter, allow_mass_delete=allow_mass_delete)
             else:
                 _pull_manifest(run, meter, full=full, allow_mass_delete=allow_mass_delete)
         except KBError as err:
-            _finish(run, "failed", {"error": err.message, "requests": meter.requests})
+            _finish(run, "failed", {"error": err.message, "requests": meter.requests,
+                                    "kept": err.context.get("kept", 0), "notes": list(run.notes)})
             raise
         finally:
             if dry_run:
@@ -133,12 +76,12 @@ def pull(settings: Settings, *, spaces: Sequence[str] | None = None, full: bool 
     return report
 
 
-def _finish(run: _Run, status: str, report: dict[str, Any]) -> None:
+def _finish(run: PullRun, status: str, report: dict[str, Any]) -> None:
     if run.run_id is not None:
         run.ledger.finish_run(run.run_id, status, report)
 
 
-def _report(run: _Run, meter: Any, seconds: float) -> PullReport:
+def _report(run: PullRun, meter: Any, seconds: float) -> PullReport:
     c = run.counts
     return PullReport(seen=c["seen"], new=c["new"], changed=c["changed"], unchanged=c["unchanged"],
                       moved=c["moved"], deleted=c["deleted"], restored=c["restored"],
@@ -147,7 +90,7 @@ def _report(run: _Run, meter: Any, seconds: float) -> PullReport:
 
 
 # --- our manifest ------------------------------------------------------------------------------
-def _pull_manifest(run: _Run, meter: Any, *, full: bool, allow_mass_delete: bool) -> None:
+def _pull_manifest(run: PullRun, meter: Any, *, full: bool, allow_mass_delete: bool) -> None:
     settings, ledger = run.settings, run.ledger
     sweeping = full or _sweep_due(ledger, settings.pull.sweep_every)  # --full: exact, whatever the lag
     # The access streams (spaces with their permissions, groups, members) on every pull: what they
@@ -156,17 +99,25 @@ def _pull_manifest(run: _Run, meter: Any, *, full: bool, allow_mass_delete: bool
     streams = ["pages", "blog_posts", *access_streams(deployment)]
     streams += list(src.SWEEP_STREAMS) if sweeping else []
     config = src.manifest_config(settings, start_date=start_date(ledger, settings, run.spaces, full),
+                                 start_dates=start_dates(ledger, settings, run.spaces, full),
                                  spaces=run.spaces)
+    salvage = None if run.dry_run else src.Salvage(src.airbyte_root(settings), frozenset(src.CONTENT_STREAMS))
     with src.opened_cache(settings, run.cache_name("manifest")) as cache:
         run.tell(0, None, f"reading {', '.join(streams)}")
-        src.read(settings, src.open_source(settings, config), cache, streams, meter)
+        try:
+            src.read(settings, src.open_source(settings, config), cache, streams, meter, salvage=salvage)
+        except SourceError as err:
+            raise _keep_what_was_read(run, salvage, err) from err
+        finally:
+            if salvage is not None:
+                salvage.discard()
         names = src.space_names(cache)
         read_access(cache, run.access, deployment)
         known = ledger.page_states(run.spaces)
         site = src.site_url(settings)
         for stream in src.CONTENT_STREAMS:
             pages = run.pages(cache, stream, site, names)
-            _apply_pages(run, pages, known, track_cursor=True)
+            apply_pages(run, pages, known, track_cursor=True)
         if sweeping:
             current = {e.id: e for e in map(src.to_sweep_entry, src.sweep_records(cache, "content_ids"))}
             run.access.restrictions.update((e.id, e.read) for e in current.values() if e.read is not None)
@@ -179,7 +130,11 @@ def _pull_manifest(run: _Run, meter: Any, *, full: bool, allow_mass_delete: bool
         return
     plan = plan_sweep(known, run.pulled, current, trashed)
     if plan.fetch:
-        _fetch_ids(run, meter, plan.fetch, known, names)
+        try:
+            _fetch_ids(run, meter, plan.fetch, known, names)
+        except SourceError:
+            _commit_cursor(run, None, sweep_done=False)  # the window is applied whole: its cursor holds
+            raise
     n_current = sum(1 for k in known.values() if k.status == "current")
     refuse = too_many_removals(plan, n_current, settings.pull.max_delete_fraction) and not allow_mass_delete
     _commit_sweep(run, plan, known, apply_removals=not refuse)
@@ -192,7 +147,7 @@ def _pull_manifest(run: _Run, meter: Any, *, full: bool, allow_mass_delete: bool
             {"removals": plan.removals, "known": n_current})
 
 
-def _fetch_ids(run: _Run, meter: Any, ids: list[str], known: dict[str, PageState],
+def _fetch_ids(run: PullRun, meter: Any, ids: list[str], known: dict[str, PageState],
                names: dict[str, str]) -> None:
     """Read the bodies of pages the window missed (created or edited outside it), by id."""
     settings = run.settings
@@ -204,68 +159,15 @@ def _fetch_ids(run: _Run, meter: Any, ids: list[str], known: dict[str, PageState
             src.read(settings, src.open_source(settings, config), cache, list(src.CONTENT_STREAMS), meter)
             for stream in src.CONTENT_STREAMS:
                 pages = run.pages(cache, stream, site, names)
-                _apply_pages(run, pages, known, track_cursor=False)
+                apply_pages(run, pages, known, track_cursor=False)
 
 
 def _sweep_due(ledger: Ledger, every: int) -> bool:
     return every <= 1 or int(ledger.get_meta("pull_runs_since_sweep") or every) + 1 >= every
 
 
-# --- applying ----------------------------------------------------------------------------------
-def _apply_pages(run: _Run, pages: Iterable[Page], known: dict[str, PageState], *,
-                 track_cursor: bool) -> None:
-    """Classify and upsert pulled pages, BATCH per transaction; the cursor is not touched here."""
-    for batch in batched(pages, BATCH):
-        upserts: list[tuple[Page, str]] = []
-        for page in batch:
-            if run.spaces and page.space_key not in run.spaces:
-                continue
-            action = classify(page, known.get(page.id))
-            run.counts["seen"] += 1
-            run.access.restrictions[page.id] = (page.read_users, page.read_groups)
-            run.counts[action] += 1
-            run.pulled[page.id] = max(run.pulled.get(page.id, 0), page.version)
-            if track_cursor and page.updated_at > run.newest:
-                run.newest = page.updated_at
-            if action != "unchanged":
-                upserts.append((page, action))
-                run.plan(WorkItem(action, page.id, page.kind, page.version, page.space_key, page.title))
-        _write(run, upserts)
-        run.tell(run.counts["seen"], None, "pages applied")
-
-
-def _write(run: _Run, upserts: list[tuple[Page, str]]) -> None:
-    """One transaction: the pages, and the descendants of those that moved (crash-safe together)."""
-    moved = [page for page, action in upserts if action == "moved"]
-    if run.dry_run:
-        _relink_descendants(run, moved)
-        return
-    with run.ledger.tx():
-        for page, _ in upserts:
-            run.ledger.upsert_page(page, run.run_id)
-        _relink_descendants(run, moved)
-
-
-def _relink_descendants(run: _Run, moved: list[Page]) -> None:
-    """A moved or renamed page moves its descendants too, without a new version of theirs (so no
-    window or sweep sees them): re-derive their ancestors from the moved page's, in the ledger."""
-    relinks: dict[str, Page] = {}
-    for parent in sorted(moved, key=lambda p: len(p.ancestors)):
-        for row in run.ledger.descendants(parent.id):
-            child = relinks.get(row.id, row)
-            if child.id in run.pulled:
-                continue
-            below = [a.id for a in child.ancestors].index(parent.id) + 1
-            chain = (*parent.ancestors, Ancestor(parent.id, parent.title), *child.ancestors[below:])
-            relinks[child.id] = replace(child, ancestors=chain, space_key=parent.space_key)
-            if not run.dry_run:
-                run.ledger.relink_page(child.id, child.title, parent.space_key, chain, run.run_id)
-    run.counts["moved"] += len(relinks)
-    for child in relinks.values():
-        run.plan(WorkItem("moved", child.id, child.kind, title=child.title, note="(under a moved page)"))
-
-
-def _commit_sweep(run: _Run, plan: SweepPlan, known: dict[str, PageState], *, apply_removals: bool) -> None:
+def _commit_sweep(run: PullRun, plan: SweepPlan, known: dict[str, PageState], *,
+                  apply_removals: bool) -> None:
     """Relinks, restores and (when allowed) removals, with the cursor: one transaction."""
     c = run.counts
     c["moved"] += len(plan.relink)
@@ -297,20 +199,44 @@ def _commit_sweep(run: _Run, plan: SweepPlan, known: dict[str, PageState], *, ap
     _commit_cursor(run, actions)
 
 
-def _commit_cursor(run: _Run, actions: Callable[[], None] | None) -> None:
+def _keep_what_was_read(run: PullRun, salvage: src.Salvage | None, err: SourceError) -> SourceError:
+    """A read failed part-way: apply the content it had read, move each kind's cursor no further
+    than that (`cursor.moves`), and say so in the error. No sweep, no access listings: those were
+    not read whole, so nothing is deleted and no space rule or membership changes."""
+    if salvage is None or not salvage.active or not any(salvage.counts.values()):
+        return err
+    known = run.ledger.page_states(run.spaces)
+    site = src.site_url(run.settings)
+    for stream in src.CONTENT_STREAMS:
+        pages = (src.to_page(r, site=site, space_names={}) for r in salvage.records(stream))
+        apply_pages(run, pages, known, track_cursor=True)
+    finished = [kind for stream, kind in src.CONTENT_STREAMS.items() if stream in salvage.complete]
+    with run.ledger.tx():
+        for key, value in moves(run.ledger, run.spaces, run.newest, run.newest_by_kind, finished).items():
+            run.ledger.set_cursor(key, value, run.run_id)
+        result = LedgerAccess(run.ledger).recompute()  # the kept pages' classes, from the known rules
+    kept = run.counts["new"] + run.counts["changed"] + run.counts["moved"]
+    run.notes.append(f"the read failed part-way: {run.counts['seen']} pages read were applied ({kept} new or "
+                     f"changed); the next pull goes on from there")
+    run.access_report = {"classes": result.classes, "pages_reclassified": result.changed,
+                         "unresolved": len(result.unresolved)}
+    return SourceError(err.message, f"{err.guidance} ({run.counts['seen']} pages read before the failure "
+                       "were kept: the next `kb pull` goes on from there)",
+                       {**err.context, "kept": run.counts["seen"]})
+
+
+def _commit_cursor(run: PullRun, actions: Callable[[], None] | None, *, sweep_done: bool = True) -> None:
     """The last transaction of a run: pending actions and the cursor (never ahead of the pages)."""
     if run.dry_run:
         return
-    key = cursor_key(run.spaces)
     with run.ledger.tx():
         if actions is not None:
             actions()
-        else:
+        elif sweep_done:
             since = int(run.ledger.get_meta("pull_runs_since_sweep") or 0)
             run.ledger.set_meta("pull_runs_since_sweep", str(since + 1))
-        old = run.ledger.get_cursor(key) or ""
-        if run.newest > old:
-            run.ledger.set_cursor(key, run.newest, run.run_id)
+        for key, value in moves(run.ledger, run.spaces, run.newest, run.newest_by_kind, None).items():
+            run.ledger.set_cursor(key, value, run.run_id)
         _save_users(run)
         result = write_access(run.ledger, run.access, run.users)
     run.access_report = access_report(result, run.access)
@@ -320,7 +246,7 @@ def _commit_cursor(run: _Run, actions: Callable[[], None] | None) -> None:
                          + ", ".join(f"{pid} ({why})" for pid, why in result.unresolved[:5]))
 
 
-def _save_users(run: _Run) -> None:
+def _save_users(run: PullRun) -> None:
     """Merge the names seen this run into ledger meta 'users' (what the index shows for a
     mention). Inside the run's last transaction."""
     if not run.users:
@@ -332,7 +258,7 @@ def _save_users(run: _Run) -> None:
 
 
 # --- the stock connector -------------------------------------------------------------------------
-def _pull_stock(run: _Run, meter: Any, *, allow_mass_delete: bool) -> None:
+def _pull_stock(run: PullRun, meter: Any, *, allow_mass_delete: bool) -> None:
     """Airbyte's source-confluence (full refresh): everything is read; the listing is the sweep."""
     settings, ledger = run.settings, run.ledger
     with src.opened_cache(settings, run.cache_name("stock")) as cache:
@@ -344,7 +270,7 @@ def _pull_stock(run: _Run, meter: Any, *, allow_mass_delete: bool) -> None:
         site = src.site_url(settings)
         for stream in src.CONTENT_STREAMS:
             pages = run.pages(cache, stream, site, names)
-            _apply_pages(run, pages, known, track_cursor=False)
+            apply_pages(run, pages, known, track_cursor=False)
     listing = {pid: _Listed(pid, v) for pid, v in run.pulled.items()}
     plan = plan_sweep(known, run.pulled, listing, {})
     n_current = sum(1 for k in known.values() if k.status == "current")

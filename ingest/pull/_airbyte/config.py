@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ingest.config import Settings
@@ -53,15 +53,17 @@ def stock_config(settings: Settings) -> dict[str, str]:
 
 
 def manifest_config(settings: Settings, *, start_date: str, spaces: Iterable[str] = (),
-                    ids: Iterable[str] = ()) -> dict[str, Any]:
-    """The config our manifest reads (see the header of confluence.yaml beside this module)."""
+                    ids: Iterable[str] = (), start_dates: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The config our manifest reads (see the header of confluence.yaml beside this module).
+    `start_dates`: a content kind's own window start (page, blogpost), where it differs."""
     p = settings.pull
     start_date = cql_local_time(start_date, p.cql_timezone)
+    kinds = {kind: cql_local_time(when, p.cql_timezone) for kind, when in (start_dates or {}).items()}
     c = settings.confluence
     dc = c.deployment == "datacenter"
     sweep = min(p.sweep_page_size, DC_MAX_LIMIT) if dc else p.sweep_page_size
     return {"auth": "basic", **_credentials(settings), "scheme": c.scheme, "deployment": c.deployment,
-            "context_path": c.context, "start_date": start_date,
+            "context_path": c.context, "start_date": start_date, "start_dates": kinds,
             "lookback_minutes": p.lookback_minutes, "page_size": p.page_size,
             "sweep_page_size": sweep, "spaces": list(spaces), "ids": list(ids),
             "max_retries": p.max_retries, "max_retry_after": p.max_retry_after,

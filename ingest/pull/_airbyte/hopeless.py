@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 
 TIMEOUTS_BEFORE_GIVING_UP = 2
 HOPELESS_TITLES = {"tls": "TLS failed", "scheme": "wrong scheme", "proxy": "proxy failed",
-                   "dns": "host not found",
-                   "refused": "connection refused", "timeout": "no answer"}
+                   "dns": "host not found", "refused": "connection refused", "timeout": "no answer",
+                   "stalled": "no good answer for too long"}
 
 
 class Hopeless(Exception):
@@ -91,7 +91,7 @@ def speaks_tls(host: str, port: int) -> bool:
         return False
 
 
-def hint(kind: str, base_url: str, timeout: float) -> str:
+def hint(kind: str, base_url: str, timeout: float, give_up_after: float = 0.0) -> str:
     """What to do about a hopeless error of `kind` against `base_url`."""
     host = urlsplit(base_url).netloc
     return {
@@ -107,4 +107,7 @@ def hint(kind: str, base_url: str, timeout: float) -> str:
         "timeout": f"{host} did not answer within [pull] timeout_seconds ({timeout:g} s), "
                    f"{TIMEOUTS_BEFORE_GIVING_UP} times: check domain_name, the network or a proxy; raise "
                    "timeout_seconds for a slow site",
+        "stalled": f"{host} gave no successful answer for [pull] give_up_after_seconds ({give_up_after:g} s) "
+                   "in spite of retries: the site is down or overloaded; run `kb pull` again later (what was "
+                   "read is kept), or raise give_up_after_seconds",
     }.get(kind, f"check that {base_url} is reachable")

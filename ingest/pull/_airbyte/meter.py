@@ -7,12 +7,14 @@ after, whatever happens. While it is swapped, a request another thread of this p
 talks HTTP through httpx, not requests).
 An error no retry can fix (hopeless.py: TLS, DNS, refused, silence, the wrong scheme) is raised as
 `Hopeless`, which the CDK does not retry, and later requests of the read fail at once: seconds, not
-minutes.
+minutes. So does a read that has had no successful answer for `give_up_after` seconds (`stalled`):
+retries of transient errors are bounded in total, not only per request.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,7 +35,19 @@ class RequestMeter:
     answered: int = 0  # responses with a status, any status
     timeouts: int = 0  # consecutive timeouts before the site has answered once
     hopeless: str = ""  # the kind of the error no retry can fix (hopeless.py), once one was seen
+    give_up_after: float = 0.0  # seconds without a successful answer before the read stops (0: never)
+    last_ok: float = 0.0  # monotonic time of the last successful answer (or of the read's start)
+    failed_since_ok: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def stalled(self, failed: bool) -> bool:
+        """Note an attempt's outcome; True once failures have lasted `give_up_after` seconds."""
+        now = time.monotonic()
+        if not failed:
+            self.last_ok, self.failed_since_ok = now, 0
+            return False
+        self.failed_since_ok += 1
+        return 0 < self.give_up_after < now - self.last_ok
 
     def record(self, method: str, url: str, status: int | None, size: int, error: str = "") -> None:
         with self._lock:
@@ -50,6 +64,12 @@ def metering(meter: RequestMeter) -> Iterator[RequestMeter]:
 
     adapter = requests.adapters.HTTPAdapter
     original = adapter.send
+    meter.last_ok = meter.last_ok or time.monotonic()
+
+    def give_up(request: Any, what: str) -> Hopeless:
+        meter.hopeless = meter.hopeless or "stalled"
+        return Hopeless("stalled", f"{what} on {request.method} {urlsplit(request.url).path}, "
+                        f"{meter.failed_since_ok} failed attempts since the last good answer")
 
     def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
         if meter.hopeless:  # the site is out of reach for this read: the other streams fail at once
@@ -64,8 +84,13 @@ def metering(meter: RequestMeter) -> Iterator[RequestMeter]:
                 meter.hopeless = meter.hopeless or kind
                 where = f"{request.method} {urlsplit(request.url).path}"
                 raise Hopeless(kind, f"{type(exc).__name__} on {where}") from exc
+            if meter.stalled(failed=True):
+                raise give_up(request, type(exc).__name__) from exc
             raise
         meter.answered += 1
+        failed = response.status_code == 429 or response.status_code >= 500
+        if meter.stalled(failed=failed):
+            raise give_up(request, f"HTTP {response.status_code}")
         try:
             size = len(response.content)
         except Exception as exc:  # a body cut short: requests raises while reading it

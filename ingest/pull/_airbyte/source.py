@@ -26,6 +26,7 @@ from ingest.pull._airbyte.config import manifest_config, stock_config
 from ingest.pull._airbyte.env import import_airbyte, prepare_environment, trusted_ca
 from ingest.pull._airbyte.hopeless import HOPELESS_TITLES, hint
 from ingest.pull._airbyte.meter import RequestMeter, metering
+from ingest.pull._airbyte.salvage import Salvage, salvaging
 
 MANIFEST_PATH = Path(__file__).with_name("confluence.yaml")
 
@@ -75,10 +76,13 @@ def _new_source(ab: Any, settings: Settings, config: dict[str, Any], *, stock: b
     return ab.get_source("confluence-kb", config=config, source_manifest=manifest, install_if_missing=False)
 
 
-def read(settings: Settings, source: Any, cache: Any, streams: list[str], meter: RequestMeter) -> None:
+def read(settings: Settings, source: Any, cache: Any, streams: list[str], meter: RequestMeter, *,
+         salvage: Salvage | None = None) -> None:
     """Read `streams` into the cache (each replaced: the cache holds the last read's raw records).
-    Any failure becomes a SourceError naming the endpoint and status."""
-    with trusted_ca(settings), metering(meter), redirect_stdout(sys.stderr):  # PyAirbyte prints progress
+    Any failure becomes a SourceError naming the endpoint and status. `salvage` keeps its streams'
+    records as they are read, for a read that fails part-way (salvage.py)."""
+    with trusted_ca(settings), metering(meter), salvaging(source, salvage), \
+            redirect_stdout(sys.stderr):  # PyAirbyte prints progress
         try:
             source.read(cache=cache, streams=streams, write_strategy="replace", force_full_refresh=True)
         except Exception as exc:
@@ -90,7 +94,7 @@ def check(settings: Settings, *, stock: bool = False) -> None:
     """Check the connection; raise SourceError with a clear message on bad credentials."""
     config = stock_config(settings) if stock else manifest_config(settings, start_date="2000-01-01T00:00:00Z")
     source = open_source(settings, config, stock=stock)
-    meter = RequestMeter()
+    meter = RequestMeter(give_up_after=settings.pull.give_up_after_seconds)
     with trusted_ca(settings), metering(meter), redirect_stdout(sys.stderr):
         try:
             source.check()
@@ -106,7 +110,8 @@ def _source_error(exc: Exception, meter: RequestMeter, settings: Settings,
         text = (f"{type(exc).__name__}; the PyAirbyte log under {settings.data_dir / 'airbyte' / 'logs'} "
                 "has details")
     if meter.hopeless:
-        guidance = hint(meter.hopeless, settings.confluence.base_url, settings.pull.timeout_seconds)
+        guidance = hint(meter.hopeless, settings.confluence.base_url, settings.pull.timeout_seconds,
+                        settings.pull.give_up_after_seconds)
         title = HOPELESS_TITLES.get(meter.hopeless, meter.hopeless)
         return SourceError(f"{what}: {where} ({title})", guidance,
                            {"endpoint": where, "requests": meter.requests, "kind": meter.hopeless})
