@@ -7,7 +7,7 @@
 - GET    content/{id}           the item as the emulator holds it (any status)
 - GET    clock | POST clock     {"set": ISO} or {"advance_minutes": n}   -> {"now": ISO}
 - GET | POST | DELETE faults    POST {"path", "kind", "times"?, "fraction"?, "retry_after"?, "delay"?,
-                                "after"?}
+                                      "after"?}
 - GET | DELETE requests         the request log
 
 Access (none of these bumps a page's version or lastmodified, as in Cloud; each bumps the store's

@@ -178,6 +178,7 @@ class ChromaSettings(BaseModel):
     hnsw_m: int = Field(default=32, ge=4, le=128)
     hnsw_ef_construction: int = Field(default=200, ge=10)
     hnsw_ef_search: int = Field(default=4000, ge=10)
+    exact_search_max: int = Field(default=150_000, ge=0)  # dense search scans exactly up to this many
 
 
 class RetrievalSettings(BaseModel):

@@ -136,6 +136,24 @@ class LedgerReads:
         with self._lock:
             return {str(r[0]): int(r[1]) for r in self.conn.execute(sql)}
 
+    def _version(self) -> tuple[int, int]:
+        """Moves with every commit: data_version with other connections', total_changes with this one's."""
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0]), self.conn.total_changes
+
+    def chunk_hashes(self) -> dict[str, str]:
+        """chunk id -> text_hash (the hash of exactly what was embedded) of every indexed chunk."""
+        with self._lock:
+            return {str(r[0]): str(r[1]) for r in self.conn.execute("SELECT id, text_hash FROM chunks")}
+
+    def chunk_hashes_if_changed(self, seen: Any) -> tuple[tuple[int, int], dict[str, str]] | None:
+        """(version, chunk_hashes()) when the ledger changed since version `seen`, else None."""
+        with self._lock:
+            version = self._version()
+            if version == seen:
+                return None
+            rows = self.conn.execute("SELECT id, text_hash FROM chunks")
+            return version, {str(r[0]): str(r[1]) for r in rows}
+
     def within(self, ids: Sequence[str], acls: Sequence[str]) -> set[str]:
         """The chunk ids among `ids` whose current page is in one of the access classes `acls`, from
         an in-memory map of page -> class reloaded whenever the ledger changed (SQLite's
@@ -153,8 +171,7 @@ class LedgerReads:
             return self._classes[1]
         with self._lock:
             self._classes_checked = now
-            # data_version moves with other connections' commits; total_changes with this one's
-            version = (int(self.conn.execute("PRAGMA data_version").fetchone()[0]), self.conn.total_changes)
+            version = self._version()
             if self._classes is None or self._classes[0] != version:
                 rows = self.conn.execute("SELECT id, acl FROM pages WHERE status = 'current'")
                 self._classes = (version, {str(r[0]): str(r[1]) for r in rows})

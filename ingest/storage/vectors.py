@@ -170,6 +170,16 @@ class Store:
                 yield cid, vec, dict(got["metadatas"][i] or {})
             offset += len(got["ids"])
 
+    def iter_vectors(self, batch: int = 10_000) -> Iterator[tuple[list[str], np.ndarray]]:
+        """Every (ids, vectors) in pages of `batch`: embeddings only (metadata doubles the time)."""
+        offset = 0
+        while True:
+            got = self._collection.get(include=["embeddings"], limit=batch, offset=offset)
+            if not got["ids"]:
+                return
+            yield list(got["ids"]), np.asarray(got["embeddings"], dtype=np.float32)
+            offset += len(got["ids"])
+
     def query(self, vector: np.ndarray | Sequence[float], n: int, where: Mapping[str, Any] | None = None,
               *, include_metadata: bool = True) -> list[StoreHit]:
         """The n nearest chunks (cosine distance), optionally filtered by metadata. Without
@@ -195,6 +205,11 @@ class Store:
 
     def count(self) -> int:
         return int(self._followed(lambda: self._collection.count()))
+
+    def follow(self, force: bool = False) -> str:
+        """The name of the collection reads go to, reopened first when a reindex switched it."""
+        self._follow_switch(force)
+        return self.name
 
     def _followed(self, read: Callable[[], T]) -> T:
         """`read()` on the active collection; when it fails because the active collection was

@@ -88,9 +88,10 @@ class KBEngine:
         """The Searcher and Answerer, opened on first use (retried while the KB is not built) and
         re-opened when another process has changed the index (see the module docstring)."""
         with self._lock:
+            old = None
             if self._searcher is not None and self._stale():
                 _forget_chroma_cache(self._searcher)
-                self._searcher = self._answerer = None  # in-flight requests finish on the old ones
+                old, self._searcher, self._answerer = self._searcher, None, None  # in flight: the old ones
             if self._searcher is None:
                 from retrieval.query.answer import Answerer
                 from retrieval.query.searcher import Searcher
@@ -98,6 +99,9 @@ class KBEngine:
                 searcher = Searcher(self.settings, embedder=self._embedder)
                 try:
                     searcher.store  # noqa: B018  open the active collection and check its gate now
+                    if old is not None:
+                        searcher.adopt_vectors(old)  # the exact-scan matrix: only changes are re-read
+                    searcher.vectors.sync()  # load it now, not in the first request
                 except BaseException:
                     searcher.close()
                     raise

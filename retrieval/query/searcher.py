@@ -9,7 +9,6 @@ The module function `search(query, settings=None, **kw)` is the Python API.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Sequence
@@ -20,10 +19,12 @@ from typing import Any, Literal
 from ingest.access.rules import Principal
 from ingest.config import Settings, as_settings
 from ingest.errors import ConfigError, NotReady
+from ingest.storage.exact import ExactVectors
 from ingest.storage.ledger import Ledger
 from ingest.storage.reads import LedgerReads, PageScope
 from retrieval.query.dense_plan import dense_within
 from retrieval.query.fusion import cap_per_page, rrf_fuse
+from retrieval.query.hit_fields import heading_path_of, labels_of
 from retrieval.query.lexical import STOPWORDS, fts_query, fts_terms  # noqa: F401  (re-exported)
 
 Mode = Literal["hybrid", "dense", "lexical"]
@@ -124,24 +125,6 @@ def scope_of(filters: Filters, acls: tuple[str, ...] | None = None) -> PageScope
                      before=to_epoch(filters.updated_before) if filters.updated_before else None)
 
 
-def _labels(raw: str | None) -> tuple[str, ...]:
-    if not raw:
-        return ()
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = [p for p in raw.split(",") if p]
-    return tuple(str(v) for v in value) if isinstance(value, list) else ()
-
-
-def _heading_path(raw: str | None) -> str:
-    try:
-        value = json.loads(raw or "[]")
-    except ValueError:
-        return raw or ""
-    return " › ".join(str(v) for v in value) if isinstance(value, list) else str(value)
-
-
 class Searcher:
     """Reads the knowledge base: the ledger (chunks, FTS5, pages) and the vector store.
 
@@ -151,7 +134,6 @@ class Searcher:
 
     def __init__(self, settings: Settings | None = None, *, embedder: Any = None, store: Any = None,
                  ledger: Any = None) -> None:
-
         self.settings = as_settings(settings)
         self._embedder = embedder
         self._store = store
@@ -160,6 +142,7 @@ class Searcher:
         self._total: tuple[int, float] = (0, -1e9)
         self._classes: tuple[dict[str, int], int, float] = ({}, 0, -1e9)
         self._pool: Any = None
+        self._exact: ExactVectors | None = None
         if ledger is not None:
             self.ledger = ledger
         else:
@@ -188,6 +171,19 @@ class Searcher:
 
                 self._store = open_store(self.settings, self.embedder, create=False)
             return self._store
+
+    @property
+    def vectors(self) -> ExactVectors:
+        """Unfiltered dense search: exact while the index is small enough (ingest.storage.exact)."""
+        store, limit = self.store, self.settings.chroma.exact_search_max
+        with self._lock:
+            self._exact = self._exact or ExactVectors(store, self.reads, limit)
+            return self._exact
+
+    def adopt_vectors(self, old: Searcher) -> None:
+        """Keep `old`'s exact-scan matrix (a reopened Searcher: only what changed is read again)."""
+        if old._exact is not None:
+            self._exact = old._exact.rebind(self.store, self.reads)
 
     def _executor(self) -> Any:
         with self._lock:
@@ -276,7 +272,10 @@ class Searcher:
             planned = self._dense_within(vector, n, acls)
             if planned is not None:
                 return planned
-        found = self.store.query(vector, n, where=where or None, include_metadata=False)  # empty: []
+        if not where:  # unfiltered: the exact scan while the index is small enough, else HNSW
+            ids, distances = self.vectors.query_ids(vector, n)
+            return [(cid, 1.0 - float(d)) for cid, d in zip(ids, distances, strict=True)]
+        found = self.store.query(vector, n, where=where, include_metadata=False)  # empty: []
         return [(h.id, 1.0 - float(h.distance)) for h in found]
 
     def _dense_within(self, vector: Any, n: int, acls: tuple[str, ...]) -> list[tuple[str, float]] | None:
@@ -285,7 +284,7 @@ class Searcher:
         if now - self._classes[2] > 60:  # chunks per access class, cached like the chunk total
             counts = self.reads.chunks_per_class()
             self._classes = (counts, sum(counts.values()), now)
-        return dense_within(self.store, self.reads, vector, n, acls, self._classes[0], self._classes[1])
+        return dense_within(self.vectors, self.reads, vector, n, acls, self._classes[0], self._classes[1])
 
     def _where(self, filters: Filters, acls: tuple[str, ...] | None = None) -> dict[str, Any] | bool:
         """A Chroma `where` for the filters Chroma can apply; labels become page ids via the ledger.
@@ -305,7 +304,7 @@ class Searcher:
             conds.append({"updated_ts": {"$lte": to_epoch(filters.updated_before)}})
         page_ids = set(filters.page_ids)
         if filters.labels:
-            labelled = self._labelled_pages(filters.labels)
+            labelled = self.reads.labelled_pages(filters.labels)
             page_ids = (page_ids & labelled) if filters.page_ids else labelled
             if not page_ids:
                 return False
@@ -317,10 +316,7 @@ class Searcher:
 
     def missing_labels(self, labels: Sequence[str]) -> list[str]:
         """Those of `labels` that no page carries."""
-        return [label for label in labels if not self._labelled_pages((label,))]
-
-    def _labelled_pages(self, labels: tuple[str, ...]) -> set[str]:
-        return self.reads.labelled_pages(labels)
+        return [label for label in labels if not self.reads.labelled_pages((label,))]
 
     def lexical(self, query: str, n: int, filters: Filters, acls: tuple[str, ...] | None = None) -> list[str]:
         """Chunk ids, best bm25 first, from the ledger's FTS5 index, within `acls`."""
@@ -372,9 +368,10 @@ class Searcher:
                 continue
             hits.append(Hit(
                 chunk_id=cid, page_id=row["page_id"], title=row["title"] or "", url=row["url"] or "",
-                heading_path=_heading_path(row["heading_path"]), text=row["text"], header=row["header"],
+                heading_path=heading_path_of(row["heading_path"]), text=row["text"], header=row["header"],
                 score=score, ranks=ranks, space_key=row["space_key"] or "", kind=row["kind"] or "",
-                updated_at=row["updated_at"] or "", labels=_labels(row["labels"]), similarity=sims.get(cid)))
+                updated_at=row["updated_at"] or "", labels=labels_of(row["labels"]),
+                similarity=sims.get(cid)))
         return hits
 
 
