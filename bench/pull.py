@@ -5,7 +5,11 @@ Prints: the full pull's pages/s beside a plain client reading the same pages fro
 count, and the same after editing 1% of the pages. The emulator runs as its own process
 (`kb emulator --pages N`), so it does not share the pull's interpreter.
 
-    .venv/bin/python bench/pull.py [--pages 5000] [--page-size 50] [--repeats 3]
+    .venv/bin/python bench/pull.py [--pages 5000] [--page-size 50] [--repeats 3] [--datacenter]
+
+With --datacenter the emulator serves Confluence Data Center (`kb emulator --datacenter`: bearer
+personal access token, context path /confluence, start/limit paging, 200 per listing) and the same
+figures are printed for it.
 Goals (issue 3): a no-change re-pull within 5% of the full pull's time; a full pull limited by the
 emulator, not by our code. It also prints the floor under a sweeping re-pull: the emulator's own time
 to list every id (plain client), which no client can go below; and, for the plain client's read and
@@ -30,14 +34,17 @@ sys.path.insert(0, str(ROOT))
 KB = [sys.executable, "-c", "from retrieval.cli import main; main()"]
 
 
-def start_emulator(pages: int, workdir: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    proc = subprocess.Popen([*KB, "emulator", "--pages", str(pages), "--seed", "11"], cwd=workdir,
+def start_emulator(pages: int, workdir: Path, datacenter: bool = False
+                   ) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    mode = ["--datacenter"] if datacenter else []
+    proc = subprocess.Popen([*KB, "emulator", "--pages", str(pages), "--seed", "11", *mode], cwd=workdir,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = proc.stdout.readline() if proc.stdout else ""
     if not line.startswith("confluence emulator:"):
         proc.kill()
         raise SystemExit(f"the emulator did not start: {line!r}")
     fields = dict(part.split("=", 1) for part in line.split()[2:])
+    fields.setdefault("context", "/wiki")
     return proc, fields
 
 
@@ -47,17 +54,21 @@ def plain_search(fields: dict[str, str], params: dict[str, Any]) -> tuple[float,
     import requests
 
     session = requests.Session()
-    session.auth = (fields["email"], fields["token"])
-    session.verify = fields["ca"] or True
-    url: str | None = f"{fields['url']}/wiki/rest/api/content/search"
+    if fields.get("deployment") == "datacenter":
+        session.headers["Authorization"] = f"Bearer {fields['token']}"
+    else:
+        session.auth = (fields["email"], fields["token"])
+    verify = fields["ca"] or True  # per request: REQUESTS_CA_BUNDLE in the environment beats the session's
+    site = fields["url"] + fields["context"]
+    url: str | None = f"{site}/rest/api/content/search"
     query: dict[str, Any] | None = params
     started, items, calls = time.perf_counter(), 0, 0
     while url:
-        data = session.get(url, params=query, timeout=60).json()
+        data = session.get(url, params=query, timeout=60, verify=verify).json()
         calls += 1
         items += len(data["results"])
         nxt = data.get("_links", {}).get("next")
-        url, query = (f"{fields['url']}/wiki{nxt}", None) if nxt else (None, None)
+        url, query = (f"{site}{nxt}", None) if nxt else (None, None)
     return time.perf_counter() - started, items, calls
 
 
@@ -136,12 +147,14 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=5000)
     parser.add_argument("--page-size", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=3, help="no-change re-pulls timed (median)")
+    parser.add_argument("--datacenter", action="store_true",
+                        help="against the emulator's Confluence Data Center mode (bearer PAT, /confluence)")
     args = parser.parse_args()
     os.environ.setdefault("NO_LIVE_PROGRESS", "1")
     from ingest.config import load_settings
 
     with tempfile.TemporaryDirectory(prefix="bench-pull-") as tmp:
-        proc, fields = start_emulator(args.pages, Path(tmp))
+        proc, fields = start_emulator(args.pages, Path(tmp), args.datacenter)
         try:
             run(args, fields, Path(tmp), load_settings, proc.pid)
         finally:
@@ -156,6 +169,11 @@ def run(args: argparse.Namespace, fields: dict[str, str], tmp: Path, load_settin
 
     conf = {"domain_name": fields["domain"], "email": fields["email"], "api_token": fields["token"],
             "ca_bundle": fields["ca"]}
+    if fields.get("deployment") == "datacenter":
+        conf = {"deployment": "datacenter", "domain_name": fields["domain"], "pat": fields["token"],
+                "context_path": fields["context"], "ca_bundle": fields["ca"]}
+    print(f"deployment: {fields.get('deployment', 'cloud')} at {fields['url']}{fields['context']}, "
+          f"{args.pages} generated pages")
     settings = load_settings(confluence=conf, data={"dir": str(tmp / "kb")},
                              pull={"page_size": args.page_size})
     prepare_environment(settings)

@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 from emulator import cql, render
 from emulator.store import NotFound, Store, iso, parse_iso
@@ -85,26 +85,38 @@ def _encode_cursor(start: int) -> str:
 class Site:
     """Answers requests against one Store; `base` is "https://127.0.0.1:PORT/wiki"."""
 
+    timezone = "UTC"  # the zone CQL dates are read in (Cloud: the user's profile; DC: the server's)
+    context = "/wiki"  # the site's context path (Data Center: "" or e.g. "/confluence")
+    cursor_paging = True  # content/search's next link carries a cursor (Cloud), not start alone
+    max_limit, max_limit_body = MAX_LIMIT, MAX_LIMIT_BODY
+
     def __init__(self, store: Store, base: str, email: str) -> None:
         self.store, self.base, self.email = store, base, email
         self._cache: dict[Any, tuple[int, list[Any]]] = {}
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = [
-            ("GET", re.compile(r"/wiki/rest/api/content/?"), self.content_list),
-            ("GET", re.compile(r"/wiki/rest/api/content/search/?"), self.content_search),
-            ("GET", re.compile(r"/wiki/rest/api/content/([^/]+)/child/(page|blogpost)/?"), self.children),
-            ("GET", re.compile(r"/wiki/rest/api/content/([^/]+)/?"), self.content_one),
-            ("GET", re.compile(r"/wiki/rest/api/space/?"), self.space_list),
-            ("GET", re.compile(r"/wiki/rest/api/space/([^/]+)/?"), self.space_one),
-            ("GET", re.compile(r"/wiki/rest/api/user/current/?"), self.user_current),
-            ("GET", re.compile(r"/wiki/rest/api/content/([^/]+)/restriction/byOperation/?"),
-             self.restrictions_all),
-            ("GET", re.compile(r"/wiki/rest/api/content/([^/]+)/restriction/byOperation/([^/]+)/?"),
-             self.restriction_one),
-            ("GET", re.compile(r"/wiki/rest/api/group/?"), self.group_list),
-            ("GET", re.compile(r"/wiki/rest/api/group/member/?"), self.group_member_by_name),
-            ("GET", re.compile(r"/wiki/rest/api/group/([^/]+)/membersByGroupId/?"), self.group_members),
-            ("GET", re.compile(r"/wiki/rest/api/audit/?"), self.audit_list),
+            ("GET", self._path(r"content/?"), self.content_list),
+            ("GET", self._path(r"content/search/?"), self.content_search),
+            ("GET", self._path(r"content/([^/]+)/child/(page|blogpost)/?"), self.children),
+            ("GET", self._path(r"content/([^/]+)/?"), self.content_one),
+            ("GET", self._path(r"space/?"), self.space_list),
+            ("GET", self._path(r"space/([^/]+)/?"), self.space_one),
+            ("GET", self._path(r"user/current/?"), self.user_current),
+            ("GET", self._path(r"content/([^/]+)/restriction/byOperation/?"), self.restrictions_all),
+            ("GET", self._path(r"content/([^/]+)/restriction/byOperation/([^/]+)/?"), self.restriction_one),
+            ("GET", self._path(r"group/?"), self.group_list),
+            ("GET", self._path(r"group/member/?"), self.group_member_by_name),
+            ("GET", self._path(r"group/([^/]+)/membersByGroupId/?"), self.group_members),
+            ("GET", self._path(r"audit/?"), self.audit_list),
+            ("GET", self._path(r"settings/systemInfo/?"), self.system_info),
         ]
+
+    def _path(self, rest: str) -> re.Pattern[str]:
+        """A route under the site's REST base: {context}/rest/api/{rest}."""
+        return re.compile(re.escape(self.context) + "/rest/api/" + rest)
+
+    def rest(self, path: str) -> str:
+        """A request path without the context path (what `_links.next` is relative to)."""
+        return path[len(self.context):]
 
     def _cached(self, key: Any, compute: Callable[[], list[Any]]) -> list[Any]:
         """Query results per store generation: paging through 20,000 pages filters them once."""
@@ -121,8 +133,8 @@ class Site:
         for verb, pattern, handler in self.routes:
             match = pattern.fullmatch(path)
             if match and verb == method:
-                try:
-                    return handler(query, *match.groups())
+                try:  # path segments arrive percent-encoded (a group name with a space)
+                    return handler(query, *(unquote(g) for g in match.groups()))
                 except BadRequest as exc:
                     return error(400, str(exc))
                 except cql.CQLError as exc:
@@ -134,17 +146,18 @@ class Site:
     # ---- envelopes --------------------------------------------------------------------------
     def _page(self, rows: Sequence[Any], query: Query, path: str, render_row: Callable[[Any], Any],
               max_limit: int, cursor: bool = False, default_limit: int = DEFAULT_LIMIT) -> Reply:
+        cursor = cursor and self.cursor_paging
         start = _cursor_start(query) if cursor else _int(query, "start", 0)
         limit = min(_int(query, "limit", default_limit), max_limit)
         chunk = rows[start:start + limit]
         results = [render_row(r) for r in chunk]
-        links: dict[str, str] = {"base": self.base, "context": "/wiki"}
+        links: dict[str, str] = {"base": self.base, "context": self.context}
         rest = {k: v for k, v in query.items() if k not in ("start", "limit", "cursor", "next", "prev")}
         if start + len(chunk) < len(rows) and limit > 0:
             links["next"] = self._link(path, rest, start + limit, limit, cursor, "next")
         if start > 0 and cursor:
             links["prev"] = self._link(path, rest, max(0, start - limit), limit, cursor, "prev")
-        links["self"] = (self.base + path[len("/wiki"):]
+        links["self"] = (self.base + self.rest(path)
                          + ("?" + urlencode(query, doseq=True) if query else ""))
         return Reply(200, {"results": results, "start": start, "limit": limit, "size": len(results),
                            "_links": links})
@@ -155,11 +168,11 @@ class Site:
             params += [(way, "true"), ("cursor", _encode_cursor(start))]
         params += [(k, v) for k, vs in rest.items() for v in vs]
         params += [("limit", str(limit)), ("start", str(start))]
-        return path[len("/wiki"):] + "?" + urlencode(params)
+        return self.rest(path) + "?" + urlencode(params)
 
     def _content_rows(self, rows: Sequence[Any], query: Query, path: str, cursor: bool = False) -> Reply:
         expand = render.parse_expand(query.get("expand"))
-        max_limit = MAX_LIMIT_BODY if expand.get("body") else MAX_LIMIT
+        max_limit = self.max_limit_body if expand.get("body") else self.max_limit
         return self._page(rows, query, path,
                           lambda item: render.content_json(item, self.store, self.base, expand),
                           max_limit, cursor)
@@ -178,14 +191,14 @@ class Site:
         title = _one(query, "title")
         if title:
             rows = [r for r in rows if r.title == title]
-        return self._content_rows(rows, query, "/wiki/rest/api/content")
+        return self._content_rows(rows, query, f"{self.context}/rest/api/content")
 
     def content_search(self, query: Query) -> Reply:
         text = _one(query, "cql")
         if not text:
             raise BadRequest("cql is required")
-        rows = self._cached(("cql", text), lambda: cql.search(text, self.store))
-        return self._content_rows(rows, query, "/wiki/rest/api/content/search", cursor=True)
+        rows = self._cached(("cql", text), lambda: cql.search(text, self.store, self.timezone))
+        return self._content_rows(rows, query, f"{self.context}/rest/api/content/search", cursor=True)
 
     def content_one(self, query: Query, content_id: str) -> Reply:
         try:
@@ -202,7 +215,7 @@ class Site:
         if content_id not in self.store.items:
             return error(404, f"No content found with id: ContentId{{id={content_id}}}")
         rows = [i for i in self.store.select([kind]) if i.parent_id == content_id]
-        return self._content_rows(rows, query, f"/wiki/rest/api/content/{content_id}/child/{kind}")
+        return self._content_rows(rows, query, f"{self.context}/rest/api/content/{content_id}/child/{kind}")
 
     # ---- spaces, users, groups, audit ------------------------------------------------------
     def space_list(self, query: Query) -> Reply:
@@ -211,9 +224,9 @@ class Site:
         rows = [s for s in self.store.spaces.values()
                 if (not keys or s.key in keys) and (not kind or s.type == kind)]
         expand = render.parse_expand(query.get("expand"))
-        return self._page(rows, query, "/wiki/rest/api/space",
+        return self._page(rows, query, f"{self.context}/rest/api/space",
                           lambda s: render.space_json(s, self.base, expand, self.store),
-                          50 if "permissions" in expand else MAX_LIMIT)
+                          50 if "permissions" in expand else self.max_limit)
 
     def space_one(self, query: Query, key: str) -> Reply:
         space = self.store.spaces.get(key)
@@ -226,12 +239,18 @@ class Site:
         found = next((u for u in self.store.users.values() if u.email == self.email), None)
         user = found or self.store.user(self.store.default_author)
         out = render.user_json(user, self.base)
-        out["_links"].update({"base": self.base, "context": "/wiki"})
+        out["_links"].update({"base": self.base, "context": self.context})
         return Reply(200, out)
+
+    def system_info(self, query: Query) -> Reply:
+        """Cloud's GET /settings/systemInfo (what `kb check` reports as the version)."""
+        return Reply(200, {"cloudId": "kb-emulator", "commitHash": "kb-emulator", "baseUrl": self.base,
+                           "edition": "emulated", "siteTitle": "confluence-kb emulator",
+                           "defaultTimeZone": self.timezone})
 
     def group_list(self, query: Query) -> Reply:
         """All groups, alphabetically by name as in Cloud."""
-        return self._page(sorted(self.store.groups), query, "/wiki/rest/api/group",
+        return self._page(sorted(self.store.groups), query, f"{self.context}/rest/api/group",
                           lambda g: render.group_json(g, self.base), 200, default_limit=200)
 
     def _members(self, query: Query, group: str, path: str) -> Reply:
@@ -246,7 +265,7 @@ class Site:
             return error(404, f"No group found with id : {group_id}")
         if _int(query, "limit", 200) > 200:
             raise BadRequest("The limit must not be greater than 200")
-        return self._members(query, name, f"/wiki/rest/api/group/{group_id}/membersByGroupId")
+        return self._members(query, name, f"{self.context}/rest/api/group/{group_id}/membersByGroupId")
 
     def group_member_by_name(self, query: Query) -> Reply:
         """The deprecated GET /group/member?name=: the same answer, limit capped at 200."""
@@ -255,7 +274,7 @@ class Site:
             raise BadRequest("name is required")
         if name not in self.store.groups:
             return error(404, f"No group found with name : {name}")
-        return self._members(query, name, "/wiki/rest/api/group/member")
+        return self._members(query, name, f"{self.context}/rest/api/group/member")
 
     def _restricted_item(self, content_id: str) -> Any:
         try:
@@ -280,7 +299,7 @@ class Site:
         if "content" in expand:
             out["content"] = render.content_json(item, self.store, self.base, {})
             out["_expandable"].pop("content", None)
-        out["_links"].update({"base": self.base, "context": "/wiki"})
+        out["_links"].update({"base": self.base, "context": self.context})
         return Reply(200, out)
 
     def restrictions_all(self, query: Query, content_id: str) -> Reply:
@@ -294,7 +313,7 @@ class Site:
         out = {"read": render.read_restriction_json(item, self.store, self.base, parts, 0, 100),
                "update": render.update_restriction_json(item, self.base, parts, 0, 100),
                "_links": {"self": f"{self.base}/rest/api/content/{item.id}/restriction/byOperation",
-                          "base": self.base, "context": "/wiki"}}
+                          "base": self.base, "context": self.context}}
         return Reply(200, out)
 
     def audit_list(self, query: Query) -> Reply:
@@ -302,7 +321,7 @@ class Site:
         if _one(query, "startDate"):
             since = parse_iso(_one(query, "startDate") or "")
             rows = [r for r in rows if int(r["creationDate"]) >= since]
-        return self._page(rows, query, "/wiki/rest/api/audit", lambda r: r, 1000)
+        return self._page(rows, query, f"{self.context}/rest/api/audit", lambda r: r, 1000)
 
 
 def now_reply(store: Store) -> Reply:

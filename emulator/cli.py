@@ -2,7 +2,10 @@
 
 The first stdout line is machine-readable:
 `confluence emulator: url=https://127.0.0.1:PORT domain=127.0.0.1:PORT email=EMAIL token=TOKEN ca=/path/ca.pem`
-(`ca=` is empty with --http). Heavy imports happen inside the command, so `--help` stays fast.
+(`ca=` is empty with --http). With `--datacenter` (Confluence Data Center's REST: bearer personal
+access token, context path, start/limit paging, userKey/username) the same keys come first, `token=`
+being the personal access token, then `deployment=datacenter context=PATH username=NAME tz=ZONE`.
+Heavy imports happen inside the command, so `--help` stays fast.
 """  # noqa: E501 - the machine-readable line is quoted whole, as the emulator prints it
 
 from __future__ import annotations
@@ -26,26 +29,46 @@ def register(app: typer.Typer, state: Any) -> None:
                                     help="the bundled sample space (the default)"),
         email: str = typer.Option(None, "--email", help="the login email (default: generated)"),
         token: str = typer.Option(None, "--token", envvar="KB_EMULATOR_TOKEN",
-                                  help="the API token to accept (default: random)"),
+                                  help="the API token (with --datacenter: the personal access token) "
+                                  "to accept (default: random)"),
+        datacenter: bool = typer.Option(False, "--datacenter",
+                                        help="serve Confluence Data Center's REST instead of Cloud's: "
+                                        "bearer PAT, context path, start/limit paging, userKey/username"),
+        context_path: str = typer.Option("/confluence", "--context-path",
+                                         help="with --datacenter: the site's context path ('' for none)"),
+        timezone: str = typer.Option("UTC", "--timezone",
+                                     help="the time zone CQL dates are read in (a server's own zone)"),
     ) -> None:
-        """Run a local Confluence Cloud (REST v1) emulator with an admin API under /__admin/."""
+        """Run a local Confluence Cloud (REST v1) emulator with an admin API under /__admin/ (or, with
+        --datacenter, a Confluence Data Center one)."""
         run(port=port, http=http, corpus=corpus, pages=pages, blogposts=blogposts, seed=seed,
-            sample=sample, email=email, token=token)
+            sample=sample, email=email, token=token, datacenter=datacenter, context_path=context_path,
+            timezone=timezone)
 
 
 def run(*, port: int = 0, http: bool = False, corpus: str | None = None, pages: int = 0,
         blogposts: int = 0, seed: int = 0, sample: bool = True, email: str | None = None,
-        token: str | None = None) -> None:
+        token: str | None = None, datacenter: bool = False, context_path: str = "/confluence",
+        timezone: str = "UTC") -> None:
     """Start the emulator, print its line, serve until SIGINT/SIGTERM, stop cleanly."""
     import signal
     import sys
     import threading
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from emulator.testing import DEFAULT_EMAIL, start_emulator
 
+    context = "/" + context_path.strip().strip("/") if context_path.strip().strip("/") else ""
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        print(f"error: --timezone {timezone!r} is not a time zone\nhint: use an IANA name such as UTC or "
+              "America/New_York", file=sys.stderr)
+        raise SystemExit(2) from None
     try:
         handle = start_emulator(corpus, sample=sample, pages=pages, blogposts=blogposts, seed=seed,
-                                http=http, port=port, email=email or DEFAULT_EMAIL, token=token)
+                                http=http, port=port, email=email or DEFAULT_EMAIL, token=token,
+                                datacenter=datacenter, context_path=context, timezone=timezone)
     except FileNotFoundError as exc:
         print(f"error: corpus file not found: {exc.filename or exc}\n"
               "hint: pass a JSON Lines corpus with --corpus, or use --sample / --pages N", file=sys.stderr)
@@ -57,9 +80,12 @@ def run(*, port: int = 0, http: bool = False, corpus: str | None = None, pages: 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    extra = (f" deployment=datacenter context={context} username={handle.username} tz={timezone}"
+             if datacenter else "")
     print(f"confluence emulator: url={handle.url} domain={handle.domain} email={handle.email} "
-          f"token={handle.token} ca={handle.ca_path}", flush=True)
-    print(f"serving {len(handle.store.items)} items in {len(handle.store.spaces)} spaces; "
+          f"token={handle.token} ca={handle.ca_path}{extra}", flush=True)
+    print(f"serving {len(handle.store.items)} items in {len(handle.store.spaces)} spaces"
+          f"{f' as Confluence Data Center at {handle.site_url}/rest/api/' if datacenter else ''}; "
           f"admin API at {handle.url}/__admin/; Ctrl-C stops", flush=True)
     try:
         while not stop.wait(0.5):

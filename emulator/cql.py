@@ -8,7 +8,9 @@ id, title. Values may be bare words or "double" / 'single' quoted.
 Dates have minute resolution, as in Cloud: "yyyy/MM/dd HH:mm", "yyyy-MM-dd HH:mm", "yyyy/MM/dd",
 "yyyy-MM-dd", and (for robustness) a full ISO timestamp, truncated to its minute. Both sides are
 compared as whole minutes, so `lastmodified > "2024/01/02 10:05"` means from 10:06:00 on and
-`lastmodified <= "... 10:05"` includes 10:05:59.999. The emulator's site time zone is UTC.
+`lastmodified <= "... 10:05"` includes 10:05:59.999. Dates without an offset are read in the
+site's time zone (`tz`: UTC unless the emulator was started with another, as a Data Center
+server reads them in its own).
 
 Trashed content is left out unless the query names `status`.
 """
@@ -18,8 +20,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from emulator.store import Item, Store
 
@@ -52,12 +55,12 @@ def _match_all(item: Item) -> bool:
     return True
 
 
-def parse_date(text: str) -> int:
-    """A CQL date to its minute number (minutes since the epoch, UTC)."""
+def parse_date(text: str, zone: tzinfo = UTC) -> int:
+    """A CQL date (wall-clock time in `zone`) to its minute number (minutes since the epoch)."""
     value = text.strip()
     for fmt in _DATE_FORMATS:
         try:
-            moment = datetime.strptime(value, fmt).replace(tzinfo=UTC)
+            moment = datetime.strptime(value, fmt).replace(tzinfo=zone)
             return int(moment.timestamp()) // 60
         except ValueError:
             continue
@@ -66,7 +69,7 @@ def parse_date(text: str) -> int:
     except ValueError as exc:
         raise CQLError(f"could not parse date {text!r}; use \"yyyy/MM/dd HH:mm\"") from exc
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+        moment = moment.replace(tzinfo=zone)
     return int(moment.timestamp()) // 60
 
 
@@ -93,6 +96,7 @@ class _Parser:
     def __init__(self, tokens: list[tuple[str, str]], store: Store) -> None:
         self.tokens, self.pos, self.store = tokens, 0, store
         self.mentions_status = False
+        self.zone: tzinfo = UTC
 
     def peek_word(self) -> str:
         if self.pos < len(self.tokens) and self.tokens[self.pos][0] == "word":
@@ -155,7 +159,7 @@ class _Parser:
         values = self.values() if op in ("IN", "NOT IN") else [self.value()]
         if field_name == "status":
             self.mentions_status = True
-        return _clause(field_name, op, values, self.store)
+        return _clause(field_name, op, values, self.store, self.zone)
 
     def operator(self) -> str:
         kind, value = self.take()
@@ -217,9 +221,10 @@ def _getter(field_name: str, store: Store) -> Callable[[Item], Any]:
     return getters[field_name]
 
 
-def _clause(field_name: str, op: str, values: Sequence[str], store: Store) -> Callable[[Item], bool]:
+def _clause(field_name: str, op: str, values: Sequence[str], store: Store,
+            zone: tzinfo = UTC) -> Callable[[Item], bool]:
     if field_name in _DATE_FIELDS:
-        return _date_clause(field_name, op, values)
+        return _date_clause(field_name, op, values, zone)
     if field_name == "label":
         wanted = set(values)
         def has(i: Item) -> bool:
@@ -241,8 +246,9 @@ def _clause(field_name: str, op: str, values: Sequence[str], store: Store) -> Ca
     raise CQLError(f"operator {op!r} does not apply to {field_name!r} here")
 
 
-def _date_clause(field_name: str, op: str, values: Sequence[str]) -> Callable[[Item], bool]:
-    minutes = [parse_date(v) for v in values]
+def _date_clause(field_name: str, op: str, values: Sequence[str], zone: tzinfo = UTC
+                 ) -> Callable[[Item], bool]:
+    minutes = [parse_date(v, zone) for v in values]
     attr = "updated_ms" if field_name == "lastmodified" else "created_ms"
     compare: dict[str, Callable[[int, int], bool]] = {
         "=": lambda a, b: a == b, "!=": lambda a, b: a != b, ">": lambda a, b: a > b,
@@ -264,13 +270,16 @@ def _sort_key(field_name: str) -> Callable[[Item], Any]:
             "space": lambda i: i.space}.get(field_name, lambda i: i.id_key)
 
 
-def parse(cql: str, store: Store) -> Query:
-    return _Parser(tokenize(cql), store).parse()
+def parse(cql: str, store: Store, timezone: str = "UTC") -> Query:
+    parser = _Parser(tokenize(cql), store)
+    parser.zone = UTC if timezone == "UTC" else ZoneInfo(timezone)
+    return parser.parse()
 
 
-def search(cql: str, store: Store) -> list[Item]:
-    """Every item matching `cql`, ordered as asked (ties broken by id ascending)."""
-    query = parse(cql, store)
+def search(cql: str, store: Store, timezone: str = "UTC") -> list[Item]:
+    """Every item matching `cql`, ordered as asked (ties broken by id ascending); dates without
+    an offset are read in `timezone`."""
+    query = parse(cql, store, timezone)
     found = [i for i in store.snapshot()
              if (query.mentions_status or i.status == "current") and query.predicate(i)]
     found.sort(key=lambda i: i.id_key)

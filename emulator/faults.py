@@ -8,6 +8,7 @@ matching requests pass untouched (a site that fails part-way through a read). Ki
 
 - "429": Too Many Requests with `Retry-After: retry_after` (default 1 second)
 - "500", "503": a server error in Confluence's error shape
+- "403": Forbidden in Confluence's error shape (e.g. space permissions the account may not read)
 - "slow": answer normally after `delay` seconds (default 1.0)
 - "truncate": the headers promise the whole body, half of it comes, then the connection closes
 - "reset": the connection is reset (TCP RST) before any answer
@@ -22,7 +23,7 @@ from collections import deque
 from dataclasses import asdict, dataclass
 from typing import Any
 
-KINDS = ("429", "500", "503", "slow", "truncate", "reset")
+KINDS = ("429", "500", "503", "403", "slow", "truncate", "reset")
 _ALIASES = {"rate_limit": "429", "ratelimit": "429", "truncated": "truncate", "slow_response": "slow",
             "connection_reset": "reset", "error": "500", "unavailable": "503"}
 

@@ -2,8 +2,10 @@
 
 HTTPS by default with a CA generated at start-up (trustme), written to a temporary directory as
 `ca.pem`; HTTP/1.1 keep-alive, so one client reuses its TLS connection. Confluence routes need
-basic auth (email + API token; 401 in Confluence's error shape otherwise); `/__admin/` routes need
-no auth but answer loopback clients only. Faults (see faults.py) apply to Confluence routes; the
+basic auth (email + API token; 401 in Confluence's error shape otherwise); in Data Center mode
+(`datacenter=True`, see datacenter.py) a bearer personal access token (the token), or Server's basic
+auth with the username and the token as password. `/__admin/` routes need no auth but answer
+loopback clients only. Faults (see faults.py) apply to Confluence routes; the
 request log records them (admin calls excluded).
 """
 
@@ -27,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from emulator import admin_routes
 from emulator.api import Reply, Site, error
+from emulator.datacenter import DataCenterSite, username
 from emulator.faults import Faults, RequestLog
 from emulator.store import Store, iso
 
@@ -52,7 +55,8 @@ class EmulatorServer(ThreadingHTTPServer):
     request_queue_size = 64
 
     def __init__(self, store: Store, *, email: str, token: str, http: bool = False,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+                 host: str = "127.0.0.1", port: int = 0, datacenter: bool = False,
+                 context_path: str = "", timezone: str = "UTC") -> None:
         super().__init__((host, port), Handler)
         self.store, self.email, self.token = store, email, token
         self.faults, self.log = Faults(), RequestLog()
@@ -65,7 +69,12 @@ class EmulatorServer(ThreadingHTTPServer):
         self.scheme = "http" if http else "https"
         self.domain = f"{host}:{self.server_address[1]}"
         self.url = f"{self.scheme}://{self.domain}"
-        self.site = Site(store, self.url + "/wiki", email)
+        self.datacenter = datacenter
+        self.context = context_path if datacenter else "/wiki"
+        self.site: Site = (DataCenterSite(store, self.url + context_path, email, context=context_path,
+                                          timezone=timezone)
+                           if datacenter else Site(store, self.url + "/wiki", email))
+        self.site.timezone = timezone
         self._thread: threading.Thread | None = None
 
     def finish_request(self, request: Any, client_address: Any) -> None:
@@ -101,14 +110,23 @@ class EmulatorServer(ThreadingHTTPServer):
             self._thread.join(timeout=5)
         self._tmp.cleanup()
 
+    @property
+    def username(self) -> str:
+        """Data Center's login name of the emulator's user (basic auth on Server)."""
+        user = next((u for u in self.store.users.values() if u.email == self.email), None)
+        return username(user) if user is not None else self.email
+
     def authorised(self, header: str | None) -> bool:
+        if self.datacenter and header and header.startswith("Bearer "):
+            return hmac.compare_digest(header[7:].strip(), self.token)
         if not header or not header.startswith("Basic "):
             return False
         try:
             user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
         except (ValueError, UnicodeDecodeError):
             return False
-        return hmac.compare_digest(user, self.email) and hmac.compare_digest(password, self.token)
+        login = self.username if self.datacenter else self.email
+        return hmac.compare_digest(user, login) and hmac.compare_digest(password, self.token)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -160,12 +178,15 @@ class Handler(BaseHTTPRequestHandler):
             reply = error(429, "Rate limit exceeded")
             reply.headers["Retry-After"] = str(fault.retry_after if fault.retry_after is not None else 1)
             return reply
+        if fault is not None and fault.kind == "403":
+            return error(403, "Not permitted to view the permissions of this space")
         if fault is not None and fault.kind in ("500", "503"):
             return error(int(fault.kind), "Internal Server Error" if fault.kind == "500"
                          else "Service Unavailable")
         if not self.server.authorised(self.headers.get("Authorization")):
             reply = error(401, "Current user not permitted to use Confluence")
-            reply.headers["WWW-Authenticate"] = 'Basic realm="Protected"'
+            reply.headers["WWW-Authenticate"] = ('Bearer realm="Confluence", Basic realm="Confluence"'
+                                                 if self.server.datacenter else 'Basic realm="Protected"')
             return reply
         with self.server.store.lock:
             return self.server.site.route(method, path, query)
@@ -183,7 +204,7 @@ class Handler(BaseHTTPRequestHandler):
     def _send(self, reply: Reply, truncate: bool = False) -> int:
         data = reply.body()
         self.send_response(reply.status)
-        if data or reply.payload is not None:
+        if (data or reply.payload is not None) and "Content-Type" not in reply.headers:
             self.send_header("Content-Type", "application/json;charset=UTF-8")
         self.send_header("Content-Length", str(len(data)))
         for name, value in reply.headers.items():

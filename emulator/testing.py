@@ -5,6 +5,9 @@
         emu.admin.edit("10001", title="New title")
         emu.admin.set_restrictions("10001", groups=["corvid-security"])   # no version bump
 
+    with running_emulator(datacenter=True, context_path="/confluence") as emu:   # Data Center mode
+        settings = load_settings(confluence=emu.confluence_settings(), ...)  # deployment, pat, context
+
     with running_emulator(items, spaces=[{"key": "HR", "name": "HR",
                                           "permissions": {"groups": ["hr"], "anonymous": False}}],
                           groups=[{"name": "hr", "members": ["acc-1"]}]) as emu: ...
@@ -12,6 +15,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -66,8 +70,38 @@ class EmulatorHandle:
     def store(self) -> Store:
         return self.server.store
 
+    @property
+    def datacenter(self) -> bool:
+        return self.server.datacenter
+
+    @property
+    def rest(self) -> str:
+        """The REST base path: /wiki/rest/api on Cloud, {context}/rest/api on Data Center."""
+        return f"{self.server.context}/rest/api"
+
+    @property
+    def site_url(self) -> str:
+        """Scheme, host and context path: what page links start with."""
+        return self.server.url + self.server.context
+
+    @property
+    def username(self) -> str:
+        return self.server.username
+
+    def login(self, email: str) -> str:
+        """How a person is named to the knowledge base: the email on Cloud, the username on Data
+        Center (its person objects carry no email)."""
+        from emulator.datacenter import username
+
+        user = next((u for u in self.store.users.values() if u.email == email), None)
+        return username(user) if self.datacenter and user is not None else email
+
     def confluence_settings(self) -> dict[str, Any]:
         """The [confluence] settings that point the product at this emulator."""
+        if self.datacenter:
+            return {"deployment": "datacenter", "domain_name": self.domain,
+                    "context_path": self.server.context, "pat": self.token, "ca_bundle": self.ca_path,
+                    "scheme": self.server.scheme}
         return {"domain_name": self.domain, "email": self.email, "api_token": self.token,
                 "ca_bundle": self.ca_path, "scheme": self.server.scheme}
 
@@ -151,12 +185,19 @@ def start_emulator(corpus: str | Path | Iterable[dict[str, Any]] | None = None, 
                    email: str = DEFAULT_EMAIL, token: str | None = None,
                    spaces: Iterable[dict[str, Any]] | None = None,
                    users: Iterable[dict[str, Any]] | None = None,
-                   groups: Iterable[dict[str, Any]] | None = None) -> EmulatorHandle:
-    """Start an emulator on a background thread; call `.stop()` on the handle when done."""
+                   groups: Iterable[dict[str, Any]] | None = None, datacenter: bool = False,
+                   context_path: str = "", timezone: str = "UTC") -> EmulatorHandle:
+    """Start an emulator on a background thread; call `.stop()` on the handle when done.
+    `datacenter=True` serves Confluence Data Center's REST (see emulator/datacenter.py) under
+    `context_path`, with the token as a bearer personal access token (44 characters, like Data
+    Center's) and CQL dates read in `timezone`."""
     store = build_store(corpus, sample=sample, pages=pages, blogposts=blogposts, seed=seed, email=email,
                         spaces=spaces, users=users, groups=groups)
-    server = EmulatorServer(store, email=email, token=token or secrets.token_urlsafe(18),
-                            http=http, port=port)
+    if token is None:
+        token = (base64.b64encode(secrets.token_bytes(33)).decode() if datacenter
+                 else secrets.token_urlsafe(18))
+    server = EmulatorServer(store, email=email, token=token, http=http, port=port, datacenter=datacenter,
+                            context_path=context_path, timezone=timezone)
     return EmulatorHandle(server.start())
 
 
@@ -166,12 +207,14 @@ def running_emulator(corpus: str | Path | Iterable[dict[str, Any]] | None = None
                      port: int = 0, email: str = DEFAULT_EMAIL, token: str | None = None,
                      spaces: Iterable[dict[str, Any]] | None = None,
                      users: Iterable[dict[str, Any]] | None = None,
-                     groups: Iterable[dict[str, Any]] | None = None) -> Iterator[EmulatorHandle]:
+                     groups: Iterable[dict[str, Any]] | None = None, datacenter: bool = False,
+                     context_path: str = "", timezone: str = "UTC") -> Iterator[EmulatorHandle]:
     """The emulator on 127.0.0.1 for the duration of the block (stopped even on errors).
     `spaces=`, `users=`, `groups=` replace the corpus's own (see `build_store`)."""
     handle = start_emulator(corpus, sample=sample, pages=pages, blogposts=blogposts, seed=seed,
                             http=http, port=port, email=email, token=token, spaces=spaces, users=users,
-                            groups=groups)
+                            groups=groups, datacenter=datacenter, context_path=context_path,
+                            timezone=timezone)
     try:
         yield handle
     finally:

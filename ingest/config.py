@@ -28,7 +28,9 @@ from pydantic_settings import (
 
 from ingest.errors import ConfigError
 
-SECRET_KEYS = {("confluence", "api_token"), ("server", "api_keys"), ("llm", "api_key")}
+SECRET_KEYS = {("confluence", "api_token"), ("confluence", "pat"), ("confluence", "password"),
+               ("server", "api_keys"), ("llm", "api_key")}
+CLOUD_CONTEXT = "/wiki"
 
 
 def _split_list(value: Any) -> Any:
@@ -61,9 +63,16 @@ def _check_pem(path: str) -> None:
 
 
 class ConfluenceSettings(BaseModel):
+    deployment: Literal["cloud", "datacenter"] = "cloud"
     domain_name: str = ""
+    # The site's context path: Cloud's is /wiki; a Data Center site's is "" or e.g. "/confluence".
+    # None: the deployment's default.
+    context_path: str | None = None
     email: str = ""
     api_token: SecretStr = SecretStr("")
+    pat: SecretStr = SecretStr("")  # a Data Center personal access token (bearer)
+    username: str = ""  # Server / Data Center basic auth, with KB_CONFLUENCE__PASSWORD
+    password: SecretStr = SecretStr("")
     spaces: Annotated[list[str], NoDecode] = Field(default_factory=list)
     ca_bundle: str = ""
     scheme: Literal["https", "http"] = "https"
@@ -77,6 +86,9 @@ class ConfluenceSettings(BaseModel):
         raw = self.domain_name.strip()
         if "://" in raw or "/" in raw:
             parts = urlsplit(raw if "://" in raw else f"//{raw}")
+            path = parts.path.rstrip("/")
+            if self.deployment == "datacenter" and path and self.context_path is None:
+                self.context_path = path  # a Data Center URL's path is its context path
             if parts.scheme and parts.scheme != self.scheme:
                 raise ValueError(f"domain_name {raw!r} says {parts.scheme}:// but scheme is {self.scheme!r}: "
                                  f"set domain_name = {parts.netloc!r} and scheme = {parts.scheme!r}")
@@ -89,6 +101,7 @@ class ConfluenceSettings(BaseModel):
         if raw and not _HOST.fullmatch(raw):
             raise ValueError(f"domain_name {raw!r} is not a host[:port]; e.g. 'example.atlassian.net'")
         self.domain_name = raw
+        self.context_path = _context_path(self.context_path)
         if self.ca_bundle:
             _check_pem(self.ca_bundle)
         return self
@@ -96,6 +109,28 @@ class ConfluenceSettings(BaseModel):
     @property
     def base_url(self) -> str:
         return f"{self.scheme}://{self.domain_name}"
+
+    @property
+    def context(self) -> str:
+        """The context path in use: set, else /wiki on Cloud and none on Data Center."""
+        if self.context_path is not None:
+            return self.context_path
+        return CLOUD_CONTEXT if self.deployment == "cloud" else ""
+
+    @property
+    def site_url(self) -> str:
+        """The site's base: scheme, host and context path (REST lives under it at /rest/api)."""
+        return self.base_url + self.context
+
+
+def _context_path(value: str | None) -> str | None:
+    """"confluence/", "/confluence" -> "/confluence"; "" and "/" -> "" (the server's root)."""
+    if value is None:
+        return None
+    text = value.strip().strip("/")
+    if text and not re.fullmatch(r"[A-Za-z0-9._~%!$&'()*+,;=:@/-]+", text):
+        raise ValueError(f"context_path {value!r} is not a URL path; e.g. '/confluence' or ''")
+    return f"/{text}" if text else ""
 
 
 class DataSettings(BaseModel):

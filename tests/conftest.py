@@ -73,6 +73,16 @@ def emulator() -> object:
         yield handle
 
 
+DEPLOYMENTS = {"cloud": {}, "datacenter": {"datacenter": True, "context_path": "/confluence"}}
+
+
+@pytest.fixture(params=sorted(DEPLOYMENTS))
+def deployment(request: pytest.FixtureRequest) -> dict[str, object]:
+    """The emulator's keywords for each mode, Cloud and Data Center (context path /confluence): a
+    test that takes it runs against both, through `emulator_factory(..., **deployment)`."""
+    return dict(DEPLOYMENTS[request.param])
+
+
 @pytest.fixture
 def emulator_factory() -> object:
     """Start emulators with `running_emulator`'s keywords (corpus, pages, blogposts, seed, http, ...);

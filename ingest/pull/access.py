@@ -20,6 +20,13 @@ from ingest.storage.access import LedgerAccess, Recomputed
 from ingest.storage.ledger import Ledger
 
 ACCESS_STREAMS = ("spaces", "groups", "group_members")
+DC_ACCESS_STREAMS = (*ACCESS_STREAMS, "space_permissions")  # Data Center: permissions per space
+
+
+def access_streams(deployment: str) -> tuple[str, ...]:
+    """The streams access is read from: Cloud expands permissions on the spaces listing, Data Center
+    lists them per space (`space/{key}/permissions`)."""
+    return DC_ACCESS_STREAMS if deployment == "datacenter" else ACCESS_STREAMS
 Read = tuple[tuple[str, ...], tuple[str, ...]]
 
 
@@ -43,11 +50,16 @@ class PulledAccess:
         self.add_people(src.restriction_people(record))
 
 
-def read_access(cache: Any, pulled: PulledAccess) -> None:
-    """Fill `pulled` from the cache's spaces, groups and group_members streams."""
+def read_access(cache: Any, pulled: PulledAccess, deployment: str = "cloud") -> None:
+    """Fill `pulled` from the cache's spaces, groups and group_members streams (and, on Data
+    Center, space_permissions)."""
     rules: list[SpaceRule] = []
+    dc_rules: dict[str, SpaceRule] | None = None
+    if deployment == "datacenter":
+        dc_rules = src.dc_space_rules(src.cached_records(cache, "space_permissions"))
+        pulled.add_people(src.dc_space_people(src.cached_records(cache, "space_permissions")))
     for record in src.cached_records(cache, "spaces"):
-        rule = src.to_space_rule(record)
+        rule = src.to_space_rule(record) if dc_rules is None else dc_rules.get(str(record.get("key")))
         if rule is None:
             pulled.unresolved_spaces.append(str(record.get("key")))
         else:

@@ -29,7 +29,7 @@ from typing import Any
 from ingest.config import Settings
 from ingest.errors import KBError, MassDeleteRefused, SourceError
 from ingest.pull import _airbyte as src
-from ingest.pull.access import ACCESS_STREAMS, read_access, write_access
+from ingest.pull.access import access_streams, read_access, write_access
 from ingest.pull.access import report as access_report
 from ingest.pull.apply import DRY_RUN_CACHE, Progress, PullRun, apply_pages, batched
 from ingest.pull.cursor import moves, start_date, start_dates
@@ -51,6 +51,8 @@ def pull(settings: Settings, *, spaces: Sequence[str] | None = None, full: bool 
     if kind not in ("manifest", "stock"):
         raise KBError(f"unknown source {kind!r}",
                       "use --source manifest (ours, incremental) or --source stock")
+    if kind == "stock":
+        src.stock_config(settings)  # at once, before any lock or cache: it cannot talk to Data Center
     scope = tuple(spaces or settings.confluence.spaces)
     meter = src.RequestMeter(give_up_after=settings.pull.give_up_after_seconds)
     lock = nullcontext() if dry_run else writer(settings.data_dir, "pull")
@@ -93,7 +95,9 @@ def _pull_manifest(run: PullRun, meter: Any, *, full: bool, allow_mass_delete: b
     sweeping = full or _sweep_due(ledger, settings.pull.sweep_every)  # --full: exact, whatever the lag
     # The access streams (spaces with their permissions, groups, members) on every pull: what they
     # hold changes without a new version of any page (ingest.pull.access).
-    streams = ["pages", "blog_posts", *ACCESS_STREAMS] + (list(src.SWEEP_STREAMS) if sweeping else [])
+    deployment = settings.confluence.deployment
+    streams = ["pages", "blog_posts", *access_streams(deployment)]
+    streams += list(src.SWEEP_STREAMS) if sweeping else []
     config = src.manifest_config(settings, start_date=start_date(ledger, settings, run.spaces, full),
                                  start_dates=start_dates(ledger, settings, run.spaces, full),
                                  spaces=run.spaces)
@@ -108,7 +112,7 @@ def _pull_manifest(run: PullRun, meter: Any, *, full: bool, allow_mass_delete: b
             if salvage is not None:
                 salvage.discard()
         names = src.space_names(cache)
-        read_access(cache, run.access)
+        read_access(cache, run.access, deployment)
         known = ledger.page_states(run.spaces)
         site = src.site_url(settings)
         for stream in src.CONTENT_STREAMS:

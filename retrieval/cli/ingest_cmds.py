@@ -46,6 +46,30 @@ def register(app: typer.Typer, state: Any) -> None:
             typer.echo(f"note: {note}", err=True)
         typer.echo(" ".join(f"{k}={v}" for k, v in report.to_dict().items()))
 
+    @app.command("check")
+    def check_cmd(as_json: bool = typer.Option(False, "--json", help="one JSON object on stdout")) -> None:
+        """Check the connection to Confluence: deployment, version, user, readable spaces, and whether
+        space permissions and group members can be read. A failure says why in one line (exit 3)."""
+        from ingest.errors import SourceError
+        from ingest.pull.check import check
+
+        report = check(state.settings())
+        if as_json:
+            emit_json(report.to_dict())
+            if not report.ok:
+                raise typer.Exit(SourceError.exit_code)
+            return
+        if not report.ok:
+            raise SourceError(f"check failed ({report.kind}): {report.error}", report.hint,
+                              {"kind": report.kind})
+        yes = {True: "yes", False: "no (pages stay hidden until it can)"}
+        for key, value in (("deployment", report.deployment), ("url", report.url),
+                           ("version", report.version), ("user", report.user),
+                           ("spaces readable", report.spaces),
+                           ("space permissions", yes[report.space_permissions]),
+                           ("group members", yes[report.group_members])):
+            typer.echo(f"{key}: {safe(str(value))}")
+
     _register_index_commands(app, state)  # kb ingest / status / reindex (INDEX)
     _register_inspect_command(app, state)  # kb inspect (CLEAN)
 

@@ -1,6 +1,7 @@
 """Access changes bump no version in Confluence; each must still show up after the next pull,
 as a metadata update: 0 chunks embedded. Restrictions (added and removed, inherited by children),
-space permissions and group members, against the emulator, through PyAirbyte."""
+space permissions and group members, against both modes of the emulator (Cloud and Data Center,
+where people are named by username), through PyAirbyte."""
 
 from __future__ import annotations
 
@@ -30,18 +31,20 @@ SPACES = [{"key": "OPS", "name": "Ops", "permissions": {"users": [], "groups": [
 
 
 @pytest.fixture
-def site(emulator_factory: Any, tmp_path: Path) -> tuple[Any, Settings]:
-    emu = emulator_factory(ITEMS, users=USERS, groups=GROUPS, spaces=SPACES)
+def site(emulator_factory: Any, deployment: dict[str, Any], tmp_path: Path) -> tuple[Any, Settings]:
+    emu = emulator_factory(ITEMS, users=USERS, groups=GROUPS, spaces=SPACES, **deployment)
     settings = load_settings(confluence=emu.confluence_settings(), data={"dir": str(tmp_path / "kb")})
     first = ingest(settings, embedder=FakeEmbedder())
     assert first.index.chunks_embedded > 0 and first.pull.access["unresolved"] == 0
     return emu, settings
 
 
-def seen(settings: Settings, who: str, query: str) -> set[str]:
+def seen(site: tuple[Any, Settings], email: str, query: str) -> set[str]:
     """The pages `query` finds for `who` lexically; the dense side (Chroma's copy of each page's
     class, updated without embedding) must agree: with k above the page count it returns every
     page `who` may view, so it must hold exactly what the ledger lets them see."""
+    emu, settings = site
+    who = emu.login(email)
     searcher = Searcher(settings, embedder=FakeEmbedder())
     try:
         found = {h.page_id for h in searcher.search(query, k=10, principal=who, mode="lexical")}
@@ -62,40 +65,40 @@ def again(settings: Settings) -> None:
 
 def test_a_restriction_added_then_removed_hides_then_shows_the_subtree(site: tuple[Any, Settings]) -> None:
     emu, settings = site
-    assert seen(settings, "bob@chg.test", "quokka drill") == {"81001", "81002"}
+    assert seen(site, "bob@chg.test", "quokka drill") == {"81001", "81002"}
     version = emu.admin.get("81001")["version"]
     emu.admin.set_restrictions("81001", groups=["sec"])
     assert emu.admin.get("81001")["version"] == version
     again(settings)
-    assert seen(settings, "bob@chg.test", "quokka drill") == set()  # the child inherits it
-    assert seen(settings, "sec@chg.test", "quokka drill") == {"81001", "81002"}
+    assert seen(site, "bob@chg.test", "quokka drill") == set()  # the child inherits it
+    assert seen(site, "sec@chg.test", "quokka drill") == {"81001", "81002"}
     emu.admin.set_restrictions("81001")
     again(settings)
-    assert seen(settings, "bob@chg.test", "quokka drill") == {"81001", "81002"}
+    assert seen(site, "bob@chg.test", "quokka drill") == {"81001", "81002"}
 
 
 def test_a_group_member_added_then_removed(site: tuple[Any, Settings]) -> None:
     emu, settings = site
-    assert seen(settings, "bob@chg.test", "wombat vault keys") == set()
+    assert seen(site, "bob@chg.test", "wombat vault keys") == set()
     emu.admin.add_member("sec", "acc-bob")
     again(settings)
-    assert seen(settings, "bob@chg.test", "wombat vault keys") == {"81003"}
+    assert seen(site, "bob@chg.test", "wombat vault keys") == {"81003"}
     emu.admin.remove_member("sec", "acc-bob")
     again(settings)
-    assert seen(settings, "bob@chg.test", "wombat vault keys") == set()
+    assert seen(site, "bob@chg.test", "wombat vault keys") == set()
 
 
 def test_a_space_permission_removed_then_given_to_one_user(site: tuple[Any, Settings]) -> None:
     emu, settings = site
     emu.admin.set_space_permissions("OPS", groups=["sec"])
     again(settings)
-    assert seen(settings, "bob@chg.test", "quokka drill") == set()
-    assert seen(settings, "sec@chg.test", "quokka drill") == {"81001", "81002"}
+    assert seen(site, "bob@chg.test", "quokka drill") == set()
+    assert seen(site, "sec@chg.test", "quokka drill") == {"81001", "81002"}
     emu.admin.set_space_permissions("OPS", users=["acc-bob"])
     again(settings)
-    assert seen(settings, "bob@chg.test", "quokka drill") == {"81001", "81002"}
-    assert seen(settings, "sec@chg.test", "wombat vault keys") == set()  # the space lets sec in no more
+    assert seen(site, "bob@chg.test", "quokka drill") == {"81001", "81002"}
+    assert seen(site, "sec@chg.test", "wombat vault keys") == set()  # the space lets sec in no more
     emu.admin.set_space_permissions("OPS", anonymous=True)
     again(settings)
-    assert seen(settings, "anonymous", "quokka drill") == {"81001", "81002"}
-    assert seen(settings, "anonymous", "wombat vault keys") == set()
+    assert seen(site, "anonymous", "quokka drill") == {"81001", "81002"}
+    assert seen(site, "anonymous", "wombat vault keys") == set()

@@ -1,12 +1,14 @@
 """The incremental pull against the emulator, proven from its request log and the ledger.
 
 A generated site (3 spaces, 60 pages, 6 blog posts) and small page sizes, so every read pages.
-The emulator's clock moves between steps, so each pull's lookback window is predictable.
+The emulator's clock moves between steps, so each pull's lookback window is predictable. Every
+test on `site` runs against both modes of the emulator: Cloud and Data Center (`deployment`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +24,8 @@ TOTAL = 66
 
 
 @pytest.fixture
-def site(emulator_factory: Any, tmp_path: Path) -> tuple[Any, Settings]:
-    emu = emulator_factory(pages=60, blogposts=6, seed=3)
+def site(emulator_factory: Any, deployment: dict[str, Any], tmp_path: Path) -> tuple[Any, Settings]:
+    emu = emulator_factory(pages=60, blogposts=6, seed=3, **deployment)
     settings = load_settings(confluence=emu.confluence_settings(), data={"dir": str(tmp_path / "kb")},
                              pull={"page_size": 10, "sweep_page_size": 25, "backoff_factor": 0.01,
                                    "max_retries": 2, "lookback_minutes": 2})
@@ -74,7 +76,7 @@ def test_first_pull_reads_all_then_only_the_window(site: tuple[Any, Settings]) -
         cursor = led.get_cursor("content")
         assert cursor == max(p.updated_at for p in led.iter_pages())
         page = next(led.iter_pages())
-        assert page.body_html and page.url.startswith(emu.url + "/wiki/") and page.space_name
+        assert page.body_html and page.url.startswith(emu.site_url + "/") and page.space_name
     emu.admin.clear_requests()
     second = pull(settings)
     since = window_start(cursor)
@@ -203,8 +205,8 @@ def test_a_sweep_that_fails_midway_deletes_nothing(site: tuple[Any, Settings]) -
     emu.admin.purge(a)
     emu.admin.trash(b)
     before = rows(settings)
-    emu.admin.faults("/wiki/rest/api/conten[t]", "503")  # the trash listing: the sweep's second half
-    with pytest.raises(SourceError, match=r"/wiki/rest/api/content -> 503"):
+    emu.admin.faults(f"{emu.rest}/conten[t]", "503")  # the trash listing: the sweep's second half
+    with pytest.raises(SourceError, match=re.escape(emu.rest) + r"/content -> 503"):
         pull(settings)
     assert rows(settings) == before
     emu.admin.clear_faults()

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ingest.pull._airbyte.records import get_path
+from ingest.pull._airbyte.records import get_path, user_key
 
 _MISSING = object()
 
@@ -45,6 +45,8 @@ def _results(response: Any) -> list[Any]:
         body = response_body(response)
     except ValueError:
         return []  # the error filter has already retried or failed a body that is not JSON
+    if isinstance(body, list):  # Data Center's space permissions: a bare array
+        return body
     results = body.get("results") if isinstance(body, Mapping) else None
     return results if isinstance(results, list) else []
 
@@ -83,7 +85,7 @@ class SweepPageExtractor:
             read = get_path(item, "restrictions", "read", "restrictions")
             if isinstance(read, Mapping):  # own read restriction: ids and names only
                 light["read"] = {
-                    "users": [u.get("accountId") for u in get_path(read, "user", "results", default=[])
+                    "users": [user_key(u) for u in get_path(read, "user", "results", default=[])
                               if isinstance(u, Mapping)],
                     "groups": [g.get("name") for g in get_path(read, "group", "results", default=[])
                                if isinstance(g, Mapping)]}
@@ -96,7 +98,8 @@ class SweepPageExtractor:
 
 @dataclass
 class NextLink:
-    """CDK pagination strategy: follow the listing's `_links.next` (Cloud's search cursor)."""
+    """CDK pagination strategy: follow the listing's `_links.next` (Cloud's search cursor, Data
+    Center's start/limit), relative to the site's context path (or absolute, as some DC builds send)."""
 
     config: Mapping[str, Any]
 
@@ -113,7 +116,10 @@ class NextLink:
         nxt = get_path(body, "_links", "next")
         if not nxt:
             return None
-        return f"{self.config.get('scheme', 'https')}://{self.config['domain_name']}/wiki{nxt}"
+        if str(nxt).startswith(("https://", "http://")):
+            return str(nxt)
+        context = self.config.get("context_path", "/wiki")
+        return f"{self.config.get('scheme', 'https')}://{self.config['domain_name']}{context}{nxt}"
 
     def get_page_size(self) -> int | None:
         return None

@@ -5,6 +5,7 @@ took over two minutes to fail with a generic hint. `classify` names what went wr
 - `tls`: a certificate that does not verify (a private CA without ca_bundle), or a handshake that fails
   before the site ever answered (https against plain http);
 - `scheme`: scheme = "http" against a server that speaks TLS (it resets every plain request);
+- `proxy`: the proxy named by HTTPS_PROXY / HTTP_PROXY cannot be reached or refuses the tunnel;
 - `dns`, `refused`, `timeout`: the host does not resolve, nothing listens, nothing answers;
   hopeless only while the site has not answered once this run (a server that answered and then
   drops out may be restarting: those stay retried). Timeouts get one retry first, so the total is
@@ -21,8 +22,8 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 TIMEOUTS_BEFORE_GIVING_UP = 2
-HOPELESS_TITLES = {"tls": "TLS failed", "scheme": "wrong scheme", "dns": "host not found",
-                   "refused": "connection refused", "timeout": "no answer",
+HOPELESS_TITLES = {"tls": "TLS failed", "scheme": "wrong scheme", "proxy": "proxy failed",
+                   "dns": "host not found", "refused": "connection refused", "timeout": "no answer",
                    "stalled": "no good answer for too long"}
 
 
@@ -43,6 +44,8 @@ def classify(exc: BaseException, url: str, *, answered: bool, timeouts: int) -> 
         return "tls"  # a certificate does not change between retries
     if answered:
         return None
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return "proxy"  # before `refused`: a closed proxy port refuses too
     if any(isinstance(e, ssl.SSLError) and not isinstance(e, ssl.SSLEOFError) for e in chain):
         return "tls"  # a handshake that fails before the site ever answered (https against http)
     text = " ".join(str(e) for e in chain)
@@ -95,6 +98,8 @@ def hint(kind: str, base_url: str, timeout: float, give_up_after: float = 0.0) -
         "tls": f"the TLS handshake with {host} failed: for a private CA set [confluence] ca_bundle to its "
                "PEM file; if the server speaks plain HTTP set [confluence] scheme = \"http\"",
         "scheme": f"{host} speaks HTTPS but [confluence] scheme is \"http\": set scheme = \"https\"",
+        "proxy": f"the proxy in the environment (HTTPS_PROXY / HTTP_PROXY) could not take a request for "
+                 f"{host}: fix or unset it, or add the host to NO_PROXY",
         "dns": f"{host.split(':')[0]} does not resolve: check [confluence] domain_name (a bare host such as "
                "example.atlassian.net) and this machine's DNS",
         "refused": f"nothing listens on {host}: check the port in [confluence] domain_name and that the "

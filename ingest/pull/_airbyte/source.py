@@ -116,10 +116,12 @@ def _source_error(exc: Exception, meter: RequestMeter, settings: Settings,
         return SourceError(f"{what}: {where} ({title})", guidance,
                            {"endpoint": where, "requests": meter.requests, "kind": meter.hopeless})
     if "401" in where or "403" in where:
-        guidance = ("check [confluence] email and KB_CONFLUENCE__API_TOKEN "
-                    "(and that the account can read the site)")
+        creds = ("KB_CONFLUENCE__PAT (or username and KB_CONFLUENCE__PASSWORD)"
+                 if settings.confluence.deployment == "datacenter" else "email and KB_CONFLUENCE__API_TOKEN")
+        guidance = (f"check [confluence] {creds} (and that the account can read the site); "
+                    "`kb check` says more")
     else:
-        guidance = (f"check that {settings.confluence.base_url} is reachable (and [confluence] ca_bundle "
+        guidance = (f"check that {settings.confluence.site_url} is reachable (and [confluence] ca_bundle "
                     "for a private CA), then run `kb pull` again: nothing was applied for pages it did not "
                     "finish")
     return SourceError(f"{what}: {where} ({text})", guidance,
