@@ -39,6 +39,7 @@ class PulledAccess:
     members: dict[str, set[str]] | None = None
     people: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     restrictions: dict[str, Read] = field(default_factory=dict)
+    unreadable_groups: list[str] = field(default_factory=list)  # group listings refused (403): empty
 
     def add_people(self, people: Iterable[tuple[str, str, str]]) -> None:
         for account_id, email, name in people:
@@ -95,4 +96,5 @@ def report(result: Recomputed, pulled: PulledAccess) -> dict[str, Any]:
             "unresolved": len(result.unresolved),
             "unresolved_pages": [{"page_id": pid, "why": why} for pid, why in result.unresolved[:50]],
             "spaces_without_permissions": sorted(pulled.unresolved_spaces),
-            "groups": len(pulled.members or {}), "spaces": len(pulled.rules or [])}
+            "groups": len(pulled.members or {}), "spaces": len(pulled.rules or []),
+            "groups_unreadable": len(pulled.unreadable_groups)}

@@ -113,6 +113,7 @@ def _pull_manifest(run: PullRun, meter: Any, *, full: bool, allow_mass_delete: b
                 salvage.discard()
         names = src.space_names(cache)
         read_access(cache, run.access, deployment)
+        _note_unreadable_groups(run, meter)
         known = ledger.page_states(run.spaces)
         site = src.site_url(settings)
         for stream in src.CONTENT_STREAMS:
@@ -197,6 +198,15 @@ def _commit_sweep(run: PullRun, plan: SweepPlan, known: dict[str, PageState], *,
         run.ledger.set_meta("pull_runs_since_sweep", "0")
 
     _commit_cursor(run, actions)
+
+
+def _note_unreadable_groups(run: PullRun, meter: Any) -> None:
+    """Group listings the account may not read (403) were skipped: those groups count as empty."""
+    refused = run.access.unreadable_groups = [path for path in meter.forbidden if "/group" in path]
+    if refused:
+        run.notes.append(f"access: {len(refused)} group listings were refused (403), e.g. {refused[0]}: "
+                         "those groups count as empty, so what they grant stays hidden; give the account "
+                         "permission to browse users and groups")
 
 
 def _keep_what_was_read(run: PullRun, salvage: src.Salvage | None, err: SourceError) -> SourceError:

@@ -102,3 +102,19 @@ def test_a_space_permission_removed_then_given_to_one_user(site: tuple[Any, Sett
     again(settings)
     assert seen(site, "anonymous", "quokka drill") == {"81001", "81002"}
     assert seen(site, "anonymous", "wombat vault keys") == set()
+
+
+def test_unreadable_group_listings_fail_closed_not_the_pull(site: tuple[Any, Settings]) -> None:
+    """Before: a 403 on a group's member listing (an account without "browse users and groups")
+    failed the whole pull. Now those groups count as empty: what they grant is hidden, the report
+    says so, and the next readable listing gives it back."""
+    emu, settings = site
+    assert seen(site, "sec@chg.test", "wombat vault keys") == {"81003"}
+    emu.admin.faults("*/group/*", "403")  # every group's members (the listing of groups answers)
+    report = ingest(settings, embedder=FakeEmbedder())
+    assert report.pull.access["groups_unreadable"] >= 1
+    assert any("refused (403)" in note for note in report.pull.notes)
+    assert seen(site, "sec@chg.test", "wombat vault keys") == set()  # sec's membership is not known
+    emu.admin.clear_faults()
+    again(settings)
+    assert seen(site, "sec@chg.test", "wombat vault keys") == {"81003"}

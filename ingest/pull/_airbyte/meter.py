@@ -38,6 +38,7 @@ class RequestMeter:
     give_up_after: float = 0.0  # seconds without a successful answer before the read stops (0: never)
     last_ok: float = 0.0  # monotonic time of the last successful answer (or of the read's start)
     failed_since_ok: int = 0
+    forbidden: list[str] = field(default_factory=list)  # paths answered 403 (the first 1,000)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def stalled(self, failed: bool) -> bool:
@@ -55,6 +56,8 @@ class RequestMeter:
             self.bytes += size
             if error or (status is not None and status >= 400):
                 self.last_failure = f"{method} {urlsplit(url).path} -> {error or status}"
+            if status == 403 and len(self.forbidden) < 1000:
+                self.forbidden.append(urlsplit(url).path)
 
 
 @contextmanager
