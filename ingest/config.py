@@ -167,6 +167,9 @@ class EmbedSettings(BaseModel):
     batch_size: int = Field(default=32, ge=1)
     device: str = "cpu"
     threads: int = Field(default=0, ge=0)  # torch CPU threads; 0 = torch's default (one per core)
+    query_threads: int = Field(default=1, ge=0)  # torch threads for one query's embedding; 0 = as threads
+    # "auto" | "torch" | "torch-bf16" | "openvino" | "onnx": see ingest.index.backends
+    backend: Literal["auto", "torch", "torch-bf16", "openvino", "onnx"] = "auto"
 
 
 class ChromaSettings(BaseModel):

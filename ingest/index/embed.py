@@ -51,13 +51,16 @@ def _normalise(matrix: np.ndarray) -> np.ndarray:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model on CPU (or the configured device), batched and normalised."""
 
-    def __init__(self, model: Any, model_id: str, batch_size: int = 64) -> None:
+    def __init__(self, model: Any, model_id: str, batch_size: int = 64, *, backend: str = "torch",
+                 batch_threads: int = 0, query_threads: int = 0) -> None:
         self._model = model
         self._counter = _private_tokenizer(model.tokenizer)
-        self.model_id = model_id
+        self.model_id = model_id  # the backend is not part of it: see ingest.index.backends
+        self.backend = backend
         self.dimensions = int(model.get_embedding_dimension())
         self.max_tokens = int(model.max_seq_length)
         self.batch_size = batch_size
+        self.batch_threads, self.query_threads = batch_threads, query_threads
 
     def count_tokens(self, text: str) -> int:
         return len(self._counter.encode(text, add_special_tokens=True).ids)
@@ -65,12 +68,23 @@ class SentenceTransformerEmbedder:
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        vectors = self._model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                                     convert_to_numpy=True, show_progress_bar=False)
-        return np.asarray(vectors, dtype=np.float32)
+        set_threads(self.batch_threads)
+        return self._encode(list(texts))
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed_documents([text])[0]
+        set_threads(self.query_threads)
+        return self._encode([text])[0]
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        """sentence-transformers sorts each call's texts by length (less padding) and restores their
+        order; the indexer hands it long batches (16 x batch_size) so the sort has room to work."""
+        if self.backend == "torch":
+            vectors = self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                         convert_to_numpy=True, show_progress_bar=False)
+            return np.asarray(vectors, dtype=np.float32)
+        from ingest.index.backends import encode
+
+        return encode(self._model, texts, batch_size=self.batch_size)
 
 
 def _private_tokenizer(hf_tokenizer: Any) -> Any:
@@ -104,22 +118,32 @@ def load_embedder(settings: Settings) -> Embedder:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     _fixed_mmap_threshold()
     _quiet_loaders()
+    from ingest.index.backends import refuse_early, select
+
+    conf = settings.embed
+    refuse_early(conf.backend)  # before the model loads: a refusal costs nothing
+    import torch
     from sentence_transformers import SentenceTransformer
 
-    set_threads(settings.embed.threads)
-    model = SentenceTransformer(path, device=settings.embed.device, local_files_only=True)
+    batch_threads = conf.threads or torch.get_num_threads()  # 0: torch's default, every core
+    set_threads(batch_threads)
+    model = SentenceTransformer(path, device=conf.device, local_files_only=True)
+    model, backend = select(conf.backend, model, path) if conf.device == "cpu" else (model, "torch")
     model_id = f"sentence-transformers/{name}" if name == BUNDLED_MODEL else name
-    return SentenceTransformerEmbedder(model, model_id=model_id, batch_size=settings.embed.batch_size)
+    return SentenceTransformerEmbedder(model, model_id=model_id, batch_size=conf.batch_size, backend=backend,
+                                       batch_threads=batch_threads,
+                                       query_threads=conf.query_threads or batch_threads)
 
 
 def set_threads(threads: int) -> None:
-    """torch's CPU threads for this process ([embed] threads; 0 leaves torch's default). One thread
-    suits a server answering many short queries on a shared machine (measured under load: ~15 ms a
-    query against ~480 ms with every core contending); the default suits a bulk ingest."""
+    """torch's CPU threads for this process (0 leaves them as they are). A batch ([embed] threads)
+    uses every core by default; one query ([embed] query_threads, default 1) uses one: on a busy
+    2-core machine a query took a median of 184 ms with every core contending, 38 ms with one."""
     if threads > 0:
         import torch
 
-        torch.set_num_threads(threads)
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
 
 
 def _fixed_mmap_threshold(threshold: int = 128 * 1024) -> None:

@@ -31,7 +31,9 @@ def test_fake_handles_text_without_words() -> None:
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
-    return load_embedder(load_settings(data={"dir": str(tmp_path_factory.mktemp("kb"))}))
+    # torch fp32: the exact-value checks below are fp32's (the bf16 backend: test_embed_backends.py)
+    return load_embedder(load_settings(data={"dir": str(tmp_path_factory.mktemp("kb"))},
+                                       embed={"backend": "torch"}))
 
 
 def test_bundled_model_offline(model: Embedder) -> None:
