@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/ingest.py [--pages 2000] [--seed 0] [--edit-fraction 0.01]
                                      [--fake | --hashed-vectors]
+    .venv/bin/python bench/ingest.py --backends torch,torch-bf16,auto [--rounds 2]
+                                     (see bench/ingest_backends.py)
 
 An emulator subprocess (`kb emulator --pages N --no-sample`) serves N generated pages; the ingest
 runs in this process with the bundled model (or, with --fake, the hashed fake, to time the plumbing).
@@ -45,9 +47,11 @@ from ingest.storage.chunks import LedgerChunks  # noqa: E402
 from ingest.storage.ledger import Ledger  # noqa: E402
 
 
-def start_emulator(pages: int, seed: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
+def start_emulator(pages: int, seed: int,
+                   sample: bool = False) -> tuple[subprocess.Popen[str], dict[str, str]]:
     kb = ROOT / ".venv" / "bin" / "kb"
-    proc = subprocess.Popen([str(kb), "emulator", "--no-sample", "--pages", str(pages), "--seed", str(seed)],
+    proc = subprocess.Popen([str(kb), "emulator", "--sample" if sample else "--no-sample",
+                             "--pages", str(pages), "--seed", str(seed)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = proc.stdout.readline() if proc.stdout else ""
     fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
@@ -199,12 +203,22 @@ def main() -> None:
     parser.add_argument("--fake", action="store_true", help="the hashed fake embedder (plumbing only)")
     parser.add_argument("--hashed-vectors", action="store_true",
                         help="the bundled model loaded and sizing chunks, hashed vectors (memory at scale)")
+    parser.add_argument("--backends", default="",
+                        help="comma-separated [embed] backends: full ingest and dense recall@5 of the sample "
+                             "space for each, side by side (bench/ingest_backends.py)")
+    parser.add_argument("--rounds", type=int, default=1, help="with --backends: interleaved rounds")
     args = parser.parse_args()
 
-    proc, fields = start_emulator(args.pages, args.seed)
+    proc, fields = start_emulator(0 if args.backends else args.pages, args.seed, sample=bool(args.backends))
     try:
         with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
-            run(args, fields, Path(tmp))
+            if args.backends:
+                from bench.ingest_backends import compare
+
+                compare([b.strip() for b in args.backends.split(",") if b.strip()], fields, Path(tmp),
+                        args.rounds)
+            else:
+                run(args, fields, Path(tmp))
     finally:
         proc.terminate()
         proc.wait(timeout=10)

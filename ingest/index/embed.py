@@ -125,7 +125,7 @@ def load_embedder(settings: Settings) -> Embedder:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    batch_threads = conf.threads or torch.get_num_threads()  # 0: torch's default, every core
+    batch_threads = conf.threads or _torch_default_threads(torch)  # 0: torch's default, every core
     set_threads(batch_threads)
     model = SentenceTransformer(path, device=conf.device, local_files_only=True)
     model, backend = select(conf.backend, model, path) if conf.device == "cpu" else (model, "torch")
@@ -133,6 +133,16 @@ def load_embedder(settings: Settings) -> Embedder:
     return SentenceTransformerEmbedder(model, model_id=model_id, batch_size=conf.batch_size, backend=backend,
                                        batch_threads=batch_threads,
                                        query_threads=conf.query_threads or batch_threads)
+
+
+_DEFAULT_THREADS: list[int] = []
+
+
+def _torch_default_threads(torch: Any) -> int:
+    """torch's own thread count, as it was before any embedder here set it (a query sets 1)."""
+    if not _DEFAULT_THREADS:
+        _DEFAULT_THREADS.append(torch.get_num_threads())
+    return _DEFAULT_THREADS[0]
 
 
 def set_threads(threads: int) -> None:

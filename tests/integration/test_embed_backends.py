@@ -78,3 +78,15 @@ def test_unbuilt_backend_is_refused_before_the_model_loads(tmp_path: Path,
     monkeypatch.setattr(backends, "select", lambda *a: pytest.fail("the model should not load"))
     with pytest.raises(ConfigError, match="'openvino' is not available in this build"):
         _embedder(tmp_path, "openvino")
+
+
+def test_a_query_uses_query_threads_and_a_batch_every_core(fp32: Any) -> None:
+    import torch
+
+    assert fp32.query_threads == 1 and fp32.batch_threads >= 1
+    fp32.embed_query("one short query")
+    assert torch.get_num_threads() == 1
+    fp32.embed_documents(["a batch", "of two"])
+    assert torch.get_num_threads() == fp32.batch_threads
+    again = load_embedder(load_settings(embed={"backend": "torch"}))  # after a query set 1
+    assert again.batch_threads == fp32.batch_threads
