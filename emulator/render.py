@@ -17,6 +17,7 @@ from urllib.parse import quote_plus
 
 from emulator.access import effective_perm
 from emulator.store import Item, Space, Store, User, iso
+from emulator.view import render_view
 
 Expand = dict[str, "Expand"]
 
@@ -158,14 +159,15 @@ def history_json(item: Item, store: Store, base: str, expand: Expand) -> dict[st
 
 def body_json(item: Item, expand: Expand) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    value = item.body if ("storage" in expand or "view" in expand) else ""
+    value = item.body if ("storage" in expand or "view" in expand or "export_view" in expand) else ""
     if "storage" in expand:
         out["storage"] = {"value": value, "representation": "storage", "embeddedContent": [],
                           "_expandable": {"content": f"/rest/api/content/{item.id}"}}
-    if "view" in expand:  # the emulator does not render: the view is the storage markup
-        out["view"] = {"value": value, "representation": "view",
-                       "_expandable": {"webresource": "", "embeddedContent": "", "mediaToken": "",
-                                       "content": f"/rest/api/content/{item.id}"}}
+    for rep in ("view", "export_view"):  # the storage markup with Cloud's heading ids (emulator/view.py)
+        if rep in expand:
+            out[rep] = {"value": render_view(item.title, value), "representation": rep,
+                        "_expandable": {"webresource": "", "embeddedContent": "", "mediaToken": "",
+                                        "content": f"/rest/api/content/{item.id}"}}
     out["_expandable"] = {k: "" for k in ("editor", "view", "export_view", "styled_view", "storage",
                                           "editor2", "anonymous_export_view", "atlas_doc_format",
                                           "dynamic") if k not in expand}

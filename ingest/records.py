@@ -63,6 +63,9 @@ class Block:
     heading_path: tuple[str, ...] = ()
     # For tables: the header line, repeated at the top of every chunk that holds rows of this table.
     table_header: str = ""
+    # Where a link to this block opens: the heading's id without the page title ("Setup", "Setup.1"),
+    # which the chunker completes (ingest/text/anchors.py); a "comment" block's anchor is complete.
+    anchor: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class Chunk:
     text: str
     text_hash: str
     tokens: int = 0
+    anchor: str = ""  # the id in the rendered page where this chunk's text starts ("" = the top)
 
     @property
     def embed_text(self) -> str:
@@ -97,9 +101,9 @@ def page_of(chunk_id: str) -> str:
 
 
 def make_chunk(page_id: str, index: int, header: str, heading_path: tuple[str, ...], text: str,
-               tokens: int = 0) -> Chunk:
+               tokens: int = 0, anchor: str = "") -> Chunk:
     return Chunk(chunk_id(page_id, index), page_id, index, header, heading_path, text,
-                 sha256(embed_text(header, text)), tokens)
+                 sha256(embed_text(header, text)), tokens, anchor)
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,7 @@ def chunk_metadata(page: Page, chunk: Chunk, model_id: str) -> dict[str, Any]:
     return {
         "page_id": page.id, "kind": page.kind, "space_key": page.space_key, "space_name": page.space_name,
         "title": page.title, "url": page.url, "heading_path": " › ".join(chunk.heading_path),
+        "anchor": chunk.anchor,
         "version": int(page.version), "updated_at": page.updated_at, "updated_ts": _epoch(page.updated_at),
         "labels": ("," + ",".join(page.labels) + ",") if page.labels else "",
         "text_hash": chunk.text_hash, "model_id": model_id, "chunk_index": chunk.index,

@@ -49,8 +49,8 @@ class LedgerChunks:
             for work in works:
                 conn.execute("DELETE FROM chunks WHERE page_id = ?", (work.page.id,))
                 conn.executemany(
-                    "INSERT INTO chunks(id, page_id, idx, text_hash, header, heading_path, text, tokens) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [chunk_row(c) for c in work.chunks])
+                    "INSERT INTO chunks(id, page_id, idx, text_hash, header, heading_path, text, tokens, "
+                    "anchor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [chunk_row(c) for c in work.chunks])
                 conn.execute("UPDATE pages SET indexed_version = ?, indexed_hash = ? WHERE id = ?",
                              (work.page.version, work.fingerprint, work.page.id))
 
@@ -91,8 +91,8 @@ class LedgerChunks:
 
 
 def chunk_row(c: Chunk) -> tuple[Any, ...]:
-    return (c.id, c.page_id, c.index, c.text_hash, c.header, json.dumps(list(c.heading_path),
-                                                                        ensure_ascii=False), c.text, c.tokens)
+    return (c.id, c.page_id, c.index, c.text_hash, c.header,
+            json.dumps(list(c.heading_path), ensure_ascii=False), c.text, c.tokens, c.anchor)
 
 
 def parts(items: list[Any], size: int = 500) -> Iterator[list[Any]]:

@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     header TEXT NOT NULL,
     heading_path TEXT NOT NULL DEFAULT '[]',
     text TEXT NOT NULL,
-    tokens INTEGER NOT NULL DEFAULT 0
+    tokens INTEGER NOT NULL DEFAULT 0,
+    anchor TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS chunks_page ON chunks(page_id);
 CREATE INDEX IF NOT EXISTS chunks_hash ON chunks(text_hash);
@@ -102,7 +103,8 @@ CREATE TABLE IF NOT EXISTS access_classes (
 );
 """
 # Columns added after a ledger was first made: (table, column, definition).
-ADDED_COLUMNS = (("pages", "acl", "TEXT NOT NULL DEFAULT ''"),)
+ADDED_COLUMNS = (("pages", "acl", "TEXT NOT NULL DEFAULT ''"),
+                 ("chunks", "anchor", "TEXT NOT NULL DEFAULT ''"))
 
 
 class Ledger:

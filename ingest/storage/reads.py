@@ -166,8 +166,9 @@ class LedgerReads:
         cond, params = _page_sql(scope)
         for start in range(0, len(ids), 500):
             part = list(ids[start:start + 500])
-            sql = ("SELECT c.id, c.page_id, c.header, c.heading_path, c.text, p.title, p.url, p.space_key, "
-                   "p.kind, p.updated_at, p.labels FROM chunks c LEFT JOIN pages p ON p.id = c.page_id "
+            sql = ("SELECT c.id, c.page_id, c.header, c.heading_path, c.anchor, c.text, p.title, p.url, "
+                   "p.space_key, p.kind, p.updated_at, p.labels "
+                   "FROM chunks c LEFT JOIN pages p ON p.id = c.page_id "
                    f"WHERE c.id IN ({','.join('?' * len(part))}) "
                    "AND coalesce(p.status, 'current') = 'current'"
                    + (f" AND {cond}" if cond else ""))

@@ -23,7 +23,7 @@ BUILDING_KEY = "reindex_building"
 _STAGING_SCHEMA = """
 CREATE TABLE chunks (id TEXT PRIMARY KEY, page_id TEXT NOT NULL, idx INTEGER NOT NULL,
     text_hash TEXT NOT NULL, header TEXT NOT NULL, heading_path TEXT NOT NULL, text TEXT NOT NULL,
-    tokens INTEGER NOT NULL);
+    tokens INTEGER NOT NULL, anchor TEXT NOT NULL DEFAULT '');
 CREATE TABLE pages (id TEXT PRIMARY KEY, indexed_version INTEGER, indexed_hash TEXT);
 """
 
@@ -43,7 +43,7 @@ class Staging:
     def replace(self, works: Sequence[Any]) -> None:
         with self.conn:
             for work in works:
-                self.conn.executemany("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                self.conn.executemany("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                       [chunk_row(c) for c in work.chunks])
                 self.conn.execute("INSERT OR REPLACE INTO pages VALUES (?, ?, ?)",
                                   (work.page.id, work.page.version, work.fingerprint))
@@ -56,8 +56,8 @@ class Staging:
             with ledger.tx() as conn:
                 conn.execute("DELETE FROM chunks")
                 conn.execute("INSERT INTO chunks(id, page_id, idx, text_hash, header, heading_path, text, "
-                             "tokens) SELECT id, page_id, idx, text_hash, header, heading_path, text, tokens "
-                             "FROM staging.chunks ORDER BY page_id, idx")
+                             "tokens, anchor) SELECT id, page_id, idx, text_hash, header, heading_path, "
+                             "text, tokens, anchor FROM staging.chunks ORDER BY page_id, idx")
                 conn.execute("UPDATE pages SET indexed_version = NULL, indexed_hash = NULL")
                 conn.execute("UPDATE pages SET indexed_version = s.indexed_version, indexed_hash = "
                              "s.indexed_hash FROM staging.pages AS s WHERE s.id = pages.id")

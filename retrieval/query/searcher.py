@@ -97,10 +97,19 @@ class Hit:
     updated_at: str = ""
     labels: tuple[str, ...] = ()
     similarity: float | None = None
+    anchor: str = ""  # the heading's id in the rendered page ("" = the top of the page)
+
+    @property
+    def link(self) -> str:
+        """Where a citation of this chunk opens: `url#anchor` (the page's heading), else `url`."""
+        from ingest.text.anchors import link
+
+        return link(self.url, self.anchor)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["labels"] = list(self.labels)
+        out["link"] = self.link
         return out
 
 
@@ -374,7 +383,8 @@ class Searcher:
                 chunk_id=cid, page_id=row["page_id"], title=row["title"] or "", url=row["url"] or "",
                 heading_path=_heading_path(row["heading_path"]), text=row["text"], header=row["header"],
                 score=score, ranks=ranks, space_key=row["space_key"] or "", kind=row["kind"] or "",
-                updated_at=row["updated_at"] or "", labels=_labels(row["labels"]), similarity=sims.get(cid)))
+                updated_at=row["updated_at"] or "", labels=_labels(row["labels"]), similarity=sims.get(cid),
+                anchor=row.get("anchor") or ""))
         return hits
 
 
