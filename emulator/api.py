@@ -92,6 +92,7 @@ class Site:
             ("GET", re.compile(r"/wiki/rest/api/content/?"), self.content_list),
             ("GET", re.compile(r"/wiki/rest/api/content/search/?"), self.content_search),
             ("GET", re.compile(r"/wiki/rest/api/content/([^/]+)/child/(page|blogpost)/?"), self.children),
+            ("GET", re.compile(r"/wiki/rest/api/content/([^/]+)/child/comment/?"), self.child_comments),
             ("GET", re.compile(r"/wiki/rest/api/content/([^/]+)/?"), self.content_one),
             ("GET", re.compile(r"/wiki/rest/api/space/?"), self.space_list),
             ("GET", re.compile(r"/wiki/rest/api/space/([^/]+)/?"), self.space_one),
@@ -203,6 +204,16 @@ class Site:
             return error(404, f"No content found with id: ContentId{{id={content_id}}}")
         rows = [i for i in self.store.select([kind]) if i.parent_id == content_id]
         return self._content_rows(rows, query, f"/wiki/rest/api/content/{content_id}/child/{kind}")
+
+    def child_comments(self, query: Query, content_id: str) -> Reply:
+        """A page's comments (emulator/comments.py); `location=footer|inline` (repeatable) filters."""
+        from emulator.comments import comments_of
+
+        if content_id not in self.store.items:
+            return error(404, f"No content found with id: ContentId{{id={content_id}}}")
+        where = [v for value in query.get("location", []) for v in value.split(",") if v]
+        return self._content_rows(comments_of(self.store, content_id, where), query,
+                                  f"/wiki/rest/api/content/{content_id}/child/comment")
 
     # ---- spaces, users, groups, audit ------------------------------------------------------
     def space_list(self, query: Query) -> Reply:

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from emulator.access import effective_perm
+from emulator.comments import comment_parts
 from emulator.store import Item, Space, Store, User, iso
 from emulator.view import render_view
 
@@ -270,6 +271,8 @@ def content_json(item: Item, store: Store, base: str, expand: Expand) -> dict[st
     out["_expandable"] = _expandable(item, expand)
     out["_links"] = {"self": f"{base}/rest/api/content/{item.id}", "tinyui": tinyui(item.id),
                      "editui": f"/pages/resumedraft.action?draftId={item.id}", "webui": webui(item)}
+    if item.type == "comment":  # container (its page), extensions (location, inline properties)
+        comment_parts(out, item, store, base, expand)
     return out
 
 

@@ -121,6 +121,8 @@ class Item:
     read_groups: tuple[str, ...] = ()
     position: int = 0
     message: str = ""
+    location: str = ""   # a comment's: "footer" or "inline"
+    selection: str = ""  # an inline comment's annotated text (Cloud's inlineProperties.originalSelection)
 
     @property
     def body(self) -> str:
@@ -272,7 +274,9 @@ class Store:
                 created_ms=created, updated_ms=updated, version=int(raw.get("version") or 1),
                 status=str(raw.get("status") or "current"),
                 read_users=tuple(restr.get("users") or ()),
-                read_groups=tuple(restr.get("groups") or ()), position=len(self.order))
+                read_groups=tuple(restr.get("groups") or ()), position=len(self.order),
+                location=str(raw.get("location") or ("footer" if raw.get("type") == "comment" else "")),
+                selection=str(raw.get("selection") or ""))
             self.generation += 1
             self.items[content_id] = item
             self.order.append(content_id)

@@ -118,6 +118,12 @@ class PullSettings(BaseModel):
     cache_memory_mb: int = Field(default=256, ge=64)  # DuckDB's cap while loading a read
 
 
+class ContentSettings(BaseModel):
+    """What beyond page bodies is pulled and indexed (comments; see README "Beyond the page body")."""
+
+    comments: bool = True  # footer and inline comments, each a section of its page
+
+
 class ChunkSettings(BaseModel):
     chunk_tokens: int = Field(default=320, ge=32)
     overlap_tokens: int = Field(default=32, ge=0)
@@ -224,6 +230,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    content: ContentSettings = Field(default_factory=ContentSettings)
 
     @classmethod
     def settings_customise_sources(

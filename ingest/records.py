@@ -55,6 +55,25 @@ class Page:
 
 
 @dataclass(frozen=True)
+class Comment:
+    """A footer or inline comment on a page, as pulled; indexed as a section of its page."""
+
+    id: str
+    page_id: str
+    version: int
+    updated_at: str
+    body_html: str
+    author: str = ""          # account id
+    location: str = "footer"  # footer | inline
+    selection: str = ""       # an inline comment's annotated text
+
+    @property
+    def anchor(self) -> str:
+        """The id of the comment in Cloud's rendered page (`#comment-ID`)."""
+        return f"comment-{self.id}"
+
+
+@dataclass(frozen=True)
 class Block:
     """A piece of cleaned text under a heading path (a paragraph, list, table rows, code, panel)."""
 

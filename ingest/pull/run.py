@@ -29,6 +29,8 @@ from ingest.errors import KBError, MassDeleteRefused
 from ingest.pull import _airbyte as src
 from ingest.pull.access import ACCESS_STREAMS, PulledAccess, read_access, write_access
 from ingest.pull.access import report as access_report
+from ingest.pull.comments import STREAM as COMMENTS
+from ingest.pull.comments import apply_comments
 from ingest.pull.reconcile import SweepPlan, classify, plan_sweep, too_many_removals
 from ingest.records import Ancestor, Page, PullReport, WorkItem
 from ingest.storage.ledger import Ledger, PageState
@@ -151,6 +153,7 @@ def _pull_manifest(run: _Run, meter: Any, *, full: bool, allow_mass_delete: bool
     # The access streams (spaces with their permissions, groups, members) on every pull: what they
     # hold changes without a new version of any page (ingest.pull.access).
     streams = ["pages", "blog_posts", *ACCESS_STREAMS] + (list(src.SWEEP_STREAMS) if sweeping else [])
+    streams += [COMMENTS] if settings.content.comments else []
     config = src.manifest_config(settings, start_date=start_date(ledger, settings, run.spaces, full),
                                  spaces=run.spaces)
     with src.opened_cache(settings, run.cache_name("manifest")) as cache:
@@ -163,6 +166,8 @@ def _pull_manifest(run: _Run, meter: Any, *, full: bool, allow_mass_delete: bool
         for stream in src.CONTENT_STREAMS:
             pages = run.pages(cache, stream, site, names)
             _apply_pages(run, pages, known, track_cursor=True)
+        if settings.content.comments:
+            apply_comments(run, cache)
         if sweeping:
             current = {e.id: e for e in map(src.to_sweep_entry, src.sweep_records(cache, "content_ids"))}
             run.access.restrictions.update((e.id, e.read) for e in current.values() if e.read is not None)

@@ -59,6 +59,12 @@ CREATE TABLE IF NOT EXISTS chunks (
     anchor TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS chunks_page ON chunks(page_id);
+CREATE TABLE IF NOT EXISTS comments (
+    id TEXT PRIMARY KEY, page_id TEXT NOT NULL, version INTEGER NOT NULL, updated_at TEXT NOT NULL,
+    author TEXT NOT NULL DEFAULT '', location TEXT NOT NULL DEFAULT 'footer',
+    selection TEXT NOT NULL DEFAULT '', body TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS comments_page ON comments(page_id);
 CREATE INDEX IF NOT EXISTS chunks_hash ON chunks(text_hash);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     header, text, content='chunks', content_rowid='rowid', tokenize='porter unicode61'
