@@ -24,7 +24,8 @@ ITEMS = [
 ]
 USERS = [{"accountId": "acc-bob", "displayName": "Bob", "email": "bob@cmt.test"},
          {"accountId": "acc-sec", "displayName": "Sec", "email": "sec@cmt.test"}]
-GROUPS = [{"name": "confluence-users", "members": ["acc-bob", "acc-sec"]}, {"name": "sec", "members": ["acc-sec"]}]
+GROUPS = [{"name": "confluence-users", "members": ["acc-bob", "acc-sec"]},
+          {"name": "sec", "members": ["acc-sec"]}]
 SPACES = [{"key": "OPS", "name": "Ops", "permissions": {"users": [], "groups": ["confluence-users"]}}]
 
 
@@ -54,7 +55,8 @@ def test_comments_are_served_as_cloud_serves_them(site: tuple[Any, Settings]) ->
     footer = _comment(emu, "82001", "<p>Footer words.</p>")
     inline = _comment(emu, "82001", "<p>Inline words.</p>", location="inline", selection="first Monday")
     r = httpx.get(f"{emu.url}/wiki/rest/api/content/82001/child/comment", auth=(emu.email, emu.token),
-                  params={"expand": "body.storage,extensions.inlineProperties,container", "location": "inline"},
+                  params={"expand": "body.storage,extensions.inlineProperties,container",
+                          "location": "inline"},
                   verify=emu.ca_path)
     results = r.json()["results"]
     assert [c["id"] for c in results] == [inline] and results[0]["type"] == "comment"
