@@ -93,6 +93,8 @@ class Site:
             ("GET", re.compile(r"/wiki/rest/api/content/search/?"), self.content_search),
             ("GET", re.compile(r"/wiki/rest/api/content/([^/]+)/child/(page|blogpost)/?"), self.children),
             ("GET", re.compile(r"/wiki/rest/api/content/([^/]+)/child/comment/?"), self.child_comments),
+            ("GET", re.compile(r"/wiki/rest/api/content/([^/]+)/child/attachment/?"), self.child_attachments),
+            ("GET", re.compile(r"/wiki/download/attachments/([^/]+)/([^/]+)"), self.download),
             ("GET", re.compile(r"/wiki/rest/api/content/([^/]+)/?"), self.content_one),
             ("GET", re.compile(r"/wiki/rest/api/space/?"), self.space_list),
             ("GET", re.compile(r"/wiki/rest/api/space/([^/]+)/?"), self.space_one),
@@ -214,6 +216,23 @@ class Site:
         where = [v for value in query.get("location", []) for v in value.split(",") if v]
         return self._content_rows(comments_of(self.store, content_id, where), query,
                                   f"/wiki/rest/api/content/{content_id}/child/comment")
+
+    def child_attachments(self, query: Query, content_id: str) -> Reply:
+        """A page's attachments (emulator/attachments.py); `filename=` and `mediaType=` filter."""
+        from emulator.attachments import attachments_of
+
+        if content_id not in self.store.items:
+            return error(404, f"No content found with id: ContentId{{id={content_id}}}")
+        rows = attachments_of(self.store, content_id, _one(query, "filename"), _one(query, "mediaType"))
+        return self._content_rows(rows, query, f"/wiki/rest/api/content/{content_id}/child/attachment")
+
+    def download(self, query: Query, page_id: str, filename: str) -> Reply:
+        from emulator.attachments import download
+
+        found = download(self.store, page_id, filename)
+        if found is None:
+            return error(404, f"No attachment {filename!r} on content {page_id}")
+        return Reply(200, raw=found[0], headers=found[1])
 
     # ---- spaces, users, groups, audit ------------------------------------------------------
     def space_list(self, query: Query) -> Reply:

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from emulator.access import effective_perm
+from emulator.attachments import attachment_parts
 from emulator.comments import comment_parts
 from emulator.store import Item, Space, Store, User, iso
 from emulator.view import render_view
@@ -160,7 +161,8 @@ def history_json(item: Item, store: Store, base: str, expand: Expand) -> dict[st
 
 def body_json(item: Item, expand: Expand) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    value = item.body if ("storage" in expand or "view" in expand or "export_view" in expand) else ""
+    wanted = "storage" in expand or "view" in expand or "export_view" in expand
+    value = item.body if wanted and item.type != "attachment" else ""  # an attachment's body is its file
     if "storage" in expand:
         out["storage"] = {"value": value, "representation": "storage", "embeddedContent": [],
                           "_expandable": {"content": f"/rest/api/content/{item.id}"}}
@@ -273,6 +275,8 @@ def content_json(item: Item, store: Store, base: str, expand: Expand) -> dict[st
                      "editui": f"/pages/resumedraft.action?draftId={item.id}", "webui": webui(item)}
     if item.type == "comment":  # container (its page), extensions (location, inline properties)
         comment_parts(out, item, store, base, expand)
+    elif item.type == "attachment":  # container, extensions (mediaType, fileSize), the download link
+        attachment_parts(out, item, store, base, expand)
     return out
 
 

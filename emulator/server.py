@@ -183,7 +183,7 @@ class Handler(BaseHTTPRequestHandler):
     def _send(self, reply: Reply, truncate: bool = False) -> int:
         data = reply.body()
         self.send_response(reply.status)
-        if data or reply.payload is not None:
+        if (data or reply.payload is not None) and "Content-Type" not in reply.headers:
             self.send_header("Content-Type", "application/json;charset=UTF-8")
         self.send_header("Content-Length", str(len(data)))
         for name, value in reply.headers.items():

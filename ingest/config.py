@@ -122,6 +122,9 @@ class ContentSettings(BaseModel):
     """What beyond page bodies is pulled and indexed (comments; see README "Beyond the page body")."""
 
     comments: bool = True  # footer and inline comments, each a section of its page
+    attachments: bool = True  # PDF, DOCX, PPTX, XLSX, CSV, text, Markdown, HTML: each its own document
+    attachment_max_bytes: int = Field(default=20_000_000, ge=1)  # larger files are skipped (reported)
+    attachment_max_chars: int = Field(default=200_000, ge=1)  # extracted text is cut here
 
 
 class ChunkSettings(BaseModel):

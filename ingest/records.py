@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Kind = Literal["page", "blogpost"]
+Kind = Literal["page", "blogpost", "attachment"]  # an attachment: its own document, under its page
 
 
 def sha256(text: str) -> str:
@@ -71,6 +71,20 @@ class Comment:
     def anchor(self) -> str:
         """The id of the comment in Cloud's rendered page (`#comment-ID`)."""
         return f"comment-{self.id}"
+
+
+@dataclass(frozen=True)
+class AttachmentRef:
+    """An attachment as listed (not yet downloaded): its version gates the download."""
+
+    id: str
+    page_id: str
+    filename: str
+    media_type: str
+    size: int
+    version: int
+    updated_at: str
+    download_url: str  # absolute
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ from ingest.errors import KBError, MassDeleteRefused
 from ingest.pull import _airbyte as src
 from ingest.pull.access import ACCESS_STREAMS, PulledAccess, read_access, write_access
 from ingest.pull.access import report as access_report
+from ingest.pull.attachments import STREAM as ATTACHMENTS
+from ingest.pull.attachments import apply_attachments
 from ingest.pull.comments import STREAM as COMMENTS
 from ingest.pull.comments import apply_comments
 from ingest.pull.reconcile import SweepPlan, classify, plan_sweep, too_many_removals
@@ -153,7 +155,8 @@ def _pull_manifest(run: _Run, meter: Any, *, full: bool, allow_mass_delete: bool
     # The access streams (spaces with their permissions, groups, members) on every pull: what they
     # hold changes without a new version of any page (ingest.pull.access).
     streams = ["pages", "blog_posts", *ACCESS_STREAMS] + (list(src.SWEEP_STREAMS) if sweeping else [])
-    streams += [COMMENTS] if settings.content.comments else []
+    streams += ([COMMENTS] if settings.content.comments else []) + (
+        [ATTACHMENTS] if settings.content.attachments else [])
     config = src.manifest_config(settings, start_date=start_date(ledger, settings, run.spaces, full),
                                  spaces=run.spaces)
     with src.opened_cache(settings, run.cache_name("manifest")) as cache:
@@ -168,6 +171,8 @@ def _pull_manifest(run: _Run, meter: Any, *, full: bool, allow_mass_delete: bool
             _apply_pages(run, pages, known, track_cursor=True)
         if settings.content.comments:
             apply_comments(run, cache)
+        if settings.content.attachments:
+            apply_attachments(run, cache)
         if sweeping:
             current = {e.id: e for e in map(src.to_sweep_entry, src.sweep_records(cache, "content_ids"))}
             run.access.restrictions.update((e.id, e.read) for e in current.values() if e.read is not None)

@@ -65,6 +65,11 @@ CREATE TABLE IF NOT EXISTS comments (
     selection TEXT NOT NULL DEFAULT '', body TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS comments_page ON comments(page_id);
+CREATE TABLE IF NOT EXISTS attachments (
+    id TEXT PRIMARY KEY, page_id TEXT NOT NULL, filename TEXT NOT NULL, version INTEGER NOT NULL,
+    kind TEXT NOT NULL DEFAULT '', bytes INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT ''
+);
 CREATE INDEX IF NOT EXISTS chunks_hash ON chunks(text_hash);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     header, text, content='chunks', content_rowid='rowid', tokenize='porter unicode61'
@@ -250,6 +255,7 @@ class Ledger:
     def page_states(self, spaces: Sequence[str] | None = None) -> dict[str, PageState]:
         """The light view of every known page (no bodies), for reconcile."""
         where, params = page_filter(None, spaces)
+        where += (" AND " if where else " WHERE ") + "kind != 'attachment'"  # ingest/pull/attachments.py
         rows = self.conn.execute("SELECT id, kind, space_key, version, status, title, ancestors "
                                  f"FROM pages{where}", params)
         return {r["id"]: PageState(r["id"], r["kind"], r["space_key"], int(r["version"]), r["status"],

@@ -125,7 +125,8 @@ class Chunker:
         for path, section in _sections(blocks):
             header, cost = self._header(page, path)
             texts = self._section(header, cost, section)
-            anchor = chunk_anchor(page.title, section[0].kind, section[0].anchor)
+            anchor = "" if page.kind == "attachment" else chunk_anchor(page.title, section[0].kind,
+                                                                       section[0].anchor)
             for text, tokens in texts:
                 drafts.append(_Draft(path, [(path, text)], text, tokens, len(texts) == 1, anchor))
         drafts = self._merge(page, drafts)

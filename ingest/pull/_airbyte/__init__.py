@@ -15,6 +15,7 @@ package does not import airbyte). By job:
 
 from __future__ import annotations
 
+from ingest.pull._airbyte.attachments import to_attachment
 from ingest.pull._airbyte.cache import (
     cached_records,
     drop_caches,
@@ -80,6 +81,7 @@ __all__ = [
     "space_people",
     "stock_config",
     "sweep_records",
+    "to_attachment",
     "to_comment",
     "to_page",
     "to_space_rule",
