@@ -36,6 +36,7 @@ from ingest.storage.chunks import LedgerChunks
 from ingest.storage.comments import LedgerComments
 from ingest.storage.ledger import Ledger
 from ingest.text.comments import comment_blocks, comments_digest
+from ingest.text.properties import page_properties
 
 Progress = Callable[[int, int | None, str], None]
 FLUSH_PAGES = 256
@@ -131,6 +132,7 @@ class _Work:
     chunks: list[Chunk]
     vectors: list[np.ndarray | None] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # the page's bounds (ingest/text/_bound.py)
+    properties: str = "{}"  # JSON of the page's Page Properties (ingest/text/properties.py)
 
 
 @dataclass
@@ -313,7 +315,8 @@ class Indexer:
             state = "moved"
         else:
             state = "changed"
-        return _Work(page, fingerprint, state, list(chunks), notes=list(notes))
+        props = json.dumps(page_properties(page.body_html), ensure_ascii=False, sort_keys=True)
+        return _Work(page, fingerprint, state, list(chunks), notes=list(notes), properties=props)
 
     # -- a group of pages -----------------------------------------------------------------------
     def _flush(self, group: list[_Work], tally: _Tally, writer: _Writer) -> None:

@@ -51,8 +51,9 @@ class LedgerChunks:
                 conn.executemany(
                     "INSERT INTO chunks(id, page_id, idx, text_hash, header, heading_path, text, tokens, "
                     "anchor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [chunk_row(c) for c in work.chunks])
-                conn.execute("UPDATE pages SET indexed_version = ?, indexed_hash = ? WHERE id = ?",
-                             (work.page.version, work.fingerprint, work.page.id))
+                conn.execute("UPDATE pages SET indexed_version = ?, indexed_hash = ?, properties = ? "
+                             "WHERE id = ?", (work.page.version, work.fingerprint,
+                                              getattr(work, "properties", "{}"), work.page.id))
 
     def iter_rows(self, limit: int | None = None) -> Iterator[tuple[str, str, str]]:
         """(chunk id, header, text) of every chunk (the first `limit`), ordered by id."""
