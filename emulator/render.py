@@ -18,6 +18,7 @@ from urllib.parse import quote_plus
 from emulator.access import effective_perm
 from emulator.attachments import attachment_parts
 from emulator.comments import comment_parts
+from emulator.macros import render_macros
 from emulator.store import Item, Space, Store, User, iso
 from emulator.view import render_view
 
@@ -159,7 +160,7 @@ def history_json(item: Item, store: Store, base: str, expand: Expand) -> dict[st
     return out
 
 
-def body_json(item: Item, expand: Expand) -> dict[str, Any]:
+def body_json(item: Item, expand: Expand, store: Store | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     wanted = "storage" in expand or "view" in expand or "export_view" in expand
     value = item.body if wanted and item.type != "attachment" else ""  # an attachment's body is its file
@@ -168,7 +169,8 @@ def body_json(item: Item, expand: Expand) -> dict[str, Any]:
                           "_expandable": {"content": f"/rest/api/content/{item.id}"}}
     for rep in ("view", "export_view"):  # the storage markup with Cloud's heading ids (emulator/view.py)
         if rep in expand:
-            out[rep] = {"value": render_view(item.title, value), "representation": rep,
+            shown = render_view(item.title, render_macros(value, store, item))
+            out[rep] = {"value": shown, "representation": rep,
                         "_expandable": {"webresource": "", "embeddedContent": "", "mediaToken": "",
                                         "content": f"/rest/api/content/{item.id}"}}
     out["_expandable"] = {k: "" for k in ("editor", "view", "export_view", "styled_view", "storage",
@@ -257,7 +259,7 @@ def content_json(item: Item, store: Store, base: str, expand: Expand) -> dict[st
         out["container"] = space_json(space, base, expand["container"], store)
     out["macroRenderedOutput"] = {}
     if "body" in expand:
-        out["body"] = body_json(item, expand["body"])
+        out["body"] = body_json(item, expand["body"], store)
     if "metadata" in expand:
         meta: dict[str, Any] = {}
         if "labels" in expand["metadata"]:

@@ -125,6 +125,9 @@ class ContentSettings(BaseModel):
     attachments: bool = True  # PDF, DOCX, PPTX, XLSX, CSV, text, Markdown, HTML: each its own document
     attachment_max_bytes: int = Field(default=20_000_000, ge=1)  # larger files are skipped (reported)
     attachment_max_chars: int = Field(default=200_000, ge=1)  # extracted text is cut here
+    # Macros whose output storage hides: their rendered output (body.export_view) is kept instead.
+    render_macros: list[str] = Field(default_factory=lambda: [
+        "jira", "jiraissues", "excerpt-include", "include", "children", "detailssummary"])
 
 
 class ChunkSettings(BaseModel):

@@ -33,6 +33,7 @@ from ingest.pull.attachments import STREAM as ATTACHMENTS
 from ingest.pull.attachments import apply_attachments
 from ingest.pull.comments import STREAM as COMMENTS
 from ingest.pull.comments import apply_comments
+from ingest.pull.macros import fetch_rendered
 from ingest.pull.reconcile import SweepPlan, classify, plan_sweep, too_many_removals
 from ingest.records import Ancestor, Page, PullReport, WorkItem
 from ingest.storage.ledger import Ledger, PageState
@@ -178,6 +179,7 @@ def _pull_manifest(run: _Run, meter: Any, *, full: bool, allow_mass_delete: bool
             run.access.restrictions.update((e.id, e.read) for e in current.values() if e.read is not None)
             trashed = {e.id: e for e in map(src.to_sweep_entry, src.sweep_records(cache, "trashed_ids"))
                        if not run.spaces or e.space_key in run.spaces}
+    fetch_rendered(run, meter, sorted(run.pulled))
     if not sweeping:
         run.notes.append(f"no id sweep this run (sweep_every={settings.pull.sweep_every}): deletions and "
                          f"moves without a new version lag by at most {settings.pull.sweep_every} pulls")
@@ -186,6 +188,7 @@ def _pull_manifest(run: _Run, meter: Any, *, full: bool, allow_mass_delete: bool
     plan = plan_sweep(known, run.pulled, current, trashed)
     if plan.fetch:
         _fetch_ids(run, meter, plan.fetch, known, names)
+        fetch_rendered(run, meter, plan.fetch)
     n_current = sum(1 for k in known.values() if k.status == "current")
     refuse = too_many_removals(plan, n_current, settings.pull.max_delete_fraction) and not allow_mass_delete
     _commit_sweep(run, plan, known, apply_removals=not refuse)

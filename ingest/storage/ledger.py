@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS pages (
     read_groups TEXT NOT NULL DEFAULT '[]',
     body TEXT NOT NULL DEFAULT '',
     acl TEXT NOT NULL DEFAULT '',
-    properties TEXT NOT NULL DEFAULT '{}',
+    properties TEXT NOT NULL DEFAULT '{}', rendered_version INTEGER,
     last_seen_run INTEGER,
     indexed_version INTEGER,
     indexed_hash TEXT
@@ -117,7 +117,8 @@ CREATE TABLE IF NOT EXISTS access_classes (
 # Columns added after a ledger was first made: (table, column, definition).
 ADDED_COLUMNS = (("pages", "acl", "TEXT NOT NULL DEFAULT ''"),
                  ("chunks", "anchor", "TEXT NOT NULL DEFAULT ''"),
-                 ("pages", "properties", "TEXT NOT NULL DEFAULT '{}'"))
+                 ("pages", "properties", "TEXT NOT NULL DEFAULT '{}'"),
+                 ("pages", "rendered_version", "INTEGER"))
 
 
 class Ledger:
