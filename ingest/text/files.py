@@ -116,7 +116,9 @@ def _docx(data: bytes) -> Iterable[str]:
     for child in body.iterchildren():
         if child in paragraphs:
             p = paragraphs[child]
-            level = re.match(r"Heading (\d)", p.style.name or "") if p.style is not None else None
+            # the style id ("Heading2") from the paragraph's XML: `p.style` resolves it through the
+            # styles part on every call (a third of the time of a 60-paragraph file)
+            level = re.match(r"Heading\s?(\d)", str(getattr(child, "style", None) or ""))
             text = html.escape(p.text.strip())
             if text:
                 yield f"<h{level.group(1)}>{text}</h{level.group(1)}>" if level else f"<p>{text}</p>"
