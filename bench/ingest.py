@@ -1,7 +1,7 @@
 """Benchmark: the full ingest against embedding alone, and the incremental re-ingests.
 
     .venv/bin/python bench/ingest.py [--pages 2000] [--seed 0] [--edit-fraction 0.01]
-                                     [--fake | --hashed-vectors]
+                                     [--fake | --hashed-vectors] [--attachments N]
 
 An emulator subprocess (`kb emulator --pages N --no-sample`) serves N generated pages; the ingest
 runs in this process with the bundled model (or, with --fake, the hashed fake, to time the plumbing).
@@ -199,7 +199,16 @@ def main() -> None:
     parser.add_argument("--fake", action="store_true", help="the hashed fake embedder (plumbing only)")
     parser.add_argument("--hashed-vectors", action="store_true",
                         help="the bundled model loaded and sizing chunks, hashed vectors (memory at scale)")
+    parser.add_argument("--attachments", type=int, default=0,
+                        help="instead: attachment throughput by type, N files of each (bench/attachments.py)")
     args = parser.parse_args()
+    if args.attachments:
+        from bench.attachments import run as run_attachments
+        from ingest.config import load_settings
+        from ingest.index.embed import FakeEmbedder, load_embedder
+
+        run_attachments(args.attachments, FakeEmbedder() if args.fake else load_embedder(load_settings()))
+        return
 
     proc, fields = start_emulator(args.pages, args.seed)
     try:
