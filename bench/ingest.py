@@ -1,7 +1,7 @@
 """Benchmark: the full ingest against embedding alone, and the incremental re-ingests.
 
     .venv/bin/python bench/ingest.py [--pages 2000] [--seed 0] [--edit-fraction 0.01]
-                                     [--fake | --hashed-vectors]
+                                     [--fake | --hashed-vectors] [--attachments N]
     .venv/bin/python bench/ingest.py --backends torch,torch-bf16,auto [--rounds 2]
                                      (see bench/ingest_backends.py)
 
@@ -207,7 +207,16 @@ def main() -> None:
                         help="comma-separated [embed] backends: full ingest and dense recall@5 of the sample "
                              "space for each, side by side (bench/ingest_backends.py)")
     parser.add_argument("--rounds", type=int, default=1, help="with --backends: interleaved rounds")
+    parser.add_argument("--attachments", type=int, default=0,
+                        help="instead: attachment throughput by type, N files of each (bench/attachments.py)")
     args = parser.parse_args()
+    if args.attachments:
+        from bench.attachments import run as run_attachments
+        from ingest.config import load_settings
+        from ingest.index.embed import FakeEmbedder, load_embedder
+
+        run_attachments(args.attachments, FakeEmbedder() if args.fake else load_embedder(load_settings()))
+        return
 
     proc, fields = start_emulator(0 if args.backends else args.pages, args.seed, sample=bool(args.backends))
     try:

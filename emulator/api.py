@@ -97,6 +97,10 @@ class Site:
             ("GET", self._path(r"content/?"), self.content_list),
             ("GET", self._path(r"content/search/?"), self.content_search),
             ("GET", self._path(r"content/([^/]+)/child/(page|blogpost)/?"), self.children),
+            ("GET", self._path(r"content/([^/]+)/child/comment/?"), self.child_comments),
+            ("GET", self._path(r"content/([^/]+)/child/attachment/?"), self.child_attachments),
+            ("GET", re.compile(re.escape(self.context) + r"/download/attachments/([^/]+)/([^/]+)"),
+             self.download),
             ("GET", self._path(r"content/([^/]+)/?"), self.content_one),
             ("GET", self._path(r"space/?"), self.space_list),
             ("GET", self._path(r"space/([^/]+)/?"), self.space_one),
@@ -216,6 +220,34 @@ class Site:
             return error(404, f"No content found with id: ContentId{{id={content_id}}}")
         rows = [i for i in self.store.select([kind]) if i.parent_id == content_id]
         return self._content_rows(rows, query, f"{self.context}/rest/api/content/{content_id}/child/{kind}")
+
+    def child_comments(self, query: Query, content_id: str) -> Reply:
+        """A page's comments (emulator/comments.py); `location=footer|inline` (repeatable) filters."""
+        from emulator.comments import comments_of
+
+        if content_id not in self.store.items:
+            return error(404, f"No content found with id: ContentId{{id={content_id}}}")
+        where = [v for value in query.get("location", []) for v in value.split(",") if v]
+        return self._content_rows(comments_of(self.store, content_id, where), query,
+                                  f"{self.context}/rest/api/content/{content_id}/child/comment")
+
+    def child_attachments(self, query: Query, content_id: str) -> Reply:
+        """A page's attachments (emulator/attachments.py); `filename=` and `mediaType=` filter."""
+        from emulator.attachments import attachments_of
+
+        if content_id not in self.store.items:
+            return error(404, f"No content found with id: ContentId{{id={content_id}}}")
+        rows = attachments_of(self.store, content_id, _one(query, "filename"), _one(query, "mediaType"))
+        return self._content_rows(rows, query,
+                                  f"{self.context}/rest/api/content/{content_id}/child/attachment")
+
+    def download(self, query: Query, page_id: str, filename: str) -> Reply:
+        from emulator.attachments import download
+
+        found = download(self.store, page_id, filename)
+        if found is None:
+            return error(404, f"No attachment {filename!r} on content {page_id}")
+        return Reply(200, raw=found[0], headers=found[1])
 
     # ---- spaces, users, groups, audit ------------------------------------------------------
     def space_list(self, query: Query) -> Reply:

@@ -27,6 +27,9 @@ def register(app: typer.Typer, state: Any) -> None:
         seed: int = typer.Option(0, "--seed", help="seed of the generated corpus"),
         sample: bool = typer.Option(True, "--sample/--no-sample",
                                     help="the bundled sample space (the default)"),
+        extras: bool = typer.Option(False, "--extras",
+                                    help="with the sample: also its attachments (one of each type), comments "
+                                    "and macro pages (questions: emulator/sample/qa_extras.jsonl)"),
         email: str = typer.Option(None, "--email", help="the login email (default: generated)"),
         token: str = typer.Option(None, "--token", envvar="KB_EMULATOR_TOKEN",
                                   help="the API token (with --datacenter: the personal access token) "
@@ -43,13 +46,13 @@ def register(app: typer.Typer, state: Any) -> None:
         --datacenter, a Confluence Data Center one)."""
         run(port=port, http=http, corpus=corpus, pages=pages, blogposts=blogposts, seed=seed,
             sample=sample, email=email, token=token, datacenter=datacenter, context_path=context_path,
-            timezone=timezone)
+            timezone=timezone, extras=extras)
 
 
 def run(*, port: int = 0, http: bool = False, corpus: str | None = None, pages: int = 0,
         blogposts: int = 0, seed: int = 0, sample: bool = True, email: str | None = None,
         token: str | None = None, datacenter: bool = False, context_path: str = "/confluence",
-        timezone: str = "UTC") -> None:
+        timezone: str = "UTC", extras: bool = False) -> None:
     """Start the emulator, print its line, serve until SIGINT/SIGTERM, stop cleanly."""
     import signal
     import sys
@@ -65,10 +68,18 @@ def run(*, port: int = 0, http: bool = False, corpus: str | None = None, pages: 
         print(f"error: --timezone {timezone!r} is not a time zone\nhint: use an IANA name such as UTC or "
               "America/New_York", file=sys.stderr)
         raise SystemExit(2) from None
+    access: dict[str, Any] = {}
+    if extras and corpus is None and sample:
+        from emulator import corpus as bundled
+
+        corpus = bundled.sample_with_extras()  # type: ignore[assignment]
+        access = {"spaces": bundled.read_spaces(bundled.SAMPLE_SPACES),
+                  "users": bundled.read_users(bundled.SAMPLE_USERS),
+                  "groups": bundled.read_groups(bundled.SAMPLE_GROUPS)}
     try:
         handle = start_emulator(corpus, sample=sample, pages=pages, blogposts=blogposts, seed=seed,
                                 http=http, port=port, email=email or DEFAULT_EMAIL, token=token,
-                                datacenter=datacenter, context_path=context, timezone=timezone)
+                                datacenter=datacenter, context_path=context, timezone=timezone, **access)
     except FileNotFoundError as exc:
         print(f"error: corpus file not found: {exc.filename or exc}\n"
               "hint: pass a JSON Lines corpus with --corpus, or use --sample / --pages N", file=sys.stderr)

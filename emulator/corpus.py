@@ -33,6 +33,15 @@ SAMPLE_SPACES = SAMPLE_DIR / "spaces.jsonl"
 SAMPLE_USERS = SAMPLE_DIR / "users.jsonl"
 SAMPLE_GROUPS = SAMPLE_DIR / "groups.jsonl"
 SAMPLE_QA = SAMPLE_DIR / "qa.jsonl"
+# The sample beyond page bodies: attachments, comments, macro pages (tools/sample_space/extras.py);
+# served with the sample by `sample_with_extras()` / `kb emulator --extras`; its questions apart.
+SAMPLE_EXTRAS = SAMPLE_DIR / "extras.jsonl"
+SAMPLE_QA_EXTRAS = SAMPLE_DIR / "qa_extras.jsonl"
+
+
+def sample_with_extras() -> list[dict[str, Any]]:
+    """The sample corpus followed by its extras (pages before the comments and attachments on them)."""
+    return [*read_corpus(SAMPLE_CORPUS), *read_corpus(SAMPLE_EXTRAS)]
 
 GENERATED_ID_BASE = 10_000_000  # generated ids never collide with the sample's (5 digits)
 _EPOCH = datetime(2019, 1, 7, 9, 0, tzinfo=UTC)

@@ -16,7 +16,11 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from emulator.access import effective_perm
+from emulator.attachments import attachment_parts
+from emulator.comments import comment_parts
+from emulator.macros import render_macros
 from emulator.store import Item, Space, Store, User, iso
+from emulator.view import render_view
 
 Expand = dict[str, "Expand"]
 
@@ -156,16 +160,19 @@ def history_json(item: Item, store: Store, base: str, expand: Expand) -> dict[st
     return out
 
 
-def body_json(item: Item, expand: Expand) -> dict[str, Any]:
+def body_json(item: Item, expand: Expand, store: Store | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    value = item.body if ("storage" in expand or "view" in expand) else ""
+    wanted = "storage" in expand or "view" in expand or "export_view" in expand
+    value = item.body if wanted and item.type != "attachment" else ""  # an attachment's body is its file
     if "storage" in expand:
         out["storage"] = {"value": value, "representation": "storage", "embeddedContent": [],
                           "_expandable": {"content": f"/rest/api/content/{item.id}"}}
-    if "view" in expand:  # the emulator does not render: the view is the storage markup
-        out["view"] = {"value": value, "representation": "view",
-                       "_expandable": {"webresource": "", "embeddedContent": "", "mediaToken": "",
-                                       "content": f"/rest/api/content/{item.id}"}}
+    for rep in ("view", "export_view"):  # the storage markup with Cloud's heading ids (emulator/view.py)
+        if rep in expand:
+            shown = render_view(item.title, render_macros(value, store, item))
+            out[rep] = {"value": shown, "representation": rep,
+                        "_expandable": {"webresource": "", "embeddedContent": "", "mediaToken": "",
+                                        "content": f"/rest/api/content/{item.id}"}}
     out["_expandable"] = {k: "" for k in ("editor", "view", "export_view", "styled_view", "storage",
                                           "editor2", "anonymous_export_view", "atlas_doc_format",
                                           "dynamic") if k not in expand}
@@ -252,7 +259,7 @@ def content_json(item: Item, store: Store, base: str, expand: Expand) -> dict[st
         out["container"] = space_json(space, base, expand["container"], store)
     out["macroRenderedOutput"] = {}
     if "body" in expand:
-        out["body"] = body_json(item, expand["body"])
+        out["body"] = body_json(item, expand["body"], store)
     if "metadata" in expand:
         meta: dict[str, Any] = {}
         if "labels" in expand["metadata"]:
@@ -268,6 +275,10 @@ def content_json(item: Item, store: Store, base: str, expand: Expand) -> dict[st
     out["_expandable"] = _expandable(item, expand)
     out["_links"] = {"self": f"{base}/rest/api/content/{item.id}", "tinyui": tinyui(item.id),
                      "editui": f"/pages/resumedraft.action?draftId={item.id}", "webui": webui(item)}
+    if item.type == "comment":  # container (its page), extensions (location, inline properties)
+        comment_parts(out, item, store, base, expand)
+    elif item.type == "attachment":  # container, extensions (mediaType, fileSize), the download link
+        attachment_parts(out, item, store, base, expand)
     return out
 
 

@@ -8,6 +8,7 @@ store's own `Clock`, never the wall clock directly.
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 import zlib
@@ -121,6 +122,9 @@ class Item:
     read_groups: tuple[str, ...] = ()
     position: int = 0
     message: str = ""
+    location: str = ""   # a comment's: "footer" or "inline"
+    selection: str = ""  # an inline comment's annotated text (Cloud's inlineProperties.originalSelection)
+    media_type: str = ""  # an attachment's; its bytes are body_z (emulator/attachments.py)
 
     @property
     def body(self) -> str:
@@ -265,14 +269,17 @@ class Store:
             item = Item(
                 id=content_id, type=raw.get("type", "page"), space=space,
                 title=str(raw.get("title") or f"Untitled {content_id}"),
-                body_z=pack_body(str(raw.get("body") or "")),
+                body_z=(zlib.compress(base64.b64decode(raw["data_b64"]), 1) if raw.get("data_b64")
+                        else pack_body(str(raw.get("body") or ""))),
                 parent_id=str(raw["parent_id"]) if raw.get("parent_id") else None,
                 labels=tuple(raw.get("labels") or ()),
                 author=str(raw.get("author") or self.default_author),
                 created_ms=created, updated_ms=updated, version=int(raw.get("version") or 1),
                 status=str(raw.get("status") or "current"),
                 read_users=tuple(restr.get("users") or ()),
-                read_groups=tuple(restr.get("groups") or ()), position=len(self.order))
+                read_groups=tuple(restr.get("groups") or ()), position=len(self.order),
+                location=str(raw.get("location") or ("footer" if raw.get("type") == "comment" else "")),
+                selection=str(raw.get("selection") or ""), media_type=str(raw.get("media_type") or ""))
             self.generation += 1
             self.items[content_id] = item
             self.order.append(content_id)

@@ -154,6 +154,18 @@ class PullSettings(BaseModel):
     cache_memory_mb: int = Field(default=256, ge=64)  # DuckDB's cap while loading a read
 
 
+class ContentSettings(BaseModel):
+    """What beyond page bodies is pulled and indexed (comments; see README "Beyond the page body")."""
+
+    comments: bool = True  # footer and inline comments, each a section of its page
+    attachments: bool = True  # PDF, DOCX, PPTX, XLSX, CSV, text, Markdown, HTML: each its own document
+    attachment_max_bytes: int = Field(default=20_000_000, ge=1)  # larger files are skipped (reported)
+    attachment_max_chars: int = Field(default=200_000, ge=1)  # extracted text is cut here
+    # Macros whose output storage hides: their rendered output (body.export_view) is kept instead.
+    render_macros: list[str] = Field(default_factory=lambda: [
+        "jira", "jiraissues", "excerpt-include", "include", "children", "detailssummary"])
+
+
 class ChunkSettings(BaseModel):
     chunk_tokens: int = Field(default=320, ge=32)
     overlap_tokens: int = Field(default=32, ge=0)
@@ -264,6 +276,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    content: ContentSettings = Field(default_factory=ContentSettings)
 
     @classmethod
     def settings_customise_sources(

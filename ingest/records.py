@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Kind = Literal["page", "blogpost"]
+Kind = Literal["page", "blogpost", "attachment"]  # an attachment: its own document, under its page
 
 
 def sha256(text: str) -> str:
@@ -55,6 +55,39 @@ class Page:
 
 
 @dataclass(frozen=True)
+class Comment:
+    """A footer or inline comment on a page, as pulled; indexed as a section of its page."""
+
+    id: str
+    page_id: str
+    version: int
+    updated_at: str
+    body_html: str
+    author: str = ""          # account id
+    location: str = "footer"  # footer | inline
+    selection: str = ""       # an inline comment's annotated text
+
+    @property
+    def anchor(self) -> str:
+        """The id of the comment in Cloud's rendered page (`#comment-ID`)."""
+        return f"comment-{self.id}"
+
+
+@dataclass(frozen=True)
+class AttachmentRef:
+    """An attachment as listed (not yet downloaded): its version gates the download."""
+
+    id: str
+    page_id: str
+    filename: str
+    media_type: str
+    size: int
+    version: int
+    updated_at: str
+    download_url: str  # absolute
+
+
+@dataclass(frozen=True)
 class Block:
     """A piece of cleaned text under a heading path (a paragraph, list, table rows, code, panel)."""
 
@@ -63,6 +96,9 @@ class Block:
     heading_path: tuple[str, ...] = ()
     # For tables: the header line, repeated at the top of every chunk that holds rows of this table.
     table_header: str = ""
+    # Where a link to this block opens: the heading's id without the page title ("Setup", "Setup.1"),
+    # which the chunker completes (ingest/text/anchors.py); a "comment" block's anchor is complete.
+    anchor: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,6 +113,7 @@ class Chunk:
     text: str
     text_hash: str
     tokens: int = 0
+    anchor: str = ""  # the id in the rendered page where this chunk's text starts ("" = the top)
 
     @property
     def embed_text(self) -> str:
@@ -97,9 +134,9 @@ def page_of(chunk_id: str) -> str:
 
 
 def make_chunk(page_id: str, index: int, header: str, heading_path: tuple[str, ...], text: str,
-               tokens: int = 0) -> Chunk:
+               tokens: int = 0, anchor: str = "") -> Chunk:
     return Chunk(chunk_id(page_id, index), page_id, index, header, heading_path, text,
-                 sha256(embed_text(header, text)), tokens)
+                 sha256(embed_text(header, text)), tokens, anchor)
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,12 @@ import numpy as np
 from ingest.config import Settings
 from ingest.index.embed import Embedder
 from ingest.index.seams import Chunking, Cleaning, RowSink, VectorStore
-from ingest.records import Chunk, Page, sha256
+from ingest.records import Chunk, Comment, Page, sha256
 from ingest.storage.chunks import LedgerChunks
+from ingest.storage.comments import LedgerComments
 from ingest.storage.ledger import Ledger
+from ingest.text.comments import comment_blocks, comments_digest
+from ingest.text.properties import page_properties
 
 Progress = Callable[[int, int | None, str], None]
 FLUSH_PAGES = 256
@@ -81,7 +84,7 @@ _MENTION = re.compile(r'ri:account-id="([^"]+)"')
 
 
 def page_fingerprint(page: Page, chunker_id: str, model_id: str,
-                     users: Mapping[str, str] | None = None) -> str:
+                     users: Mapping[str, str] | None = None, comments: Sequence[Comment] = ()) -> str:
     """`content:context` — content covers body and every metadata field; context the page's place.
     A page that mentions people also covers their display names, so it is redone when a name
     becomes known (a mention reads "(unknown user)" until a pull has seen the person)."""
@@ -92,6 +95,8 @@ def page_fingerprint(page: Page, chunker_id: str, model_id: str,
     mentioned = sorted(set(_MENTION.findall(page.body_html)))
     if mentioned:  # only then: pages without mentions keep the fingerprints they had
         content.append([[uid, (users or {}).get(uid, "")] for uid in mentioned])
+    if comments:  # only then, likewise: a new comment redoes the page (its other chunks reused)
+        content.append(comments_digest(comments))
     context = [page.space_key, page.space_name, page.title, [[a.id, a.title] for a in page.ancestors]]
     return (sha256(json.dumps(content, ensure_ascii=False))[:32] + ":"
             + sha256(json.dumps(context, ensure_ascii=False))[:32])
@@ -109,6 +114,7 @@ def chunk_metadata(page: Page, chunk: Chunk, model_id: str) -> dict[str, Any]:
     return {
         "page_id": page.id, "kind": page.kind, "space_key": page.space_key, "space_name": page.space_name,
         "title": page.title, "url": page.url, "heading_path": " › ".join(chunk.heading_path),
+        "anchor": chunk.anchor,
         "version": int(page.version), "updated_at": page.updated_at, "updated_ts": _epoch(page.updated_at),
         "labels": ("," + ",".join(page.labels) + ",") if page.labels else "",
         "text_hash": chunk.text_hash, "model_id": model_id, "chunk_index": chunk.index,
@@ -126,6 +132,7 @@ class _Work:
     chunks: list[Chunk]
     vectors: list[np.ndarray | None] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # the page's bounds (ingest/text/_bound.py)
+    properties: str = "{}"  # JSON of the page's Page Properties (ingest/text/properties.py)
 
 
 @dataclass
@@ -242,6 +249,7 @@ class Indexer:
         self.sink: RowSink = sink or self.rows
         self.chunker_id = str(self.chunker.fingerprint())
         self.flush_texts = max(16 * settings.embed.batch_size, 32)  # long sorted batches pad less
+        self.comments = LedgerComments(ledger).by_page() if settings.content.comments else {}
 
     # -- the pass -------------------------------------------------------------------------------
     def run(self, pages: Iterable[Page], *, full: bool = False, spaces: Sequence[str] | None = None,
@@ -288,12 +296,15 @@ class Indexer:
 
     def _prepare(self, page: Page, known: Mapping[str, str | None], full: bool) -> Any:
         """On the prefetch thread: decide, clean and chunk one page."""
-        fingerprint = page_fingerprint(page, self.chunker_id, self.embedder.model_id, self.users)
+        comments = self.comments.get(page.id, ())
+        fingerprint = page_fingerprint(page, self.chunker_id, self.embedder.model_id, self.users, comments)
         old = known.get(page.id)
         if old == fingerprint and not full:
             return ("unchanged", page.id)
         try:
             blocks = self.cleaner(page.body_html, users=self.users)
+            if comments:
+                blocks = [*(blocks or ()), *comment_blocks(comments, self.users, self.cleaner)]
             bounded = getattr(self.chunker, "chunk_with_notes", None)
             chunks, notes = bounded(page, blocks) if bounded else (list(self.chunker.chunk(page, blocks)), [])
         except Exception as exc:  # CleanError or a bug in one page: report it, go on
@@ -304,7 +315,8 @@ class Indexer:
             state = "moved"
         else:
             state = "changed"
-        return _Work(page, fingerprint, state, list(chunks), notes=list(notes))
+        props = json.dumps(page_properties(page.body_html), ensure_ascii=False, sort_keys=True)
+        return _Work(page, fingerprint, state, list(chunks), notes=list(notes), properties=props)
 
     # -- a group of pages -----------------------------------------------------------------------
     def _flush(self, group: list[_Work], tally: _Tally, writer: _Writer) -> None:

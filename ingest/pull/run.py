@@ -32,7 +32,12 @@ from ingest.pull import _airbyte as src
 from ingest.pull.access import access_streams, read_access, write_access
 from ingest.pull.access import report as access_report
 from ingest.pull.apply import DRY_RUN_CACHE, Progress, PullRun, apply_pages, batched
+from ingest.pull.attachments import STREAM as ATTACHMENTS
+from ingest.pull.attachments import apply_attachments
+from ingest.pull.comments import STREAM as COMMENTS
+from ingest.pull.comments import apply_comments
 from ingest.pull.cursor import moves, start_date, start_dates
+from ingest.pull.macros import fetch_rendered
 from ingest.pull.reconcile import SweepPlan, plan_sweep, too_many_removals
 from ingest.records import PullReport, WorkItem
 from ingest.storage.access import LedgerAccess
@@ -98,6 +103,8 @@ def _pull_manifest(run: PullRun, meter: Any, *, full: bool, allow_mass_delete: b
     deployment = settings.confluence.deployment
     streams = ["pages", "blog_posts", *access_streams(deployment)]
     streams += list(src.SWEEP_STREAMS) if sweeping else []
+    streams += ([COMMENTS] if settings.content.comments else []) + (
+        [ATTACHMENTS] if settings.content.attachments else [])
     config = src.manifest_config(settings, start_date=start_date(ledger, settings, run.spaces, full),
                                  start_dates=start_dates(ledger, settings, run.spaces, full),
                                  spaces=run.spaces)
@@ -119,11 +126,16 @@ def _pull_manifest(run: PullRun, meter: Any, *, full: bool, allow_mass_delete: b
         for stream in src.CONTENT_STREAMS:
             pages = run.pages(cache, stream, site, names)
             apply_pages(run, pages, known, track_cursor=True)
+        if settings.content.comments:
+            apply_comments(run, cache)
+        if settings.content.attachments:
+            apply_attachments(run, cache)
         if sweeping:
             current = {e.id: e for e in map(src.to_sweep_entry, src.sweep_records(cache, "content_ids"))}
             run.access.restrictions.update((e.id, e.read) for e in current.values() if e.read is not None)
             trashed = {e.id: e for e in map(src.to_sweep_entry, src.sweep_records(cache, "trashed_ids"))
                        if not run.spaces or e.space_key in run.spaces}
+    fetch_rendered(run, meter, sorted(run.pulled))
     if not sweeping:
         run.notes.append(f"no id sweep this run (sweep_every={settings.pull.sweep_every}): deletions and "
                          f"moves without a new version lag by at most {settings.pull.sweep_every} pulls")
@@ -133,6 +145,7 @@ def _pull_manifest(run: PullRun, meter: Any, *, full: bool, allow_mass_delete: b
     if plan.fetch:
         try:
             _fetch_ids(run, meter, plan.fetch, known, names)
+            fetch_rendered(run, meter, plan.fetch)
         except SourceError:
             _commit_cursor(run, None, sweep_done=False)  # the window is applied whole: its cursor holds
             raise

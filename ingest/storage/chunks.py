@@ -49,10 +49,11 @@ class LedgerChunks:
             for work in works:
                 conn.execute("DELETE FROM chunks WHERE page_id = ?", (work.page.id,))
                 conn.executemany(
-                    "INSERT INTO chunks(id, page_id, idx, text_hash, header, heading_path, text, tokens) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [chunk_row(c) for c in work.chunks])
-                conn.execute("UPDATE pages SET indexed_version = ?, indexed_hash = ? WHERE id = ?",
-                             (work.page.version, work.fingerprint, work.page.id))
+                    "INSERT INTO chunks(id, page_id, idx, text_hash, header, heading_path, text, tokens, "
+                    "anchor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [chunk_row(c) for c in work.chunks])
+                conn.execute("UPDATE pages SET indexed_version = ?, indexed_hash = ?, properties = ? "
+                             "WHERE id = ?", (work.page.version, work.fingerprint,
+                                              getattr(work, "properties", "{}"), work.page.id))
 
     def iter_rows(self, limit: int | None = None) -> Iterator[tuple[str, str, str]]:
         """(chunk id, header, text) of every chunk (the first `limit`), ordered by id."""
@@ -91,8 +92,8 @@ class LedgerChunks:
 
 
 def chunk_row(c: Chunk) -> tuple[Any, ...]:
-    return (c.id, c.page_id, c.index, c.text_hash, c.header, json.dumps(list(c.heading_path),
-                                                                        ensure_ascii=False), c.text, c.tokens)
+    return (c.id, c.page_id, c.index, c.text_hash, c.header,
+            json.dumps(list(c.heading_path), ensure_ascii=False), c.text, c.tokens, c.anchor)
 
 
 def parts(items: list[Any], size: int = 500) -> Iterator[list[Any]]:

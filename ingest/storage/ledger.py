@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS pages (
     read_groups TEXT NOT NULL DEFAULT '[]',
     body TEXT NOT NULL DEFAULT '',
     acl TEXT NOT NULL DEFAULT '',
+    properties TEXT NOT NULL DEFAULT '{}', rendered_version INTEGER,
     last_seen_run INTEGER,
     indexed_version INTEGER,
     indexed_hash TEXT
@@ -55,9 +56,21 @@ CREATE TABLE IF NOT EXISTS chunks (
     header TEXT NOT NULL,
     heading_path TEXT NOT NULL DEFAULT '[]',
     text TEXT NOT NULL,
-    tokens INTEGER NOT NULL DEFAULT 0
+    tokens INTEGER NOT NULL DEFAULT 0,
+    anchor TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS chunks_page ON chunks(page_id);
+CREATE TABLE IF NOT EXISTS comments (
+    id TEXT PRIMARY KEY, page_id TEXT NOT NULL, version INTEGER NOT NULL, updated_at TEXT NOT NULL,
+    author TEXT NOT NULL DEFAULT '', location TEXT NOT NULL DEFAULT 'footer',
+    selection TEXT NOT NULL DEFAULT '', body TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS comments_page ON comments(page_id);
+CREATE TABLE IF NOT EXISTS attachments (
+    id TEXT PRIMARY KEY, page_id TEXT NOT NULL, filename TEXT NOT NULL, version INTEGER NOT NULL,
+    kind TEXT NOT NULL DEFAULT '', bytes INTEGER NOT NULL DEFAULT 0, status TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT ''
+);
 CREATE INDEX IF NOT EXISTS chunks_hash ON chunks(text_hash);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     header, text, content='chunks', content_rowid='rowid', tokenize='porter unicode61'
@@ -102,7 +115,10 @@ CREATE TABLE IF NOT EXISTS access_classes (
 );
 """
 # Columns added after a ledger was first made: (table, column, definition).
-ADDED_COLUMNS = (("pages", "acl", "TEXT NOT NULL DEFAULT ''"),)
+ADDED_COLUMNS = (("pages", "acl", "TEXT NOT NULL DEFAULT ''"),
+                 ("chunks", "anchor", "TEXT NOT NULL DEFAULT ''"),
+                 ("pages", "properties", "TEXT NOT NULL DEFAULT '{}'"),
+                 ("pages", "rendered_version", "INTEGER"))
 
 
 class Ledger:
@@ -242,6 +258,7 @@ class Ledger:
     def page_states(self, spaces: Sequence[str] | None = None) -> dict[str, PageState]:
         """The light view of every known page (no bodies), for reconcile."""
         where, params = page_filter(None, spaces)
+        where += (" AND " if where else " WHERE ") + "kind != 'attachment'"  # ingest/pull/attachments.py
         rows = self.conn.execute("SELECT id, kind, space_key, version, status, title, ancestors "
                                  f"FROM pages{where}", params)
         return {r["id"]: PageState(r["id"], r["kind"], r["space_key"], int(r["version"]), r["status"],

@@ -33,6 +33,7 @@ class PageScope:
     kinds: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
     page_ids: tuple[str, ...] = ()
+    properties: tuple[tuple[str, str], ...] = ()  # (lower-cased key, value): all must hold
     after: float | None = None
     before: float | None = None
     acls: tuple[str, ...] | None = None
@@ -57,6 +58,9 @@ def _page_sql(scope: PageScope, alias: str = "p") -> tuple[str, list[Any]]:
         marks = ",".join("?" * len(scope.labels))
         conds.append(f"EXISTS (SELECT 1 FROM json_each({alias}.labels) WHERE value IN ({marks}))")
         params.extend(scope.labels)
+    for key, value in scope.properties:  # ingest/text/properties.py: keys lower-cased, values as shown
+        conds.append(f"lower(json_extract({alias}.properties, ?)) = lower(?)")
+        params.extend((json_path(key), value))
     if scope.acls is not None:
         if scope.acls:
             any_of("acl", scope.acls)
@@ -69,6 +73,11 @@ def _page_sql(scope: PageScope, alias: str = "p") -> tuple[str, list[Any]]:
         conds.append(f"julianday({alias}.updated_at) <= julianday(?, 'unixepoch')")
         params.append(scope.before)
     return " AND ".join(conds), params
+
+
+def json_path(key: str) -> str:
+    """The SQLite JSON path of an object member named `key` (quoted: keys hold spaces)."""
+    return '$."' + key.replace('"', '') + '"'
 
 
 class LedgerReads:
@@ -90,6 +99,13 @@ class LedgerReads:
         """The access classes `who` may view, under this reader's lock."""
         with self._lock:
             return LedgerAccess(self.ledger).visible_acls(who)
+
+    def property_pages(self, properties: Sequence[tuple[str, str]]) -> set[str]:
+        """Current pages whose Page Properties hold every (key, value) (values case-insensitive)."""
+        cond, params = _page_sql(PageScope(properties=tuple(properties)))
+        with self._lock:
+            return {r[0] for r in self.conn.execute(
+                f"SELECT p.id FROM pages p WHERE p.status = 'current' AND {cond}", params)}
 
     def labelled_pages(self, labels: Sequence[str]) -> set[str]:
         marks = ",".join("?" * len(labels))
@@ -183,8 +199,9 @@ class LedgerReads:
         cond, params = _page_sql(scope)
         for start in range(0, len(ids), 500):
             part = list(ids[start:start + 500])
-            sql = ("SELECT c.id, c.page_id, c.header, c.heading_path, c.text, p.title, p.url, p.space_key, "
-                   "p.kind, p.updated_at, p.labels FROM chunks c LEFT JOIN pages p ON p.id = c.page_id "
+            sql = ("SELECT c.id, c.page_id, c.header, c.heading_path, c.anchor, c.text, p.title, p.url, "
+                   "p.space_key, p.kind, p.updated_at, p.labels "
+                   "FROM chunks c LEFT JOIN pages p ON p.id = c.page_id "
                    f"WHERE c.id IN ({','.join('?' * len(part))}) "
                    "AND coalesce(p.status, 'current') = 'current'"
                    + (f" AND {cond}" if cond else ""))

@@ -23,8 +23,9 @@ BUILDING_KEY = "reindex_building"
 _STAGING_SCHEMA = """
 CREATE TABLE chunks (id TEXT PRIMARY KEY, page_id TEXT NOT NULL, idx INTEGER NOT NULL,
     text_hash TEXT NOT NULL, header TEXT NOT NULL, heading_path TEXT NOT NULL, text TEXT NOT NULL,
-    tokens INTEGER NOT NULL);
-CREATE TABLE pages (id TEXT PRIMARY KEY, indexed_version INTEGER, indexed_hash TEXT);
+    tokens INTEGER NOT NULL, anchor TEXT NOT NULL DEFAULT '');
+CREATE TABLE pages (id TEXT PRIMARY KEY, indexed_version INTEGER, indexed_hash TEXT,
+    properties TEXT NOT NULL DEFAULT '{}');
 """
 
 
@@ -43,10 +44,11 @@ class Staging:
     def replace(self, works: Sequence[Any]) -> None:
         with self.conn:
             for work in works:
-                self.conn.executemany("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                self.conn.executemany("INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                       [chunk_row(c) for c in work.chunks])
-                self.conn.execute("INSERT OR REPLACE INTO pages VALUES (?, ?, ?)",
-                                  (work.page.id, work.page.version, work.fingerprint))
+                self.conn.execute("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?)",
+                                  (work.page.id, work.page.version, work.fingerprint,
+                                   getattr(work, "properties", "{}")))
 
     def switch(self, ledger: Ledger, collection: str) -> None:
         """One ledger transaction: chunk rows, page fingerprints and the active collection."""
@@ -56,11 +58,12 @@ class Staging:
             with ledger.tx() as conn:
                 conn.execute("DELETE FROM chunks")
                 conn.execute("INSERT INTO chunks(id, page_id, idx, text_hash, header, heading_path, text, "
-                             "tokens) SELECT id, page_id, idx, text_hash, header, heading_path, text, tokens "
-                             "FROM staging.chunks ORDER BY page_id, idx")
+                             "tokens, anchor) SELECT id, page_id, idx, text_hash, header, heading_path, "
+                             "text, tokens, anchor FROM staging.chunks ORDER BY page_id, idx")
                 conn.execute("UPDATE pages SET indexed_version = NULL, indexed_hash = NULL")
                 conn.execute("UPDATE pages SET indexed_version = s.indexed_version, indexed_hash = "
-                             "s.indexed_hash FROM staging.pages AS s WHERE s.id = pages.id")
+                             "s.indexed_hash, properties = s.properties FROM staging.pages AS s "
+                             "WHERE s.id = pages.id")
                 ledger.set_meta(ACTIVE_KEY, collection)
                 conn.execute("DELETE FROM meta WHERE key = ?", (BUILDING_KEY,))
         finally:

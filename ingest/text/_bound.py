@@ -103,7 +103,8 @@ def _similar(a: Counter[tuple[str, ...]], b: Counter[tuple[str, ...]]) -> bool:
 
 def renumber(page_id: str, chunks: Sequence[Chunk]) -> list[Chunk]:
     """Chunks numbered 0.. in order (ids are `page:index`)."""
-    return [make_chunk(page_id, i, c.header, c.heading_path, c.text, c.tokens) for i, c in enumerate(chunks)]
+    return [make_chunk(page_id, i, c.header, c.heading_path, c.text, c.tokens, c.anchor)
+            for i, c in enumerate(chunks)]
 
 
 def bound_notes(page_id: str, size: int, cut_at: int | None, max_tokens: int, dropped: int,

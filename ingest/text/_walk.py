@@ -27,6 +27,7 @@ from ingest.text._xml import (
     _span,
     _tidy,
 )
+from ingest.text.anchors import HeadingIds
 
 MAX_BLOCK_DEPTH = 120      # deeper block structure is flattened into one paragraph
 MAX_INLINE_DEPTH = 40      # links in macros in links ...: deeper is read as plain text
@@ -61,6 +62,8 @@ class _Walker:
         self.blocks: list[Block] = []
         self.headings: list[tuple[int, str]] = []
         self.path: tuple[str, ...] = ()
+        self.heading_id = ""           # the current heading's id (without the page title)
+        self.ids = HeadingIds()
         self.pending: list[str] = []   # loose inline text waiting for a block boundary
         self.depth = 0                 # nesting of inline() calls made by special elements
 
@@ -121,7 +124,7 @@ class _Walker:
     def emit(self, kind: str, text: str, table_header: str = "") -> None:
         text = text.strip("\n") if kind in ("code", "list", "table") else _tidy(text)
         if text:
-            self.blocks.append(Block(kind, text, self.path, table_header))
+            self.blocks.append(Block(kind, text, self.path, table_header, self.heading_id))
 
     def heading(self, el: Any, level: int) -> None:
         self.flush()
@@ -130,6 +133,7 @@ class _Walker:
             self.headings.pop()
         if text:
             self.headings.append((level, text))
+            self.heading_id = self.ids.next(text)
         self.path = tuple(t for _, t in self.headings)
 
     def macro(self, el: Any, depth: int) -> None:
@@ -167,13 +171,13 @@ class _Walker:
         head = f"{label} — {title}" if title and title.lower() != label.lower() else label
         first = inner[0]
         if all(b.kind in ("text", "list", "quote", "panel") and b.heading_path == first.heading_path
-               for b in inner):
+               and b.anchor == first.anchor for b in inner):
             self.blocks[start:] = [Block("panel", f"{head}: " + "\n".join(b.text for b in inner),
-                                         first.heading_path)]
+                                         first.heading_path, anchor=first.anchor)]
         elif first.kind in ("text", "list", "quote", "panel"):
             self.blocks[start] = dataclasses.replace(first, text=f"{head}: {first.text}")
         else:
-            self.blocks.insert(start, Block("panel", f"{head}:", first.heading_path))
+            self.blocks.insert(start, Block("panel", f"{head}:", first.heading_path, anchor=first.anchor))
 
     def adf(self, el: Any, depth: int) -> None:
         node = _child(el, "adf-node")

@@ -28,11 +28,12 @@ from ingest.config import ChunkSettings
 from ingest.records import Block, Chunk, Page, embed_text, make_chunk
 from ingest.text._bound import bound_notes, cap_blocks, check_budgets, collapse
 from ingest.text._split import cut_words, halve, split_level
+from ingest.text.anchors import chunk_anchor
 from ingest.text.tokens import Counter, tiktoken_counter, window_counter, window_size
 
 __all__ = ["CHUNKER_VERSION", "Chunker", "check_budgets", "tiktoken_counter", "window_counter", "window_size"]
 
-CHUNKER_VERSION = "2"  # 2: page bounds, near-duplicate collapse, a title chunk for an empty page
+CHUNKER_VERSION = "3"  # 2: page bounds, dedup, title chunk; 3: heading anchors, comment sections
 SEP = " › "
 
 _FENCE = re.compile(r"^(`{3,})([^`\n]*)$")
@@ -68,6 +69,7 @@ class _Draft:
     text: str
     tok: int
     single: bool
+    anchor: str = ""
 
 
 class Chunker:
@@ -123,10 +125,12 @@ class Chunker:
         for path, section in _sections(blocks):
             header, cost = self._header(page, path)
             texts = self._section(header, cost, section)
+            anchor = "" if page.kind == "attachment" else chunk_anchor(page.title, section[0].kind,
+                                                                       section[0].anchor)
             for text, tokens in texts:
-                drafts.append(_Draft(path, [(path, text)], text, tokens, len(texts) == 1))
+                drafts.append(_Draft(path, [(path, text)], text, tokens, len(texts) == 1, anchor))
         drafts = self._merge(page, drafts)
-        return [make_chunk(page.id, i, self.header(page, d.path), d.path, d.text, d.tok)
+        return [make_chunk(page.id, i, self.header(page, d.path), d.path, d.text, d.tok, d.anchor)
                 for i, d in enumerate(drafts)]
 
     def check(self, chunks: Sequence[Chunk]) -> list[str]:
@@ -327,7 +331,7 @@ class Chunker:
         for d in drafts:
             prev = out[-1] if out else None
             if (prev is not None and prev.single and d.single and self.min_section_tokens
-                    and min(prev.tok, d.tok) < self.min_section_tokens):
+                    and min(prev.tok, d.tok) < self.min_section_tokens and not _separate(prev, d)):
                 merged = self._merged(page, prev, d)
                 if merged is not None:
                     out[-1] = merged
@@ -340,7 +344,7 @@ class Chunker:
         parts = a.parts + b.parts
         text = "\n\n".join(f"{SEP.join(p[len(path):])}\n{t}" if len(p) > len(path) else t for p, t in parts)
         tokens = self._fits(self.header(page, path), text)
-        return None if tokens is None else _Draft(path, parts, text, tokens, True)
+        return None if tokens is None else _Draft(path, parts, text, tokens, True, a.anchor)
 
 
 def _counter_id(fn: Any) -> str:
@@ -349,15 +353,22 @@ def _counter_id(fn: Any) -> str:
     return str(getattr(fn, "__qualname__", None) or type(fn).__qualname__)
 
 
+def _separate(a: _Draft, b: _Draft) -> bool:
+    """Comments never merge with their neighbours: a new comment re-embeds only its own section."""
+    return a.anchor.startswith("comment-") or b.anchor.startswith("comment-")
+
+
 def _sections(blocks: Sequence[Block]) -> list[tuple[tuple[str, ...], list[Block]]]:
     out: list[tuple[tuple[str, ...], list[Block]]] = []
+    last_anchor = None
     for b in blocks:
         if not b.text.strip():
             continue
-        if out and out[-1][0] == tuple(b.heading_path):
+        if out and out[-1][0] == tuple(b.heading_path) and b.anchor == last_anchor:
             out[-1][1].append(b)
         else:
             out.append((tuple(b.heading_path), [b]))
+            last_anchor = b.anchor
     return out
 
 

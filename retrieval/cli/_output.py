@@ -84,7 +84,7 @@ def format_answer(answer: Any) -> str:
     lines = [safe(answer.text, lines=True)]
     if answer.citations:
         lines.append("")
-        lines.extend(f"  [{c.number}] {safe(c.title)} — {safe(c.url)}" for c in answer.citations)
+        lines.extend(f"  [{c.number}] {safe(c.title)} — {safe(c.link or c.url)}" for c in answer.citations)
     return "\n".join(lines)
 
 
@@ -96,6 +96,6 @@ def format_hits(hits: list[Any]) -> str:
         snippet = safe(" ".join(hit.text.split()))
         snippet = snippet[:200] + ("…" if len(snippet) > 200 else "")
         lines += [f"{i}. {where}  ({safe(hit.space_key)}, score {hit.score:.4f}; {ranks})",
-                  f"   {safe(hit.url)}",
+                  f"   {safe(hit.link)}",
                   f"   {snippet}"]
     return "\n".join(lines) if lines else "no results"

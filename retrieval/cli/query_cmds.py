@@ -21,15 +21,19 @@ class Kind(str, Enum):  # noqa: UP042 - typer lists a str Enum's values as the o
 
     page = "page"
     blogpost = "blogpost"
+    attachment = "attachment"
 
 
 def _filters(space: list[str] | None, kind: list[Kind] | None, label: list[str] | None,
-             after: str | None, before: str | None) -> Any:
+             after: str | None, before: str | None, prop: list[str] | None = None) -> Any:
     from retrieval.query.searcher import Filters
 
     return Filters(spaces=tuple(space or ()), kinds=tuple(k.value for k in kind or ()),
-                   labels=tuple(label or ()),
+                   labels=tuple(label or ()), properties=tuple(prop or ()),  # type: ignore[arg-type]
                    updated_after=after or None, updated_before=before or None)
+
+
+PROP_HELP = "pages whose Page Properties say key=value, e.g. status=Approved (repeatable: all must hold)"
 
 
 AS_HELP = ("as this person (email or account id): only the pages they may view, by Confluence's rules; "
@@ -91,8 +95,9 @@ def _register_search(app: typer.Typer, state: Any) -> None:
                                     callback=lambda v: _check_query(v, "query")),
         k: int = typer.Option(None, "--k", "-k", min=1, help="results (default: the retrieval.k setting)"),
         space: list[str] = typer.Option(None, "--space", "-s", help="only this space key (repeatable)"),
-        kind: list[Kind] = typer.Option(None, "--kind", help="page or blogpost (repeatable)"),
+        kind: list[Kind] = typer.Option(None, "--kind", help="page, blogpost or attachment (repeatable)"),
         label: list[str] = typer.Option(None, "--label", help="pages with this label (repeatable)"),
+        prop: list[str] = typer.Option(None, "--property", help=PROP_HELP),
         after: str = typer.Option(None, "--updated-after", help="ISO date: updated at or after"),
         before: str = typer.Option(None, "--updated-before", help="ISO date: updated at or before"),
         mode: str = typer.Option(None, "--mode", help="hybrid, dense or lexical"),
@@ -101,8 +106,8 @@ def _register_search(app: typer.Typer, state: Any) -> None:
     ) -> None:
         """Search the knowledge base (dense + lexical, fused)."""
         with _searching(state, label, as_user) as (searcher, who):
-            hits = searcher.search(query, k=k, filters=_filters(space, kind, label, after, before), mode=mode,
-                                   principal=who)
+            hits = searcher.search(query, k=k, filters=_filters(space, kind, label, after, before, prop),
+                                   mode=mode, principal=who)
         if as_json:
             _emit({"query": query, "hits": [h.to_dict() for h in hits],
                    "principal": "operator" if who is None else who.describe()})
@@ -118,8 +123,9 @@ def _register_ask(app: typer.Typer, state: Any) -> None:
         k: int = typer.Option(None, "--k", "-k", min=1,
                               help="chunks to answer from (default: the retrieval.k setting)"),
         space: list[str] = typer.Option(None, "--space", "-s", help="only this space key (repeatable)"),
-        kind: list[Kind] = typer.Option(None, "--kind", help="page or blogpost (repeatable)"),
+        kind: list[Kind] = typer.Option(None, "--kind", help="page, blogpost or attachment (repeatable)"),
         label: list[str] = typer.Option(None, "--label", help="pages with this label (repeatable)"),
+        prop: list[str] = typer.Option(None, "--property", help=PROP_HELP),
         as_user: str = typer.Option(None, "--as", help=AS_HELP),
         as_json: bool = typer.Option(False, "--json", help="one JSON object on stdout"),
     ) -> None:
@@ -127,8 +133,8 @@ def _register_ask(app: typer.Typer, state: Any) -> None:
         from retrieval.query.answer import Answerer
 
         with _searching(state, label, as_user) as (searcher, who):
-            answer = Answerer(searcher).ask(question, filters=_filters(space, kind, label, None, None), k=k,
-                                            principal=who)
+            answer = Answerer(searcher).ask(question, filters=_filters(space, kind, label, None, None, prop),
+                                            k=k, principal=who)
         for warning in answer.warnings:
             typer.echo(f"warning: {warning}", err=True)
         if as_json:

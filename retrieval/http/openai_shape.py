@@ -61,7 +61,8 @@ def content(answer: dict[str, Any]) -> str:
     cites = answer.get("citations") or []
     if not cites:
         return text
-    lines = [f"[{c.get('number')}] [{c.get('title') or c.get('url')}]({c.get('url')})" for c in cites]
+    lines = [f"[{c.get('number')}] [{c.get('title') or c.get('url')}]({c.get('link') or c.get('url')})"
+             for c in cites]
     return text + "\n\nSources:\n" + "\n".join(lines)
 
 

@@ -16,11 +16,12 @@ from retrieval.http import openai_shape
 class FiltersIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     spaces: list[str] | None = None
-    kinds: list[Literal["page", "blogpost"]] | None = None
+    kinds: list[Literal["page", "blogpost", "attachment"]] | None = None
     labels: list[str] | None = None
     updated_after: str | None = None
     updated_before: str | None = None
     page_ids: list[str] | None = None
+    properties: dict[str, str] | None = None  # Page Properties, e.g. {"status": "Approved"}
 
     @field_validator("updated_after", "updated_before")
     @classmethod

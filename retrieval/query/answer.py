@@ -53,10 +53,11 @@ class Citation:
     url: str
     chunk_id: str
     quote: str
+    link: str = ""  # `url#heading-anchor`: where the citation opens (the url when there is no anchor)
 
     def to_dict(self) -> dict[str, Any]:
         return {"number": self.number, "title": self.title, "url": self.url, "chunk_id": self.chunk_id,
-                "quote": self.quote}
+                "quote": self.quote, "link": self.link or self.url}
 
 
 @dataclass(frozen=True)
@@ -240,7 +241,8 @@ class Answerer:
     def _citation(number: int, hit: Hit, quote: str) -> Citation:
         if len(quote) > QUOTE_CHARS:
             quote = quote[:QUOTE_CHARS - 1].rstrip() + "…"
-        return Citation(number=number, title=hit.title, url=hit.url, chunk_id=hit.chunk_id, quote=quote)
+        return Citation(number=number, title=hit.title, url=hit.url, chunk_id=hit.chunk_id, quote=quote,
+                        link=hit.link)
 
     # -- the LLM path ---------------------------------------------------------------------------------
     def chat_model(self, warnings: list[str]) -> Any:

@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from ingest.access.rules import Principal
@@ -23,6 +22,7 @@ from ingest.storage.exact import ExactVectors
 from ingest.storage.ledger import Ledger
 from ingest.storage.reads import LedgerReads, PageScope
 from retrieval.query.dense_plan import dense_within
+from retrieval.query.filters import KINDS, Filters, parse_properties, to_epoch  # noqa: F401  (re-exported)
 from retrieval.query.fusion import cap_per_page, rrf_fuse
 from retrieval.query.hit_fields import heading_path_of, labels_of
 from retrieval.query.lexical import STOPWORDS, fts_query, fts_terms  # noqa: F401  (re-exported)
@@ -32,51 +32,6 @@ MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
 PRUNE_MIN_CHUNKS = 20_000   # below this many chunks the lexical query keeps every term
 PRUNE_FRACTION = 0.05       # above it, terms in more than this fraction of chunks are left out
 PRUNE_CAP_FLOOR = 1000      # ... and in more than this many
-
-
-KINDS = ("page", "blogpost")  # what the knowledge base holds (records.Page.kind)
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Restrict a search. Empty tuples / None mean "no restriction"; several values mean "any of"."""
-
-    spaces: tuple[str, ...] = ()
-    kinds: tuple[str, ...] = ()
-    labels: tuple[str, ...] = ()
-    updated_after: str | None = None
-    updated_before: str | None = None
-    page_ids: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        for name in ("spaces", "kinds", "labels", "page_ids"):
-            value = getattr(self, name)
-            if isinstance(value, str):
-                value = (value,)
-            object.__setattr__(self, name, tuple(str(v) for v in (value or ())))
-        unknown = [kind for kind in self.kinds if kind not in KINDS]
-        if unknown:
-            raise ConfigError(f"unknown kind {', '.join(map(repr, unknown))}", f"use {' or '.join(KINDS)}")
-        for name in ("updated_after", "updated_before"):
-            value = getattr(self, name)
-            if value:
-                to_epoch(value)  # validate early: a bad date is the caller's error, not an empty result
-
-    @property
-    def empty(self) -> bool:
-        return not (self.spaces or self.kinds or self.labels or self.page_ids
-                    or self.updated_after or self.updated_before)
-
-    @classmethod
-    def of(cls, value: Filters | dict[str, Any] | None) -> Filters:
-        if value is None:
-            return cls()
-        if isinstance(value, Filters):
-            return value
-        return cls(**value)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -98,29 +53,26 @@ class Hit:
     updated_at: str = ""
     labels: tuple[str, ...] = ()
     similarity: float | None = None
+    anchor: str = ""  # the heading's id in the rendered page ("" = the top of the page)
+
+    @property
+    def link(self) -> str:
+        """Where a citation of this chunk opens: `url#anchor` (the page's heading), else `url`."""
+        from ingest.text.anchors import link
+
+        return link(self.url, self.anchor)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["labels"] = list(self.labels)
+        out["link"] = self.link
         return out
-
-
-def to_epoch(value: str) -> float:
-    """ISO 8601 (date or date-time, `Z` allowed; naive = UTC) -> epoch seconds."""
-    try:
-        moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ConfigError(f"not an ISO 8601 date: {value!r}",
-                          "use e.g. 2024-05-01 or 2024-05-01T12:00:00Z") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
 
 
 def scope_of(filters: Filters, acls: tuple[str, ...] | None = None) -> PageScope:
     """The ledger's page scope for `filters` (dates as epoch seconds) and the visible classes."""
     return PageScope(spaces=filters.spaces, kinds=filters.kinds, labels=filters.labels,
-                     page_ids=filters.page_ids, acls=acls,
+                     page_ids=filters.page_ids, acls=acls, properties=filters.properties,
                      after=to_epoch(filters.updated_after) if filters.updated_after else None,
                      before=to_epoch(filters.updated_before) if filters.updated_before else None)
 
@@ -308,6 +260,11 @@ class Searcher:
             page_ids = (page_ids & labelled) if filters.page_ids else labelled
             if not page_ids:
                 return False
+        if filters.properties:
+            owned = self.reads.property_pages(filters.properties)
+            page_ids = (page_ids & owned) if (filters.page_ids or filters.labels) else owned
+            if not page_ids:
+                return False
         if page_ids:
             conds.append({"page_id": {"$in": sorted(page_ids)}})
         if not conds:
@@ -371,7 +328,7 @@ class Searcher:
                 heading_path=heading_path_of(row["heading_path"]), text=row["text"], header=row["header"],
                 score=score, ranks=ranks, space_key=row["space_key"] or "", kind=row["kind"] or "",
                 updated_at=row["updated_at"] or "", labels=labels_of(row["labels"]),
-                similarity=sims.get(cid)))
+                similarity=sims.get(cid), anchor=row.get("anchor") or ""))
         return hits
 
 

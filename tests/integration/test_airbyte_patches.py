@@ -62,4 +62,5 @@ def test_on_the_tested_versions_every_speed_up_applies(unpatched: None) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", patches.SpeedUpSkipped)
         applied = patches.apply()
-    assert applied == ["component schema parsed once", "manifest resolved once", "manifest validated once"]
+    assert applied == ["component schema parsed once", "literal_eval serialised", "manifest resolved once",
+                       "manifest validated once"]

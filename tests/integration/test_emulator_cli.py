@@ -46,3 +46,27 @@ def test_kb_emulator_help_is_fast_and_light() -> None:
             "print('HEAVY', heavy)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert "--pages" in out.stdout and "HEAVY []" in out.stdout, out.stdout + out.stderr
+
+
+def test_kb_emulator_extras_serves_the_samples_attachments_and_comments() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", "from retrieval.cli import main; main()",
+                             "emulator", "--port", "0", "--extras"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        match = LINE.match(proc.stdout.readline().rstrip("\n"))
+        assert match
+        url, _, _, email, token, ca = match.groups()
+        counts = {}
+        for kind in ("attachment", "comment"):
+            r = httpx.get(url + "/wiki/rest/api/content/search", params={"cql": f"type={kind}", "limit": 50},
+                          auth=(email, token), verify=ca, timeout=10)
+            assert r.status_code == 200, r.text
+            counts[kind] = len(r.json()["results"])
+        assert counts["attachment"] >= 8 and counts["comment"] >= 2, counts
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

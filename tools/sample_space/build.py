@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.corpus import SAMPLE_DIR, write_jsonl
+from tools.sample_space import extras as sample_extras
 from tools.sample_space import pages1 as sample_pages1
 from tools.sample_space import pages2 as sample_pages2
 from tools.sample_space import pages3 as sample_pages3
@@ -146,7 +147,10 @@ def build(out_dir: Path = SAMPLE_DIR) -> dict[str, int]:
             "spaces.jsonl": write_jsonl(SPACES, out_dir / "spaces.jsonl"),
             "users.jsonl": write_jsonl(users(), out_dir / "users.jsonl"),
             "groups.jsonl": write_jsonl(GROUPS, out_dir / "groups.jsonl"),
-            "qa.jsonl": write_jsonl(qa(), out_dir / "qa.jsonl")}
+            "qa.jsonl": write_jsonl(qa(), out_dir / "qa.jsonl"),
+            # beyond page bodies (attachments, comments, macros): served with the sample on request
+            "extras.jsonl": write_jsonl(sample_extras.items(), out_dir / "extras.jsonl"),
+            "qa_extras.jsonl": write_jsonl(sample_extras.qa(), out_dir / "qa_extras.jsonl")}
 
 
 if __name__ == "__main__":

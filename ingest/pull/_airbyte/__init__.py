@@ -16,6 +16,7 @@ package does not import airbyte). By job:
 
 from __future__ import annotations
 
+from ingest.pull._airbyte.attachments import to_attachment
 from ingest.pull._airbyte.cache import (
     cached_records,
     drop_caches,
@@ -24,6 +25,7 @@ from ingest.pull._airbyte.cache import (
     space_names,
     sweep_records,
 )
+from ingest.pull._airbyte.comments import to_comment
 from ingest.pull._airbyte.components import (
     ClampedBackoff,
     NextLink,
@@ -59,6 +61,7 @@ __all__ = [
     "metering", "open_cache", "open_source",
     "opened_cache", "person", "prepare_environment", "read", "response_body", "restriction_people",
     "share_json", "site_url",
-    "space_names", "space_people", "stock_config", "sweep_records", "to_page", "to_space_rule",
+    "space_names", "space_people", "stock_config", "sweep_records", "to_attachment", "to_comment", "to_page",
+    "to_space_rule",
     "to_sweep_entry", "trusted_ca", "user_names",
 ]

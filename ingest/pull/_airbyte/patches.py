@@ -6,6 +6,11 @@ Measured costs of PyAirbyte 0.71 / CDK 7.39 that do no work for us:
 - it also resolves, type-propagates and schema-validates the manifest on every build (about a
   third of a no-change pull): the result depends on the manifest alone, so it is kept per
   manifest and each build gets its own copy.
+And one fix: the CDK's Jinja interpolation turns every rendered request parameter back into a value
+with `ast.literal_eval`, on each stream's thread; CPython 3.11's AST conversion keeps its recursion
+depth per interpreter, so two threads parsing at once can fail a read with "SystemError: AST
+constructor recursion depth mismatch" (seen in `make test` once the pull read seven streams at
+once). Those calls are serialised under one lock (each parses a short string).
 PyAirbyte builds the CDK's source itself, so these have no subclass hook: they replace attributes
 of the CDK's module and class, once per process. (The plain JSONL batch files go through our own
 cache subclass instead: `cache.py`.)
@@ -72,11 +77,13 @@ def fits(package: str, what: str, has_hook: Callable[[], bool]) -> bool:
 def targets() -> dict[str, tuple[Any, str, Callable[[Any], Any]]]:
     """Each speed-up by name: (the CDK module or class it changes, the attribute, its wrapper)."""
     from airbyte_cdk.sources.declarative import concurrent_declarative_source as cds
+    from airbyte_cdk.sources.declarative.interpolation import jinja
 
     source_class = cds.ConcurrentDeclarativeSource
     return {"component schema parsed once": (cds, "get_declarative_component_schema", functools.cache),
             "manifest resolved once": (source_class, "_pre_process_manifest", _memo_pre_process),
-            "manifest validated once": (source_class, "_validate_source", _memo_validate)}
+            "manifest validated once": (source_class, "_validate_source", _memo_validate),
+            "literal_eval serialised": (jinja.JinjaInterpolation, "_literal_eval", _serialised)}
 
 
 def apply() -> list[str]:
@@ -106,6 +113,17 @@ def revert() -> None:
         _WARNED.clear()
         _MANIFEST_MEMO.clear()
         _VALIDATED.clear()
+
+
+_AST_LOCK = threading.Lock()
+
+
+def _serialised(original: Any) -> Any:
+    def literal_eval(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _AST_LOCK:
+            return original(self, *args, **kwargs)
+
+    return literal_eval
 
 
 def _manifest_key(manifest: Mapping[str, Any]) -> str:
