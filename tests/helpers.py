@@ -12,7 +12,10 @@ classes; fixtures stay in conftest.py.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -326,3 +329,30 @@ def sse_events(text: str) -> list[tuple[str | None, str]]:
                 data = line[6:]
         out.append((name, data or ""))
     return out
+
+
+# -- processes and searches ----------------------------------------------------------------------------
+@contextmanager
+def kb_emulator(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`kb emulator ARGS` as a subprocess and its first line; killed after the block if still running
+    (a test that stops it itself checks the exit code)."""
+    command = [sys.executable, "-c", "from retrieval.cli import main; main()", "emulator", *args]
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        yield proc, proc.stdout.readline().rstrip("\n")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def lexical_hits(settings: Settings, query: str, who: str | None = None, k: int = 5) -> list[Any]:
+    """A lexical search of the knowledge base at `settings`, as `who` (None: the operator)."""
+    from retrieval.query.searcher import Searcher
+
+    searcher = Searcher(settings, embedder=FakeEmbedder())
+    try:
+        return searcher.search(query, k=k, mode="lexical", principal=who)
+    finally:
+        searcher.close()

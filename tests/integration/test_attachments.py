@@ -14,7 +14,7 @@ import pytest
 from ingest.config import Settings, load_settings
 from ingest.index.embed import FakeEmbedder
 from ingest.pipeline import ingest
-from retrieval.query.searcher import Searcher
+from tests.helpers import lexical_hits
 from tools.sample_space.files import BAD, attachment_item, make_file
 
 PAGE, SECRET = "83001", "83002"
@@ -87,24 +87,16 @@ def site(emulator_factory: Any, tmp_path: Path) -> tuple[Any, Settings, Any]:
     return emu, settings, report
 
 
-def _hits(settings: Settings, query: str, who: str | None = None) -> list[Any]:
-    searcher = Searcher(settings, embedder=FakeEmbedder())
-    try:
-        return searcher.search(query, k=5, mode="lexical", principal=who)
-    finally:
-        searcher.close()
-
-
 def test_each_type_is_found_and_cited_to_its_download(site: tuple[Any, Settings, Any]) -> None:
     emu, settings, report = site
     assert report.index.pages_failed == 0
     for n, (name, (_, query)) in enumerate(FILES.items()):
-        hit = _hits(settings, query)[0]
+        hit = lexical_hits(settings, query)[0]
         assert hit.page_id == f"att{9100 + n}" and hit.kind == "attachment", (name, hit)
         assert hit.title == f"Platform docs › {name}" and hit.link == hit.url
         assert hit.url.startswith(emu.url + f"/wiki/download/attachments/{PAGE}/")
         assert httpx.get(hit.url, auth=(emu.email, emu.token), verify=emu.ca_path).status_code == 200
-    table = _hits(settings, "Zelda Quartz")[0].text
+    table = lexical_hits(settings, "Zelda Quartz")[0].text
     assert "Week: 1; Engineer: Zelda Quartz" in table  # the header repeated in the row
 
 
@@ -114,7 +106,7 @@ def test_bad_files_are_reported_and_skipped(site: tuple[Any, Settings, Any]) -> 
     for name, (_, why) in BAD.items():
         assert f"{name!r} on page {PAGE} skipped" in notes and why in notes, (name, notes)
     assert "attachments: 9 indexed, 4 skipped, 0 unchanged" in notes
-    assert {h.page_id for h in _hits(settings, "vault code secret")} & {
+    assert {h.page_id for h in lexical_hits(settings, "vault code secret")} & {
         "att9200",
         "att9201",
         "att9202",
@@ -137,6 +129,6 @@ def test_an_unchanged_attachment_is_not_downloaded_again(site: tuple[Any, Settin
 
 def test_an_attachment_has_its_pages_access(site: tuple[Any, Settings, Any]) -> None:
     _, settings, _ = site
-    assert [h.page_id for h in _hits(settings, "razorbill key", "sec@att.test")] == ["att9300"]
-    assert _hits(settings, "razorbill key", "bob@att.test") == []
-    assert _hits(settings, "razorbill key", "nobody@att.test") == []
+    assert [h.page_id for h in lexical_hits(settings, "razorbill key", "sec@att.test")] == ["att9300"]
+    assert lexical_hits(settings, "razorbill key", "bob@att.test") == []
+    assert lexical_hits(settings, "razorbill key", "nobody@att.test") == []

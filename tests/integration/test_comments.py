@@ -13,7 +13,7 @@ import pytest
 from ingest.config import Settings, load_settings
 from ingest.index.embed import FakeEmbedder
 from ingest.pipeline import ingest
-from retrieval.query.searcher import Searcher
+from tests.helpers import lexical_hits
 
 ITEMS = [
     {"id": "82001", "type": "page", "space": "OPS", "title": "Pelican release plan",
@@ -35,14 +35,6 @@ def site(emulator_factory: Any, tmp_path: Path) -> tuple[Any, Settings]:
     settings = load_settings(confluence=emu.confluence_settings(), data={"dir": str(tmp_path / "kb")})
     ingest(settings, embedder=FakeEmbedder())
     return emu, settings
-
-
-def _hits(settings: Settings, query: str, who: str | None = None) -> list[Any]:
-    searcher = Searcher(settings, embedder=FakeEmbedder())
-    try:
-        return searcher.search(query, k=5, mode="lexical", principal=who)
-    finally:
-        searcher.close()
 
 
 def _comment(emu: Any, page: str, body: str, **extra: Any) -> str:
@@ -74,7 +66,7 @@ def test_a_new_comment_is_found_cited_to_its_anchor_and_embeds_alone(site: tuple
     first = _comment(emu, "82001", "<p>Decision: the pelican release moves to Tuesdays from June.</p>")
     report = ingest(settings, embedder=FakeEmbedder())
     assert report.index.chunks_embedded == 1 and report.index.pages_changed == 1, report.to_dict()
-    hit = _hits(settings, "pelican Tuesdays June")[0]
+    hit = lexical_hits(settings, "pelican Tuesdays June")[0]
     assert hit.page_id == "82001" and hit.anchor == f"comment-{first}"
     assert hit.link == f"{hit.url}#comment-{first}" and "Comment by Bob" in hit.text
 
@@ -82,7 +74,7 @@ def test_a_new_comment_is_found_cited_to_its_anchor_and_embeds_alone(site: tuple
                       selection="first Monday of each month")
     report = ingest(settings, embedder=FakeEmbedder())
     assert report.index.chunks_embedded == 1, report.to_dict()  # the first comment's vector is reused
-    hit = _hits(settings, "UTC Monday inline")[0]
+    hit = lexical_hits(settings, "UTC Monday inline")[0]
     assert hit.anchor == f"comment-{inline}" and "“first Monday of each month”" in hit.text
 
     again = ingest(settings, embedder=FakeEmbedder())
@@ -93,6 +85,6 @@ def test_a_comment_inherits_its_pages_access(site: tuple[Any, Settings]) -> None
     emu, settings = site
     _comment(emu, "82002", "<p>The heron vault passphrase lives in the ostrich safe.</p>")
     ingest(settings, embedder=FakeEmbedder())
-    assert [h.page_id for h in _hits(settings, "ostrich safe", "sec@cmt.test")] == ["82002"]
-    assert _hits(settings, "ostrich safe", "bob@cmt.test") == []
-    assert _hits(settings, "ostrich safe", "nobody@cmt.test") == []
+    assert [h.page_id for h in lexical_hits(settings, "ostrich safe", "sec@cmt.test")] == ["82002"]
+    assert lexical_hits(settings, "ostrich safe", "bob@cmt.test") == []
+    assert lexical_hits(settings, "ostrich safe", "nobody@cmt.test") == []

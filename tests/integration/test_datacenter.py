@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import re
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,7 @@ from ingest.config import load_settings
 from ingest.errors import ConfigError
 from ingest.pull.run import pull
 from ingest.storage.ledger import Ledger
-from tests.helpers import ROOT
+from tests.helpers import kb_emulator
 
 LINE = re.compile(r"confluence emulator: url=(https://127\.0\.0\.1:(\d+)) domain=(127\.0\.0\.1:\2) "
                   r"email=(\S+) token=(\S+) ca=(\S+\.pem) deployment=datacenter context=(\S*) "
@@ -31,12 +29,7 @@ DC = {"datacenter": True, "context_path": "/confluence"}
 def test_kb_emulator_datacenter_line_bearer_and_context(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text('{"id": "42", "type": "page", "space": "T", "title": "Only", "body": "<p>x</p>"}\n')
-    proc = subprocess.Popen([sys.executable, "-c", "from retrieval.cli import main; main()", "emulator",
-                             "--port", "0", "--corpus", str(corpus), "--datacenter"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline().rstrip("\n")
+    with kb_emulator("--port", "0", "--corpus", str(corpus), "--datacenter") as (proc, first):
         match = LINE.match(first)
         assert match, first
         url, _, _, _, pat, ca, context, username, tz = match.groups()
@@ -51,10 +44,6 @@ def test_kb_emulator_datacenter_line_bearer_and_context(tmp_path: Path) -> None:
                          verify=ca).status_code == 401
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_data_center_shapes(emulator_factory: Any) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, kb_emulator
 
 LINE = re.compile(r"confluence emulator: url=(https://127\.0\.0\.1:(\d+)) domain=(127\.0\.0\.1:\2) "
                   r"email=(\S+) token=(\S+) ca=(\S+\.pem)$")
@@ -19,12 +19,7 @@ LINE = re.compile(r"confluence emulator: url=(https://127\.0\.0\.1:(\d+)) domain
 def test_kb_emulator_prints_its_line_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text('{"id": "42", "type": "page", "space": "T", "title": "Only", "body": "<p>x</p>"}\n')
-    proc = subprocess.Popen([sys.executable, "-c", "from retrieval.cli import main; main()",
-                             "emulator", "--port", "0", "--corpus", str(corpus)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline().rstrip("\n")
+    with kb_emulator("--port", "0", "--corpus", str(corpus)) as (proc, first):
         match = LINE.match(first)
         assert match, first
         url, _, _, email, token, ca = match.groups()
@@ -32,10 +27,6 @@ def test_kb_emulator_prints_its_line_serves_and_stops_on_sigterm(tmp_path: Path)
         assert r.status_code == 200 and r.json()["title"] == "Only"
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_kb_emulator_help_is_fast_and_light() -> None:
@@ -49,13 +40,9 @@ def test_kb_emulator_help_is_fast_and_light() -> None:
 
 
 def test_kb_emulator_extras_serves_the_samples_attachments_and_comments() -> None:
-    proc = subprocess.Popen([sys.executable, "-c", "from retrieval.cli import main; main()",
-                             "emulator", "--port", "0", "--extras"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        match = LINE.match(proc.stdout.readline().rstrip("\n"))
-        assert match
+    with kb_emulator("--port", "0", "--extras") as (proc, first):
+        match = LINE.match(first)
+        assert match, first
         url, _, _, email, token, ca = match.groups()
         counts = {}
         for kind in ("attachment", "comment"):
@@ -66,7 +53,3 @@ def test_kb_emulator_extras_serves_the_samples_attachments_and_comments() -> Non
         assert counts["attachment"] >= 8 and counts["comment"] >= 2, counts
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
