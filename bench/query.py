@@ -208,11 +208,11 @@ def dense_recall(settings: object, embedder: object, queries: list[str],
 
     store = open_store(settings, embedder, create=False)  # type: ignore[arg-type]
     searcher = Searcher(settings, embedder=embedder)  # type: ignore[arg-type]
-    ids, rows = [], []
-    for cid, vec, _ in store.iter_all(batch=5000, vectors=True):
-        ids.append(cid)
-        rows.append(vec)
-    matrix = np.asarray(rows, dtype=np.float32)
+    ids, parts = [], []
+    for batch_ids, vectors in store.iter_vectors():  # embeddings only: metadata doubles the read
+        ids.extend(batch_ids)
+        parts.append(vectors)
+    matrix = np.concatenate(parts)
     matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
     recalls: dict[str, list[float]] = {"search": [], "graph": []}
     for q in queries:

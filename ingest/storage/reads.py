@@ -159,16 +159,16 @@ class LedgerReads:
     def chunk_hashes(self) -> dict[str, str]:
         """chunk id -> text_hash (the hash of exactly what was embedded) of every indexed chunk."""
         with self._lock:
-            return {str(r[0]): str(r[1]) for r in self.conn.execute("SELECT id, text_hash FROM chunks")}
+            return self._chunk_hashes()
 
     def chunk_hashes_if_changed(self, seen: Any) -> tuple[tuple[int, int], dict[str, str]] | None:
         """(version, chunk_hashes()) when the ledger changed since version `seen`, else None."""
         with self._lock:
             version = self._version()
-            if version == seen:
-                return None
-            rows = self.conn.execute("SELECT id, text_hash FROM chunks")
-            return version, {str(r[0]): str(r[1]) for r in rows}
+            return None if version == seen else (version, self._chunk_hashes())
+
+    def _chunk_hashes(self) -> dict[str, str]:
+        return {str(r[0]): str(r[1]) for r in self.conn.execute("SELECT id, text_hash FROM chunks")}
 
     def within(self, ids: Sequence[str], acls: Sequence[str]) -> set[str]:
         """The chunk ids among `ids` whose current page is in one of the access classes `acls`, from
