@@ -103,6 +103,13 @@ def set_restrictions(store: Store, content_id: str, users: Iterable[str], groups
         for group in item.read_groups:
             store.know_group(group)
         store.generation += 1
+        space = store.spaces.get(item.space)
+        # Cloud's audit log lists restriction changes (category Permissions) by title, with the
+        # space as the associated object: the one signal of a change that bumps no version.
+        store.audit.append(store.audit_record(
+            "Content restrictions changed", "Permissions", item.title,
+            "Blog" if item.type == "blogpost" else "Page",
+            [{"name": space.name if space else item.space, "objectType": "Space"}]))
         return item
 
 

@@ -68,6 +68,10 @@ class EmulatorAdmin:
     def trash(self, content_id: str) -> dict[str, Any]:
         return self._call("POST", f"content/{content_id}/trash")
 
+    def move(self, content_id: str, space: str, parent_id: str | None = None) -> dict[str, Any]:
+        """Move a page (and its descendants) to `space`, under `parent_id`: no new version."""
+        return self._call("POST", f"content/{content_id}/move", {"space": space, "parent_id": parent_id})
+
     def restore(self, content_id: str) -> dict[str, Any]:
         return self._call("POST", f"content/{content_id}/restore")
 

@@ -3,6 +3,8 @@
 - POST   content                {corpus item}                      -> {"id", "version", ...}
 - PUT    content/{id}           {title?, body?, parent_id?, labels?, restrictions?, message?}
 - POST   content/{id}/trash | content/{id}/restore
+- POST   content/{id}/move      {"space", "parent_id"?}: to another space, with its descendants; no new
+                                version and no new lastmodified (as in Cloud)
 - DELETE content/{id}           purge: every later read is a 404
 - GET    content/{id}           the item as the emulator holds it (any status)
 - GET    clock | POST clock     {"set": ISO} or {"advance_minutes": n}   -> {"now": ISO}
@@ -34,7 +36,7 @@ from emulator import access, render
 from emulator.api import Reply, error, now_reply
 from emulator.store import Item, NotFound, SpacePerm, Store, iso, parse_iso
 
-_CONTENT = re.compile(r"content/([^/]+)(?:/(trash|restore))?/?")
+_CONTENT = re.compile(r"content/([^/]+)(?:/(trash|restore|move))?/?")
 _RESTRICTIONS = re.compile(r"content/([^/]+)/restrictions/?")
 _SPACE_PERMS = re.compile(r"space/([^/]+)/permissions/?")
 _MEMBERS = re.compile(r"group/([^/]+)/members(?:/([^/]+))?/?")
@@ -90,6 +92,8 @@ def _route(server: Any, method: str, path: str, body: Any) -> Reply:
 
 
 def _content(store: Any, method: str, content_id: str, action: str | None, data: dict[str, Any]) -> Reply:
+    if action == "move" and method == "POST":
+        return Reply(200, item_summary(store.move(content_id, str(data["space"]), data.get("parent_id"))))
     if action and method == "POST":
         status = "trashed" if action == "trash" else "current"
         return Reply(200, item_summary(store.set_status(content_id, status)))

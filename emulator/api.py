@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlencode
 
-from emulator import cql, render
+from emulator import cql, render, search
 from emulator.store import NotFound, Store, iso, parse_iso
 
 Query = dict[str, list[str]]
@@ -96,6 +96,7 @@ class Site:
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = [
             ("GET", self._path(r"content/?"), self.content_list),
             ("GET", self._path(r"content/search/?"), self.content_search),
+            ("GET", self._path(r"search/?"), self.search),
             ("GET", self._path(r"content/([^/]+)/child/(page|blogpost)/?"), self.children),
             ("GET", self._path(r"content/([^/]+)/child/comment/?"), self.child_comments),
             ("GET", self._path(r"content/([^/]+)/child/attachment/?"), self.child_attachments),
@@ -203,6 +204,17 @@ class Site:
             raise BadRequest("cql is required")
         rows = self._cached(("cql", text), lambda: cql.search(text, self.store, self.timezone))
         return self._content_rows(rows, query, f"{self.context}/rest/api/content/search", cursor=True)
+
+    def search(self, query: Query) -> Reply:
+        """`/search`: search hits with `totalSize` (emulator/search.py)."""
+        text = _one(query, "cql")
+        if not text:
+            raise BadRequest("cql is required")
+        try:
+            body = search.search(self, query, text, _int(query, "start", 0), _int(query, "limit", 25))
+            return Reply(200, body)
+        except search.BadContext as exc:
+            raise BadRequest(str(exc)) from exc
 
     def content_one(self, query: Query, content_id: str) -> Reply:
         try:
@@ -351,7 +363,8 @@ class Site:
     def audit_list(self, query: Query) -> Reply:
         rows = list(self.store.audit)
         if _one(query, "startDate"):
-            since = parse_iso(_one(query, "startDate") or "")
+            start = _one(query, "startDate") or ""
+            since = int(start) if start.isdigit() else parse_iso(start)  # Cloud: epoch ms
             rows = [r for r in rows if int(r["creationDate"]) >= since]
         return self._page(rows, query, f"{self.context}/rest/api/audit", lambda r: r, 1000)
 

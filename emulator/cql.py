@@ -264,7 +264,7 @@ def _date_clause(field_name: str, op: str, values: Sequence[str], zone: tzinfo =
     return lambda i: fn(minute_of(getattr(i, attr)), bound)
 
 
-def _sort_key(field_name: str) -> Callable[[Item], Any]:
+def sort_key(field_name: str) -> Callable[[Item], Any]:
     return {"lastmodified": lambda i: i.updated_ms, "created": lambda i: i.created_ms,
             "title": lambda i: i.title.lower(), "type": lambda i: i.type,
             "space": lambda i: i.space}.get(field_name, lambda i: i.id_key)
@@ -284,5 +284,5 @@ def search(cql: str, store: Store, timezone: str = "UTC") -> list[Item]:
              if (query.mentions_status or i.status == "current") and query.predicate(i)]
     found.sort(key=lambda i: i.id_key)
     for field_name, desc in reversed(query.order):
-        found.sort(key=_sort_key(field_name), reverse=desc)
+        found.sort(key=sort_key(field_name), reverse=desc)
     return found

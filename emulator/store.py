@@ -199,11 +199,11 @@ class Store:
     def add_space(self, key: str, name: str, kind: str = "global", description: str = "") -> Space:
         space = Space(key, name, 98304 + 65536 * len(self.spaces) + 4, kind, description)
         self.spaces[key] = space
-        self.audit.append(self._audit_record("Space created", "Spaces", name, "Space",
+        self.audit.append(self.audit_record("Space created", "Spaces", name, "Space",
                                              [{"name": key, "objectType": "Space"}]))
         return space
 
-    def _audit_record(self, summary: str, category: str, name: str, kind: str,
+    def audit_record(self, summary: str, category: str, name: str, kind: str,
                       associated: list[dict[str, str]]) -> dict[str, Any]:
         return {"author": {"type": "user", "displayName": "System", "operations": None,
                            "isExternalCollaborator": False, "accountType": "",
@@ -328,6 +328,20 @@ class Store:
                 self.generation += 1
                 item.status = status
                 item.updated_ms = max(self.clock.now_ms(), item.updated_ms)
+            return item
+
+    def move(self, content_id: str, space: str, parent_id: str | None = None) -> Item:
+        """Move a page, with its descendants, to another space (under `parent_id`, or at its top).
+        Like a move in Cloud, no new version is made and lastmodified stays: no window sees it."""
+        with self.lock:
+            item = self.get(content_id)
+            if space not in self.spaces:
+                raise NotFound(space)
+            moving = [item, *(i for i in self.items.values() if item.id in {a.id for a in self.ancestors(i)})]
+            for one in moving:
+                one.space = space
+            item.parent_id = str(parent_id) if parent_id else None
+            self.generation += 1
             return item
 
     def purge(self, content_id: str) -> None:

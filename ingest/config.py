@@ -26,6 +26,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from ingest.durations import parse_duration
 from ingest.errors import ConfigError
 
 SECRET_KEYS = {("confluence", "api_token"), ("confluence", "pat"), ("confluence", "password"),
@@ -143,7 +144,8 @@ class PullSettings(BaseModel):
     page_size: int = Field(default=50, ge=1, le=250)
     lookback_minutes: int = Field(default=2, ge=1)
     cql_timezone: str = "UTC"
-    sweep_every: int = Field(default=1, ge=1)
+    sweep_every: int = Field(default=0, ge=0)  # also sweep every space each Nth pull (ingest/pull/gate.py)
+    full_sweep_every: str = "24h"
     max_delete_fraction: float = Field(default=0.2, ge=0.0, le=1.0)
     max_retries: int = Field(default=5, ge=0)
     max_retry_after: float = Field(default=60.0, ge=0.0)
@@ -152,6 +154,13 @@ class PullSettings(BaseModel):
     timeout_seconds: float = Field(default=60.0, gt=0)
     give_up_after_seconds: float = Field(default=300.0, ge=0.0)  # no good answer this long: stop (0: never)
     cache_memory_mb: int = Field(default=256, ge=64)  # DuckDB's cap while loading a read
+
+
+    _duration = field_validator("full_sweep_every")(classmethod(lambda cls, v: (parse_duration(v), v)[1]))
+
+    @property
+    def full_sweep_seconds(self) -> float:
+        return parse_duration(self.full_sweep_every)
 
 
 class ContentSettings(BaseModel):

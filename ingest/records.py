@@ -182,6 +182,7 @@ class PullReport:
     notes: tuple[str, ...] = field(default=(), compare=False)
     work: tuple[WorkItem, ...] = field(default=(), compare=False)  # a dry run's work list
     access: dict[str, Any] = field(default_factory=dict, compare=False)  # ingest.pull.access.report
+    swept: dict[str, str] = field(default_factory=dict, compare=False)  # space -> why (ingest.pull.gate)
 
     @property
     def pages_per_s(self) -> float:
@@ -192,5 +193,5 @@ class PullReport:
             "seen": self.seen, "new": self.new, "changed": self.changed, "unchanged": self.unchanged,
             "moved": self.moved, "deleted": self.deleted, "restored": self.restored,
             "requests": self.requests, "bytes": self.bytes, "seconds": round(self.seconds, 3),
-            "pages/s": round(self.pages_per_s, 1), "access": dict(self.access),
+            "pages/s": round(self.pages_per_s, 1), "access": dict(self.access), "swept": dict(self.swept),
         }

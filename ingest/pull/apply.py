@@ -51,6 +51,8 @@ class PullRun:
     users: dict[str, str] = field(default_factory=dict)  # accountId -> display name, seen this run
     access: PulledAccess = field(default_factory=PulledAccess)
     access_report: dict[str, Any] = field(default_factory=dict)
+    swept: dict[str, str] = field(default_factory=dict)  # space -> why the count gate swept it
+    audit_since: int | None = None  # the next audit read's start (epoch ms), once this run read it
 
     def tell(self, done: int, total: int | None, what: str) -> None:
         if self.progress is not None:

@@ -112,6 +112,8 @@ def plan_sweep(known: Mapping[str, KnownPage], pulled: Mapping[str, int],
             plan.fetch.append(pid)
         elif have.status in GONE:
             plan.restore.append(pid)
+        elif entry.space_key and entry.space_key != have.space_key:
+            plan.fetch.append(pid)  # moved to another space: read its new place whole (ancestors)
         elif not _same_place(have, entry.title, entry.space_key, entry.ancestors):
             plan.relink.append(entry)
     for pid, have in known.items():

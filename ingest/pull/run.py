@@ -19,9 +19,8 @@ Pull never deletes rows: tombstones keep status 'trashed' or 'deleted'.
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -29,22 +28,21 @@ from typing import Any
 from ingest.config import Settings
 from ingest.errors import KBError, MassDeleteRefused, SourceError
 from ingest.pull import _airbyte as src
-from ingest.pull.access import access_streams, read_access, write_access
-from ingest.pull.access import report as access_report
-from ingest.pull.apply import DRY_RUN_CACHE, Progress, PullRun, apply_pages, batched
+from ingest.pull import sweep
+from ingest.pull.access import access_streams, read_access
+from ingest.pull.apply import DRY_RUN_CACHE, Progress, PullRun, apply_pages
 from ingest.pull.attachments import STREAM as ATTACHMENTS
 from ingest.pull.attachments import apply_attachments
 from ingest.pull.comments import STREAM as COMMENTS
 from ingest.pull.comments import apply_comments
+from ingest.pull.commit import commit_cursor
 from ingest.pull.cursor import moves, start_date, start_dates
 from ingest.pull.macros import fetch_rendered
-from ingest.pull.reconcile import SweepPlan, plan_sweep, too_many_removals
-from ingest.records import PullReport, WorkItem
+from ingest.pull.reconcile import plan_sweep, too_many_removals
+from ingest.records import PullReport
 from ingest.storage.access import LedgerAccess
-from ingest.storage.ledger import Ledger, PageState
+from ingest.storage.ledger import Ledger
 from ingest.storage.lock import writer
-
-FETCH_IDS_PER_READ = 100
 
 
 def pull(settings: Settings, *, spaces: Sequence[str] | None = None, full: bool = False,
@@ -91,23 +89,23 @@ def _report(run: PullRun, meter: Any, seconds: float) -> PullReport:
     return PullReport(seen=c["seen"], new=c["new"], changed=c["changed"], unchanged=c["unchanged"],
                       moved=c["moved"], deleted=c["deleted"], restored=c["restored"],
                       requests=meter.requests, bytes=meter.bytes, seconds=seconds, notes=tuple(run.notes),
-                      work=tuple(run.work), access=run.access_report)
+                      work=tuple(run.work), access=run.access_report, swept=dict(run.swept))
 
 
 # --- our manifest ------------------------------------------------------------------------------
 def _pull_manifest(run: PullRun, meter: Any, *, full: bool, allow_mass_delete: bool) -> None:
     settings, ledger = run.settings, run.ledger
-    sweeping = full or _sweep_due(ledger, settings.pull.sweep_every)  # --full: exact, whatever the lag
+    g = sweep.open_gate(run, full=full)
     # The access streams (spaces with their permissions, groups, members) on every pull: what they
-    # hold changes without a new version of any page (ingest.pull.access).
+    # hold changes without a new version of any page (ingest.pull.access). The spaces' counts and
+    # the audit log feed the count gate (ingest.pull.gate, ingest.pull.audit).
     deployment = settings.confluence.deployment
-    streams = ["pages", "blog_posts", *access_streams(deployment)]
-    streams += list(src.SWEEP_STREAMS) if sweeping else []
+    streams = ["pages", "blog_posts", *access_streams(deployment), *g.streams()]
     streams += ([COMMENTS] if settings.content.comments else []) + (
         [ATTACHMENTS] if settings.content.attachments else [])
     config = src.manifest_config(settings, start_date=start_date(ledger, settings, run.spaces, full),
                                  start_dates=start_dates(ledger, settings, run.spaces, full),
-                                 spaces=run.spaces)
+                                 spaces=run.spaces, extra=g.config())
     salvage = None if run.dry_run else src.Salvage(src.airbyte_root(settings), frozenset(src.CONTENT_STREAMS))
     with src.opened_cache(settings, run.cache_name("manifest")) as cache:
         run.tell(0, None, f"reading {', '.join(streams)}")
@@ -130,87 +128,14 @@ def _pull_manifest(run: PullRun, meter: Any, *, full: bool, allow_mass_delete: b
             apply_comments(run, cache)
         if settings.content.attachments:
             apply_attachments(run, cache)
-        if sweeping:
-            current = {e.id: e for e in map(src.to_sweep_entry, src.sweep_records(cache, "content_ids"))}
-            run.access.restrictions.update((e.id, e.read) for e in current.values() if e.read is not None)
-            trashed = {e.id: e for e in map(src.to_sweep_entry, src.sweep_records(cache, "trashed_ids"))
-                       if not run.spaces or e.space_key in run.spaces}
+        why = sweep.decide(run, g, cache, names, meter)
     fetch_rendered(run, meter, sorted(run.pulled))
-    if not sweeping:
-        run.notes.append(f"no id sweep this run (sweep_every={settings.pull.sweep_every}): deletions and "
-                         f"moves without a new version lag by at most {settings.pull.sweep_every} pulls")
-        _commit_cursor(run, None)
+    if not why:
+        run.notes.append("no space swept: every space's counts agree with the ledger (ingest.pull.gate); a "
+                         f"full sweep runs every {settings.pull.full_sweep_every} per space")
+        commit_cursor(run, None, meta=sweep._audit_meta(run))
         return
-    plan = plan_sweep(known, run.pulled, current, trashed)
-    if plan.fetch:
-        try:
-            _fetch_ids(run, meter, plan.fetch, known, names)
-            fetch_rendered(run, meter, plan.fetch)
-        except SourceError:
-            _commit_cursor(run, None, sweep_done=False)  # the window is applied whole: its cursor holds
-            raise
-    n_current = sum(1 for k in known.values() if k.status == "current")
-    refuse = too_many_removals(plan, n_current, settings.pull.max_delete_fraction) and not allow_mass_delete
-    _commit_sweep(run, plan, known, apply_removals=not refuse)
-    if refuse:
-        raise MassDeleteRefused(
-            f"refusing to remove {plan.removals} of {n_current} known pages (more than "
-            f"max_delete_fraction={settings.pull.max_delete_fraction}); nothing was deleted",
-            "check the site and the space filter; if the deletions are real, "
-            "run `kb pull --allow-mass-delete`",
-            {"removals": plan.removals, "known": n_current})
-
-
-def _fetch_ids(run: PullRun, meter: Any, ids: list[str], known: dict[str, PageState],
-               names: dict[str, str]) -> None:
-    """Read the bodies of pages the window missed (created or edited outside it), by id."""
-    settings = run.settings
-    site = src.site_url(settings)
-    for chunk in batched(ids, FETCH_IDS_PER_READ):
-        config = src.manifest_config(settings, start_date=settings.pull.start_date, ids=chunk)
-        run.tell(0, len(ids), f"fetching {len(chunk)} pages by id")
-        with src.opened_cache(settings, run.cache_name("manifest-ids")) as cache:
-            src.read(settings, src.open_source(settings, config), cache, list(src.CONTENT_STREAMS), meter)
-            for stream in src.CONTENT_STREAMS:
-                pages = run.pages(cache, stream, site, names)
-                apply_pages(run, pages, known, track_cursor=False)
-
-
-def _sweep_due(ledger: Ledger, every: int) -> bool:
-    return every <= 1 or int(ledger.get_meta("pull_runs_since_sweep") or every) + 1 >= every
-
-
-def _commit_sweep(run: PullRun, plan: SweepPlan, known: dict[str, PageState], *,
-                  apply_removals: bool) -> None:
-    """Relinks, restores and (when allowed) removals, with the cursor: one transaction."""
-    c = run.counts
-    c["moved"] += len(plan.relink)
-    c["restored"] += len(plan.restore)
-    for e in plan.relink:
-        run.plan(WorkItem("moved", e.id, title=e.title, note="(place only)"))
-    for pid in plan.restore:
-        run.plan(WorkItem("restored", pid))
-    if apply_removals:
-        c["deleted"] += plan.removals + len(plan.purge)
-        for label, ids in (("trashed", plan.trash), ("deleted", plan.delete), ("purged", plan.purge)):
-            for pid in ids:
-                run.plan(WorkItem(label, pid, title=known[pid].title))
-    else:
-        run.notes.append(f"mass delete refused: {plan.removals} removals not applied")
-
-    def actions() -> None:
-        for e in plan.relink:
-            run.ledger.relink_page(e.id, e.title, e.space_key, e.ancestors or (), run.run_id)
-        for pid in plan.restore:
-            run.ledger.set_page_status(pid, "current", run.run_id)
-        if apply_removals:
-            for pid in plan.trash:
-                run.ledger.set_page_status(pid, "trashed", run.run_id)
-            for pid in plan.delete + plan.purge:
-                run.ledger.set_page_status(pid, "deleted", run.run_id)
-        run.ledger.set_meta("pull_runs_since_sweep", "0")
-
-    _commit_cursor(run, actions)
+    sweep.sweep(run, meter, g, why, names, allow_mass_delete=allow_mass_delete)
 
 
 def _note_unreadable_groups(run: PullRun, meter: Any) -> None:
@@ -248,38 +173,6 @@ def _keep_what_was_read(run: PullRun, salvage: src.Salvage | None, err: SourceEr
                        {**err.context, "kept": run.counts["seen"]})
 
 
-def _commit_cursor(run: PullRun, actions: Callable[[], None] | None, *, sweep_done: bool = True) -> None:
-    """The last transaction of a run: pending actions and the cursor (never ahead of the pages)."""
-    if run.dry_run:
-        return
-    with run.ledger.tx():
-        if actions is not None:
-            actions()
-        elif sweep_done:
-            since = int(run.ledger.get_meta("pull_runs_since_sweep") or 0)
-            run.ledger.set_meta("pull_runs_since_sweep", str(since + 1))
-        for key, value in moves(run.ledger, run.spaces, run.newest, run.newest_by_kind, None).items():
-            run.ledger.set_cursor(key, value, run.run_id)
-        _save_users(run)
-        result = write_access(run.ledger, run.access, run.users)
-    run.access_report = access_report(result, run.access)
-    if result.unresolved:
-        run.notes.append(f"access: {len(result.unresolved)} pages could not be resolved and are hidden from "
-                         "every principal (see `kb access PAGE_ID`): "
-                         + ", ".join(f"{pid} ({why})" for pid, why in result.unresolved[:5]))
-
-
-def _save_users(run: PullRun) -> None:
-    """Merge the names seen this run into ledger meta 'users' (what the index shows for a
-    mention). Inside the run's last transaction."""
-    if not run.users:
-        return
-    known = run.ledger.users()
-    merged = {**known, **run.users}
-    if merged != known:
-        run.ledger.set_meta("users", json.dumps(merged, sort_keys=True, ensure_ascii=False))
-
-
 # --- the stock connector -------------------------------------------------------------------------
 def _pull_stock(run: PullRun, meter: Any, *, allow_mass_delete: bool) -> None:
     """Airbyte's source-confluence (full refresh): everything is read; the listing is the sweep."""
@@ -299,7 +192,7 @@ def _pull_stock(run: PullRun, meter: Any, *, allow_mass_delete: bool) -> None:
     n_current = sum(1 for k in known.values() if k.status == "current")
     refuse = too_many_removals(plan, n_current, settings.pull.max_delete_fraction) and not allow_mass_delete
     run.notes.append("stock connector: full refresh, no labels or ancestors; vanished pages count as deleted")
-    _commit_sweep(run, plan, known, apply_removals=not refuse)
+    sweep.commit_sweep(run, plan, known, apply_removals=not refuse, swept_all=True)
     if refuse:
         raise MassDeleteRefused(f"refusing to remove {plan.removals} of {n_current} known pages",
                                 "run `kb pull --allow-mass-delete` if the deletions are real")

@@ -97,6 +97,21 @@ class SweepPageExtractor:
 
 
 @dataclass
+class TotalExtractor:
+    """CDK record extractor for /search: one record, `{"total": totalSize}` (the hits are not kept)."""
+
+    config: Mapping[str, Any]
+
+    def extract_records(self, response: Any) -> list[Any]:
+        try:
+            body = response_body(response)
+        except ValueError:
+            return []
+        total = body.get("totalSize") if isinstance(body, Mapping) else None
+        return [{"total": int(total)}] if isinstance(total, int) and not isinstance(total, bool) else []
+
+
+@dataclass
 class NextLink:
     """CDK pagination strategy: follow the listing's `_links.next` (Cloud's search cursor, Data
     Center's start/limit), relative to the site's context path (or absolute, as some DC builds send)."""

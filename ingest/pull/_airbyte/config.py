@@ -53,9 +53,11 @@ def stock_config(settings: Settings) -> dict[str, str]:
 
 
 def manifest_config(settings: Settings, *, start_date: str, spaces: Iterable[str] = (),
-                    ids: Iterable[str] = (), start_dates: Mapping[str, str] | None = None) -> dict[str, Any]:
+                    ids: Iterable[str] = (), start_dates: Mapping[str, str] | None = None,
+                    extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The config our manifest reads (see the header of confluence.yaml beside this module).
-    `start_dates`: a content kind's own window start (page, blogpost), where it differs."""
+    `start_dates`: a content kind's own window start (page, blogpost), where it differs; `extra`:
+    the count gate's keys (count_spaces, sweep_spaces, audit_since)."""
     p = settings.pull
     start_date = cql_local_time(start_date, p.cql_timezone)
     kinds = {kind: cql_local_time(when, p.cql_timezone) for kind, when in (start_dates or {}).items()}
@@ -67,7 +69,7 @@ def manifest_config(settings: Settings, *, start_date: str, spaces: Iterable[str
             "lookback_minutes": p.lookback_minutes, "page_size": p.page_size,
             "sweep_page_size": sweep, "spaces": list(spaces), "ids": list(ids),
             "max_retries": p.max_retries, "max_retry_after": p.max_retry_after,
-            "backoff_factor": p.backoff_factor}
+            "backoff_factor": p.backoff_factor, **(extra or {})}
 
 
 def cql_local_time(when: str, timezone: str) -> str:
