@@ -22,7 +22,7 @@ from ingest.storage.ledger import Ledger
 
 KB = [sys.executable, "-c", "from retrieval.cli import main; main()"]
 KEYS = ["seen", "new", "changed", "unchanged", "moved", "deleted", "restored", "requests", "bytes",
-        "seconds", "pages/s", "access"]  # access: added with the permissions (a new key, none renamed)
+        "seconds", "pages/s", "access", "swept"]  # access, swept: added later (new keys, none renamed)
 
 
 def kb_env(conf: dict[str, Any], data_dir: Path, **extra: str) -> dict[str, str]:
