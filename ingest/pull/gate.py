@@ -22,16 +22,9 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 SWEEPS_META = "sweeps"  # ledger meta: {space: {"at", "epoch", "reason", "offset": [current, trashed]}}
-
-
-class Known(Protocol):
-    @property
-    def space_key(self) -> str: ...
-    @property
-    def status(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -63,16 +56,9 @@ def remote_counts(records: Iterable[Mapping[str, Any]]) -> dict[str, Counts]:
             if "current" in v and "trashed" in v}
 
 
-def ledger_counts(known: Iterable[Known]) -> dict[str, Counts]:
-    """The ledger's Counts per space (pages and blog posts; tombstones of deleted pages aside)."""
-    tally: dict[str, list[int]] = {}
-    for page in known:
-        slot = tally.setdefault(page.space_key, [0, 0])
-        if page.status == "current":
-            slot[0] += 1
-        elif page.status == "trashed":
-            slot[1] += 1
-    return {s: Counts(c, t) for s, (c, t) in tally.items()}
+def from_pairs(pairs: Mapping[str, tuple[int, int]]) -> dict[str, Counts]:
+    """The ledger's (current, trashed) per space (ingest.storage.counts) as Counts."""
+    return {s: Counts(c, t) for s, (c, t) in pairs.items()}
 
 
 def load_sweeps(raw: str | None) -> dict[str, dict[str, Any]]:

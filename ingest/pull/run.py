@@ -133,7 +133,7 @@ def _pull_manifest(run: PullRun, meter: Any, *, full: bool, allow_mass_delete: b
     if not why:
         run.notes.append("no space swept: every space's counts agree with the ledger (ingest.pull.gate); a "
                          f"full sweep runs every {settings.pull.full_sweep_every} per space")
-        commit_cursor(run, None, meta=sweep._audit_meta(run))
+        commit_cursor(run, None, meta=sweep.audit_meta(run))
         return
     sweep.sweep(run, meter, g, why, names, allow_mass_delete=allow_mass_delete)
 

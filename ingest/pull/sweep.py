@@ -25,6 +25,7 @@ from ingest.pull.commit import RUNS_SINCE_SWEEP, commit_cursor
 from ingest.pull.macros import fetch_rendered
 from ingest.pull.reconcile import SweepPlan, plan_sweep, too_many_removals
 from ingest.records import WorkItem
+from ingest.storage.counts import space_counts
 from ingest.storage.ledger import PageState
 
 FETCH_IDS_PER_READ = 100
@@ -57,7 +58,7 @@ def open_gate(run: PullRun, *, full: bool) -> Gate:
     forced = "kb pull --full" if full else None
     if not forced and every >= 1 and int(ledger.get_meta(RUNS_SINCE_SWEEP) or every) + 1 >= every:
         forced = f"sweep_every={every}"
-    known_spaces = {p.space_key for p in ledger.page_states(run.spaces).values()} | set(sweeps)
+    known_spaces = set(space_counts(ledger, run.spaces)) | set(sweeps)
     count_spaces = sorted(run.spaces or known_spaces)
     since = ledger.get_meta(audit.AUDIT_META)
     return Gate(sweeps, forced, count_spaces, int(since) if since and since.isdigit() else None, time.time())
@@ -67,7 +68,7 @@ def decide(run: PullRun, g: Gate, cache: Any, names: Mapping[str, str], meter: A
     """space -> why it is swept this run (after the window's pages are applied)."""
     scope = sorted(run.spaces or (set(names) | set(g.count_spaces)))
     remote = gate.remote_counts(src.cached_records(cache, COUNTS))
-    local = gate.ledger_counts(run.ledger.page_states(run.spaces).values())
+    local = gate.from_pairs(space_counts(run.ledger, run.spaces))
     why = gate.plan(scope, remote, local, g.sweeps, now=g.now,
                     full_every=run.settings.pull.full_sweep_seconds, forced=g.forced)
     if g.audit_since is not None:
@@ -101,7 +102,7 @@ def sweep(run: PullRun, meter: Any, g: Gate, why: Mapping[str, str], names: dict
                        if e.space_key in why}
             remote = gate.remote_counts(src.cached_records(cache, COUNTS))
     except SourceError:
-        commit_cursor(run, None, meta=_audit_meta(run))  # the window is applied whole: its cursor holds
+        commit_cursor(run, None, meta=audit_meta(run))  # the window is applied whole: its cursor holds
         raise
     run.access.restrictions.update((e.id, e.read) for e in current.values() if e.read is not None)
     known = run.ledger.page_states(run.spaces)
@@ -116,11 +117,12 @@ def sweep(run: PullRun, meter: Any, g: Gate, why: Mapping[str, str], names: dict
             fetch_ids(run, meter, plan.delete, known, names)
             plan.delete = [pid for pid in plan.delete if pid not in run.pulled]
     except SourceError:
-        commit_cursor(run, None, meta=_audit_meta(run))
+        commit_cursor(run, None, meta=audit_meta(run))
         raise
     n_current = sum(1 for k in known.values() if k.status == "current")
     refuse = too_many_removals(plan, n_current, settings.pull.max_delete_fraction) and not allow_mass_delete
-    commit_sweep(run, plan, known, apply_removals=not refuse, record=(g, why, remote))
+    commit_sweep(run, plan, known, apply_removals=not refuse, swept_all=g.forced is not None,
+                 record=(g, why, remote))
     if refuse:
         raise MassDeleteRefused(
             f"refusing to remove {plan.removals} of {n_current} known pages (more than "
@@ -146,14 +148,14 @@ def fetch_ids(run: PullRun, meter: Any, ids: Sequence[str], known: dict[str, Pag
                 apply_pages(run, run.pages(cache, stream, site, names), known, track_cursor=False)
 
 
-def _audit_meta(run: PullRun) -> dict[str, str]:
-    since = getattr(run, "audit_since", None)
-    return {audit.AUDIT_META: str(since)} if since is not None else {}
+def audit_meta(run: PullRun) -> dict[str, str]:
+    """The ledger meta a run's last transaction writes for the audit log's next read."""
+    return {audit.AUDIT_META: str(run.audit_since)} if run.audit_since is not None else {}
 
 
 def commit_sweep(run: PullRun, plan: SweepPlan, known: dict[str, PageState], *, apply_removals: bool,
-                 record: tuple[Gate, Mapping[str, str], Mapping[str, gate.Counts]] | None = None,
-                 swept_all: bool | None = None) -> None:
+                 swept_all: bool,
+                 record: tuple[Gate, Mapping[str, str], Mapping[str, gate.Counts]] | None = None) -> None:
     """Relinks, restores and (when allowed) removals, the sweep record and the cursor: one
     transaction. `record`: (the gate, why each space was swept, the counts read with the listing)."""
     c = run.counts
@@ -184,10 +186,8 @@ def commit_sweep(run: PullRun, plan: SweepPlan, known: dict[str, PageState], *, 
                 ledger.set_page_status(pid, "deleted", run.run_id)
         if record is not None:
             g, why, remote = record
-            local = gate.ledger_counts(ledger.page_states(sorted(why)).values())
+            local = gate.from_pairs(space_counts(ledger, sorted(why)))
             sweeps = gate.record(g.sweeps, why if apply_removals else {}, remote, local, now=g.now)
             ledger.set_meta(gate.SWEEPS_META, json.dumps(sweeps, sort_keys=True))
 
-    everything = swept_all if swept_all is not None else (
-        record is not None and record[0].forced is not None)
-    commit_cursor(run, actions, swept_all=everything, meta=_audit_meta(run))
+    commit_cursor(run, actions, swept_all=swept_all, meta=audit_meta(run))
