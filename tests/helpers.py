@@ -213,6 +213,17 @@ def rebuild_kb(kb: KB, embedder: object, **kw: object):  # type: ignore[no-untyp
 
 
 # -- the pipeline ------------------------------------------------------------------------------------
+def generated_site(emulator_factory: Any, deployment: dict[str, Any], tmp_path: Path, *,
+                   max_retries: int) -> tuple[Any, Settings]:
+    """The pull tests' generated site (3 spaces, 60 pages, 6 blog posts) and settings with small
+    page sizes, so every read pages."""
+    emu = emulator_factory(pages=60, blogposts=6, seed=3, **deployment)
+    settings = load_settings(confluence=emu.confluence_settings(), data={"dir": str(tmp_path / "kb")},
+                             pull={"page_size": 10, "sweep_page_size": 25, "backoff_factor": 0.01,
+                                   "max_retries": max_retries, "lookback_minutes": 2})
+    return emu, settings
+
+
 def kb_settings(emu: Any, data_dir: Path) -> Settings:
     return load_settings(confluence=emu.confluence_settings(), data={"dir": str(data_dir)})
 

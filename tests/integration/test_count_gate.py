@@ -18,17 +18,14 @@ from ingest.config import Settings, load_settings
 from ingest.errors import SourceError
 from ingest.pull.run import pull
 from ingest.storage.ledger import Ledger
+from tests.helpers import generated_site
 
 TOTAL = 66
 
 
 @pytest.fixture
 def site(emulator_factory: Any, deployment: dict[str, Any], tmp_path: Path) -> tuple[Any, Settings]:
-    emu = emulator_factory(pages=60, blogposts=6, seed=3, **deployment)
-    settings = load_settings(confluence=emu.confluence_settings(), data={"dir": str(tmp_path / "kb")},
-                             pull={"page_size": 10, "sweep_page_size": 25, "backoff_factor": 0.01,
-                                   "max_retries": 1, "lookback_minutes": 2})
-    return emu, settings
+    return generated_site(emulator_factory, deployment, tmp_path, max_retries=1)
 
 
 def polled(emu: Any, settings: Settings, **kw: Any) -> tuple[Any, dict[str, int]]:
