@@ -26,6 +26,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from ingest.durations import Duration, parse_duration  # noqa: F401  re-exported: [pull]/[sync] times
 from ingest.errors import ConfigError
 
 SECRET_KEYS = {("confluence", "api_token"), ("confluence", "pat"), ("confluence", "password"),
@@ -246,6 +247,13 @@ class ServerSettings(BaseModel):
         return out
 
 
+class SyncSettings(BaseModel):
+    """`kb sync` / `kb serve --sync` (ingest/sync): the poll period, and how far failures back off."""
+
+    every: Duration = Field(default=60.0, gt=0)  # "60s", "5m", "24h" or seconds
+    max_backoff: Duration = Field(default=600.0, gt=0)  # failed polls wait every, 2x, 4x ... up to this
+
+
 class _SecretFreeToml(TomlConfigSettingsSource):
     """config.toml, refusing secrets: they belong in the environment."""
 
@@ -277,6 +285,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     content: ContentSettings = Field(default_factory=ContentSettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
 
     @classmethod
     def settings_customise_sources(
