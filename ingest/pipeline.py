@@ -61,29 +61,55 @@ class _Background:
         return self._result
 
 
-def _embedder_later(settings: Settings, embedder: Any) -> _Background:
-    if embedder is not None:
-        return _Background(lambda: embedder)
-    from ingest.index.embed import load_embedder
+class Ingester:
+    """`ingest()` again and again in one process (`kb sync`, `kb serve --sync`): the embedder is loaded
+    once (on a thread, overlapping the first run's pull, as `ingest()` does) and kept between runs.
+    Each run takes the writer lock (re-entrant: a sync loop holds it for its whole life)."""
 
-    return _Background(lambda: load_embedder(settings))
+    def __init__(self, settings: Settings, *, embedder: Any = None) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._loading: _Background | None = None
+
+    @property
+    def embedder(self) -> Any:
+        """The loaded embedder (waits for a load in progress; loads it now if no run has yet)."""
+        if self._embedder is None:
+            self._embedder = self._load().result()
+        return self._embedder
+
+    def _load(self) -> _Background:
+        if self._embedder is not None:
+            return _Background(lambda: self._embedder)
+        if self._loading is None:
+            from ingest.index.embed import load_embedder
+
+            self._loading = _Background(lambda: load_embedder(self.settings))
+        return self._loading
+
+    def run(self, *, spaces: Sequence[str] | None = None, full: bool = False, allow_mass_delete: bool = False,
+            progress: Progress | None = None, source: Any = None) -> IngestReport:
+        """One ingest: pull Confluence into the ledger, then bring the index up to it."""
+        from ingest.pull.run import pull
+
+        settings = self.settings
+        started = time.perf_counter()
+        with writer(settings.data_dir, "ingest"):
+            loading = self._load()
+            pull_report = pull(settings, spaces=spaces, full=full, allow_mass_delete=allow_mass_delete,
+                               source=source, progress=_phase(progress, "pull"))
+            self._embedder = loading.result()
+            index_report = index(settings, spaces=spaces, full=full, embedder=self._embedder,
+                                 progress=progress, run_kind="ingest")
+        return IngestReport(pull_report, index_report, time.perf_counter() - started)
 
 
 def ingest(settings: Settings | str | None = None, *, spaces: Sequence[str] | None = None, full: bool = False,
            allow_mass_delete: bool = False, embedder: Any = None, progress: Progress | None = None,
            source: Any = None) -> IngestReport:
     """Pull Confluence into the ledger, then bring the index up to it."""
-    from ingest.pull.run import pull
-
-    settings = as_settings(settings)
-    started = time.perf_counter()
-    with writer(settings.data_dir, "ingest"):
-        loading = _embedder_later(settings, embedder)
-        pull_report = pull(settings, spaces=spaces, full=full, allow_mass_delete=allow_mass_delete,
-                           source=source, progress=_phase(progress, "pull"))
-        index_report = index(settings, spaces=spaces, full=full, embedder=loading.result(), progress=progress,
-                             run_kind="ingest")
-    return IngestReport(pull_report, index_report, time.perf_counter() - started)
+    return Ingester(as_settings(settings), embedder=embedder).run(
+        spaces=spaces, full=full, allow_mass_delete=allow_mass_delete, progress=progress, source=source)
 
 
 def index(settings: Settings | str | None = None, *, spaces: Sequence[str] | None = None, full: bool = False,
@@ -107,10 +133,17 @@ def index(settings: Settings | str | None = None, *, spaces: Sequence[str] | Non
             report = indexer.run(reader.iter_pages(spaces=spaces), full=full, spaces=spaces,
                                  progress=_phase(progress, "index"), total=total)
         except BaseException as exc:
-            ledger.finish_run(run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"})
+            ledger.finish_run(run_id, _ended(exc), {"error": f"{type(exc).__name__}: {exc}"})
             raise
         ledger.finish_run(run_id, "ok", report.to_dict())
     return report
+
+
+def _ended(exc: BaseException) -> str:
+    """A run's status after `exc`: 'stopped' when a stop was asked for (between batches), else 'failed'."""
+    from ingest.errors import Stopped
+
+    return "stopped" if isinstance(exc, Stopped) else "failed"
 
 
 def reindex(settings: Settings | str | None = None, *, embedder: Any = None,
@@ -139,16 +172,20 @@ def _reindex(settings: Settings, embedder: Any, progress: Progress | None) -> Re
 
 
 def status(settings: Settings | str | None = None) -> dict[str, Any]:
-    """What the knowledge base holds: counts, spaces, the last run, the cursor, the model, the collection."""
+    """What the knowledge base holds: counts, spaces, the last run, the cursor, the model, the collection;
+    the sync loop's state (`sync`: its status file, None when no loop ever ran) and `freshness`."""
     from ingest.storage.access import LedgerAccess
     from ingest.storage.ledger import Ledger
     from ingest.storage.vectors import active_collection
+    from ingest.sync.health import freshness, read_health
 
     settings = as_settings(settings)
     path = settings.data_dir / Ledger.FILENAME
+    sync = read_health(settings.data_dir)  # the sync loop's status file (kb sync, kb serve --sync)
     if not path.is_file():
         return {"data_dir": str(settings.data_dir), "ready": False, "pages": 0, "chunks": 0, "spaces": {},
-                "last_run": None, "cursor": {}, "model": settings.embed.model, "active_collection": None}
+                "last_run": None, "cursor": {}, "model": settings.embed.model, "active_collection": None,
+                "sync": sync, "freshness": None}
     with Ledger(settings.data_dir) as ledger:
         counts = ledger.summary()
         return {
@@ -161,6 +198,7 @@ def status(settings: Settings | str | None = None) -> dict[str, Any]:
             "active_collection": active_collection(settings),
             "chroma": (f"{settings.chroma.host}:{settings.chroma.port}" if settings.chroma.host
                        else "embedded"),
+            "sync": sync, "freshness": freshness(ledger, sync, settings),
         }
 
 
