@@ -171,8 +171,8 @@ class SyncLoop:
         h.polls += 1
         h.poll_started = None
         last: dict[str, Any] = {"started": iso(started), "finished": iso(time.time()),
-                                "seconds": round(result.seconds, 3), "cpu_seconds": round(result.cpu_seconds, 3),
-                                "result": result.kind}
+                                "seconds": round(result.seconds, 3),
+                                "cpu_seconds": round(result.cpu_seconds, 3), "result": result.kind}
         if result.report is not None:
             h.polls_ok += 1
             h.consecutive_failures = 0
