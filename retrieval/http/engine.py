@@ -179,6 +179,16 @@ class KBEngine:
                 out[key] = json.loads(scrub(json.dumps(out[key]), self.settings))
         return out
 
+    def after_poll(self, _result: Any = None) -> None:
+        """The sync loop of this process finished a poll (`kb serve --sync`): bring the exact-scan
+        matrix in step now rather than at its next look (at most CHECK_EVERY later), so every search
+        after a poll sees all of it; lexical search reads the ledger and sees each commit at once."""
+        searcher = self._searcher
+        vectors = getattr(searcher, "_exact", None) if searcher is not None else None
+        if vectors is not None:
+            vectors._checked = 0.0  # look at the ledger now: the poll just committed
+            vectors.sync(load=False)
+
     def close(self) -> None:
         with self._lock:
             if self._searcher is not None:
@@ -247,4 +257,5 @@ def sync_loop(settings: Settings, engine: Any) -> Any:
     """The sync loop of `kb serve --sync`, embedding with the engine's model (loaded once)."""
     from ingest.sync.loop import SyncLoop
 
-    return SyncLoop(settings, embedder=getattr(engine, "embedder", None), mode="serve")
+    return SyncLoop(settings, embedder=getattr(engine, "embedder", None), mode="serve",
+                    on_poll=getattr(engine, "after_poll", None))
