@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,12 +64,23 @@ class _Background:
 class Ingester:
     """`ingest()` again and again in one process (`kb sync`, `kb serve --sync`): the embedder is loaded
     once (on a thread, overlapping the first run's pull, as `ingest()` does) and kept between runs.
-    Each run takes the writer lock (re-entrant: a sync loop holds it for its whole life)."""
+    Each run takes the writer lock (re-entrant: a sync loop holds it for its whole life).
+
+    The first run's index pass looks at every page, as `kb ingest` does. Later runs hand the indexer
+    only the pages whose ledger row, comments or retry status changed since the last pass of this
+    process (`ingest.storage.signatures`), so a no-change poll does not read and hash every body; every
+    FULL_PASS_EVERY-th run, a change of the known user names, `full` and an emptied store look at all."""
+
+    FULL_PASS_EVERY = 60
 
     def __init__(self, settings: Settings, *, embedder: Any = None) -> None:
         self.settings = settings
         self._embedder = embedder
         self._loading: _Background | None = None
+        self._signatures: dict[str, str] | None = None  # as of the end of the last index pass
+        self._users = ""
+        self._retry: set[str] = set()  # pages that failed to index: looked at again each run
+        self._runs = 0
 
     @property
     def embedder(self) -> Any:
@@ -99,9 +110,35 @@ class Ingester:
             pull_report = pull(settings, spaces=spaces, full=full, allow_mass_delete=allow_mass_delete,
                                source=source, progress=_phase(progress, "pull"))
             self._embedder = loading.result()
+            only = self._changed(spaces, full)
+            self._signatures = None  # until this pass ends: a failed or stopped pass is redone whole
             index_report = index(settings, spaces=spaces, full=full, embedder=self._embedder,
-                                 progress=progress, run_kind="ingest")
+                                 progress=progress, run_kind="ingest", only=only)
+            self._remember(spaces, index_report)
         return IngestReport(pull_report, index_report, time.perf_counter() - started)
+
+    def _changed(self, spaces: Sequence[str] | None, full: bool) -> set[str] | None:
+        """The page ids the index pass must look at, or None for every page."""
+        from ingest.storage.ledger import Ledger
+        from ingest.storage.signatures import page_signatures, users_signature
+
+        self._runs += 1
+        if self._signatures is None or full or self._runs % self.FULL_PASS_EVERY == 1:
+            return None
+        with Ledger(self.settings.data_dir, readonly=True) as ledger:
+            if users_signature(ledger) != self._users:
+                return None
+            now = page_signatures(ledger, spaces)
+        known = self._signatures
+        return {pid for pid, sig in now.items() if known.get(pid) != sig} | (self._retry & now.keys())
+
+    def _remember(self, spaces: Sequence[str] | None, report: IndexReport) -> None:
+        from ingest.storage.ledger import Ledger
+        from ingest.storage.signatures import page_signatures, users_signature
+
+        with Ledger(self.settings.data_dir, readonly=True) as ledger:
+            self._signatures, self._users = page_signatures(ledger, spaces), users_signature(ledger)
+        self._retry = {pid for pid, _ in report.failures}
 
 
 def ingest(settings: Settings | str | None = None, *, spaces: Sequence[str] | None = None, full: bool = False,
@@ -113,8 +150,10 @@ def ingest(settings: Settings | str | None = None, *, spaces: Sequence[str] | No
 
 
 def index(settings: Settings | str | None = None, *, spaces: Sequence[str] | None = None, full: bool = False,
-          embedder: Any = None, progress: Progress | None = None, run_kind: str = "index") -> IndexReport:
-    """Bring the active collection and the ledger's chunks up to the ledger's pages (no pull)."""
+          embedder: Any = None, progress: Progress | None = None, run_kind: str = "index",
+          only: Collection[str] | None = None) -> IndexReport:
+    """Bring the active collection and the ledger's chunks up to the ledger's pages (no pull). `only`:
+    look at these pages alone (the others are known to be unchanged; tombstones are always removed)."""
     from ingest.index.embed import load_embedder
     from ingest.index.gate import open_store
     from ingest.storage.ledger import Ledger
@@ -129,14 +168,25 @@ def index(settings: Settings | str | None = None, *, spaces: Sequence[str] | Non
         run_id = ledger.start_run(run_kind)
         try:
             indexer = Indexer(settings, ledger, store, embedder)
-            total = ledger.count_pages("current", spaces)
-            report = indexer.run(reader.iter_pages(spaces=spaces), full=full, spaces=spaces,
-                                 progress=_phase(progress, "index"), total=total)
+            if only is None or full:
+                pages, total = reader.iter_pages(spaces=spaces), ledger.count_pages("current", spaces)
+            else:
+                pages, total = _pages_of(reader, sorted(only), spaces), len(only)
+            report = indexer.run(pages, full=full, spaces=spaces, progress=_phase(progress, "index"),
+                                 total=total)
         except BaseException as exc:
             ledger.finish_run(run_id, _ended(exc), {"error": f"{type(exc).__name__}: {exc}"})
             raise
         ledger.finish_run(run_id, "ok", report.to_dict())
     return report
+
+
+def _pages_of(reader: Any, ids: Sequence[str], spaces: Sequence[str] | None) -> Iterator[Any]:
+    """The current pages among `ids` (in `spaces`, when given), read one by one."""
+    for page_id in ids:
+        page = reader.get_page(page_id)
+        if page is not None and page.status == "current" and (not spaces or page.space_key in spaces):
+            yield page
 
 
 def _ended(exc: BaseException) -> str:
