@@ -9,6 +9,7 @@ are `SecretStr`, and are never logged.
 from __future__ import annotations
 
 import difflib
+import json
 import logging
 import os
 import re
@@ -26,7 +27,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from ingest.durations import parse_duration
+from ingest.durations import Duration, parse_duration
 from ingest.errors import ConfigError
 
 SECRET_KEYS = {("confluence", "api_token"), ("confluence", "pat"), ("confluence", "password"),
@@ -39,8 +40,6 @@ def _split_list(value: Any) -> Any:
     if isinstance(value, str):
         text = value.strip()
         if text.startswith("["):
-            import json
-
             return json.loads(text)
         return [part.strip() for part in text.split(",") if part.strip()]
     return value
@@ -155,12 +154,7 @@ class PullSettings(BaseModel):
     give_up_after_seconds: float = Field(default=300.0, ge=0.0)  # no good answer this long: stop (0: never)
     cache_memory_mb: int = Field(default=256, ge=64)  # DuckDB's cap while loading a read
 
-
     _duration = field_validator("full_sweep_every")(classmethod(lambda cls, v: (parse_duration(v), v)[1]))
-
-    @property
-    def full_sweep_seconds(self) -> float:
-        return parse_duration(self.full_sweep_every)
 
 
 class ContentSettings(BaseModel):
@@ -255,6 +249,13 @@ class ServerSettings(BaseModel):
         return out
 
 
+class SyncSettings(BaseModel):
+    """`kb sync` / `kb serve --sync` (ingest/sync): the poll period, and how far failures back off."""
+
+    every: Duration = Field(default=60.0, gt=0)  # "60s", "5m", "24h" or seconds
+    max_backoff: Duration = Field(default=600.0, gt=0)  # failed polls wait every, 2x, 4x ... up to this
+
+
 class _SecretFreeToml(TomlConfigSettingsSource):
     """config.toml, refusing secrets: they belong in the environment."""
 
@@ -286,6 +287,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     content: ContentSettings = Field(default_factory=ContentSettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
 
     @classmethod
     def settings_customise_sources(

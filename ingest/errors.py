@@ -76,3 +76,11 @@ class Busy(KBError):
 
     exit_code = 7
     http_status = 409
+
+
+class Stopped(KBError):
+    """A stop was asked for (SIGTERM, SIGINT, a server shutting down): raised between batches, after
+    the batch in flight committed, so nothing is left half-written; the next run redoes the rest."""
+
+    exit_code = 0
+    http_status = 503

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,34 +61,99 @@ class _Background:
         return self._result
 
 
-def _embedder_later(settings: Settings, embedder: Any) -> _Background:
-    if embedder is not None:
-        return _Background(lambda: embedder)
-    from ingest.index.embed import load_embedder
+class Ingester:
+    """`ingest()` again and again in one process (`kb sync`, `kb serve --sync`): the embedder is loaded
+    once (on a thread, overlapping the first run's pull, as `ingest()` does) and kept between runs.
+    Each run takes the writer lock (re-entrant: a sync loop holds it for its whole life).
 
-    return _Background(lambda: load_embedder(settings))
+    The first run's index pass looks at every page, as `kb ingest` does. Later runs hand the indexer
+    only the pages whose ledger row, comments or retry status changed since the last pass of this
+    process (`ingest.storage.signatures`), so a no-change poll does not read and hash every body; every
+    FULL_PASS_EVERY-th run, a change of the known user names, `full` and an emptied store look at all."""
+
+    FULL_PASS_EVERY = 60
+
+    def __init__(self, settings: Settings, *, embedder: Any = None) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._loading: _Background | None = None
+        self._signatures: dict[str, str] | None = None  # as of the end of the last index pass
+        self._users = ""
+        self._retry: set[str] = set()  # pages that failed to index: looked at again each run
+        self._runs = 0
+
+    @property
+    def embedder(self) -> Any:
+        """The loaded embedder (waits for a load in progress; loads it now if no run has yet)."""
+        if self._embedder is None:
+            self._embedder = self._load().result()
+        return self._embedder
+
+    def _load(self) -> _Background:
+        if self._embedder is not None:
+            return _Background(lambda: self._embedder)
+        if self._loading is None:
+            from ingest.index.embed import load_embedder
+
+            self._loading = _Background(lambda: load_embedder(self.settings))
+        return self._loading
+
+    def run(self, *, spaces: Sequence[str] | None = None, full: bool = False, allow_mass_delete: bool = False,
+            progress: Progress | None = None, source: Any = None) -> IngestReport:
+        """One ingest: pull Confluence into the ledger, then bring the index up to it."""
+        from ingest.pull.run import pull
+
+        settings = self.settings
+        started = time.perf_counter()
+        with writer(settings.data_dir, "ingest"):
+            loading = self._load()
+            pull_report = pull(settings, spaces=spaces, full=full, allow_mass_delete=allow_mass_delete,
+                               source=source, progress=_phase(progress, "pull"))
+            self._embedder = loading.result()
+            only = self._changed(spaces, full)
+            self._signatures = None  # until this pass ends: a failed or stopped pass is redone whole
+            index_report = index(settings, spaces=spaces, full=full, embedder=self._embedder,
+                                 progress=progress, run_kind="ingest", only=only)
+            self._remember(spaces, index_report)
+        return IngestReport(pull_report, index_report, time.perf_counter() - started)
+
+    def _changed(self, spaces: Sequence[str] | None, full: bool) -> set[str] | None:
+        """The page ids the index pass must look at, or None for every page."""
+        from ingest.storage.ledger import Ledger
+        from ingest.storage.signatures import page_signatures, users_signature
+
+        self._runs += 1
+        if self._signatures is None or full or self._runs % self.FULL_PASS_EVERY == 1:
+            return None
+        with Ledger(self.settings.data_dir, readonly=True) as ledger:
+            if users_signature(ledger) != self._users:
+                return None
+            now = page_signatures(ledger, spaces)
+        known = self._signatures
+        return {pid for pid, sig in now.items() if known.get(pid) != sig} | (self._retry & now.keys())
+
+    def _remember(self, spaces: Sequence[str] | None, report: IndexReport) -> None:
+        from ingest.storage.ledger import Ledger
+        from ingest.storage.signatures import page_signatures, users_signature
+
+        with Ledger(self.settings.data_dir, readonly=True) as ledger:
+            self._signatures, self._users = page_signatures(ledger, spaces), users_signature(ledger)
+        self._retry = {pid for pid, _ in report.failures}
 
 
 def ingest(settings: Settings | str | None = None, *, spaces: Sequence[str] | None = None, full: bool = False,
            allow_mass_delete: bool = False, embedder: Any = None, progress: Progress | None = None,
            source: Any = None) -> IngestReport:
     """Pull Confluence into the ledger, then bring the index up to it."""
-    from ingest.pull.run import pull
-
-    settings = as_settings(settings)
-    started = time.perf_counter()
-    with writer(settings.data_dir, "ingest"):
-        loading = _embedder_later(settings, embedder)
-        pull_report = pull(settings, spaces=spaces, full=full, allow_mass_delete=allow_mass_delete,
-                           source=source, progress=_phase(progress, "pull"))
-        index_report = index(settings, spaces=spaces, full=full, embedder=loading.result(), progress=progress,
-                             run_kind="ingest")
-    return IngestReport(pull_report, index_report, time.perf_counter() - started)
+    return Ingester(as_settings(settings), embedder=embedder).run(
+        spaces=spaces, full=full, allow_mass_delete=allow_mass_delete, progress=progress, source=source)
 
 
 def index(settings: Settings | str | None = None, *, spaces: Sequence[str] | None = None, full: bool = False,
-          embedder: Any = None, progress: Progress | None = None, run_kind: str = "index") -> IndexReport:
-    """Bring the active collection and the ledger's chunks up to the ledger's pages (no pull)."""
+          embedder: Any = None, progress: Progress | None = None, run_kind: str = "index",
+          only: Collection[str] | None = None) -> IndexReport:
+    """Bring the active collection and the ledger's chunks up to the ledger's pages (no pull). `only`:
+    look at these pages alone (the others are known to be unchanged; tombstones are always removed)."""
     from ingest.index.embed import load_embedder
     from ingest.index.gate import open_store
     from ingest.storage.ledger import Ledger
@@ -103,14 +168,32 @@ def index(settings: Settings | str | None = None, *, spaces: Sequence[str] | Non
         run_id = ledger.start_run(run_kind)
         try:
             indexer = Indexer(settings, ledger, store, embedder)
-            total = ledger.count_pages("current", spaces)
-            report = indexer.run(reader.iter_pages(spaces=spaces), full=full, spaces=spaces,
-                                 progress=_phase(progress, "index"), total=total)
+            if only is None or full:
+                pages, total = reader.iter_pages(spaces=spaces), ledger.count_pages("current", spaces)
+            else:
+                pages, total = _pages_of(reader, sorted(only), spaces), len(only)
+            report = indexer.run(pages, full=full, spaces=spaces, progress=_phase(progress, "index"),
+                                 total=total)
         except BaseException as exc:
-            ledger.finish_run(run_id, "failed", {"error": f"{type(exc).__name__}: {exc}"})
+            ledger.finish_run(run_id, _ended(exc), {"error": f"{type(exc).__name__}: {exc}"})
             raise
         ledger.finish_run(run_id, "ok", report.to_dict())
     return report
+
+
+def _pages_of(reader: Any, ids: Sequence[str], spaces: Sequence[str] | None) -> Iterator[Any]:
+    """The current pages among `ids` (in `spaces`, when given), read one by one."""
+    for page_id in ids:
+        page = reader.get_page(page_id)
+        if page is not None and page.status == "current" and (not spaces or page.space_key in spaces):
+            yield page
+
+
+def _ended(exc: BaseException) -> str:
+    """A run's status after `exc`: 'stopped' when a stop was asked for (between batches), else 'failed'."""
+    from ingest.errors import Stopped
+
+    return "stopped" if isinstance(exc, Stopped) else "failed"
 
 
 def reindex(settings: Settings | str | None = None, *, embedder: Any = None,
@@ -139,16 +222,20 @@ def _reindex(settings: Settings, embedder: Any, progress: Progress | None) -> Re
 
 
 def status(settings: Settings | str | None = None) -> dict[str, Any]:
-    """What the knowledge base holds: counts, spaces, the last run, the cursor, the model, the collection."""
+    """What the knowledge base holds: counts, spaces, the last run, the cursor, the model, the collection;
+    the sync loop's state (`sync`: its status file, None when no loop ever ran) and `freshness`."""
     from ingest.storage.access import LedgerAccess
     from ingest.storage.ledger import Ledger
     from ingest.storage.vectors import active_collection
+    from ingest.sync.health import freshness, read_health
 
     settings = as_settings(settings)
     path = settings.data_dir / Ledger.FILENAME
+    sync = read_health(settings.data_dir)  # the sync loop's status file (kb sync, kb serve --sync)
     if not path.is_file():
         return {"data_dir": str(settings.data_dir), "ready": False, "pages": 0, "chunks": 0, "spaces": {},
-                "last_run": None, "cursor": {}, "model": settings.embed.model, "active_collection": None}
+                "last_run": None, "cursor": {}, "model": settings.embed.model, "active_collection": None,
+                "sync": sync, "freshness": None}
     with Ledger(settings.data_dir) as ledger:
         counts = ledger.summary()
         return {
@@ -161,6 +248,7 @@ def status(settings: Settings | str | None = None) -> dict[str, Any]:
             "active_collection": active_collection(settings),
             "chroma": (f"{settings.chroma.host}:{settings.chroma.port}" if settings.chroma.host
                        else "embedded"),
+            "sync": sync, "freshness": freshness(ledger, sync, settings),
         }
 
 

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ingest.durations import parse_duration
 from ingest.errors import MassDeleteRefused, SourceError
 from ingest.pull import _airbyte as src
 from ingest.pull import audit, gate
@@ -70,7 +71,7 @@ def decide(run: PullRun, g: Gate, cache: Any, names: Mapping[str, str], meter: A
     remote = gate.remote_counts(src.cached_records(cache, COUNTS))
     local = gate.from_pairs(space_counts(run.ledger, run.spaces))
     why = gate.plan(scope, remote, local, g.sweeps, now=g.now,
-                    full_every=run.settings.pull.full_sweep_seconds, forced=g.forced)
+                    full_every=parse_duration(run.settings.pull.full_sweep_every), forced=g.forced)
     if g.audit_since is not None:
         records = list(src.cached_records(cache, AUDIT))
         if any("/audit" in path for path in meter.forbidden):

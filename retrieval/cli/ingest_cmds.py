@@ -106,7 +106,9 @@ def _register_index_commands(app: typer.Typer, state: Any) -> None:
 
     @app.command("status")
     def status_cmd(as_json: bool = typer.Option(False, "--json", help="one JSON object on stdout")) -> None:
-        """What the knowledge base holds: pages, chunks, spaces, last run, cursor, model, collection."""
+        """What the knowledge base holds: pages, chunks, spaces, last run, cursor, model, collection; the
+        sync loop (`kb sync`, `kb serve --sync`: alive or not, last poll, errors) and freshness (each
+        space's last poll and full sweep, the oldest change that may be missing, pages that failed)."""
         from ingest.pipeline import status
 
         data = status(state.settings())
@@ -130,6 +132,8 @@ def _register_index_commands(app: typer.Typer, state: Any) -> None:
         run = data["last_run"]
         typer.echo("last run: " + (f"{run['kind']} #{run['id']} {run['status']} at {run['started']} "
                                    f"({run['seconds']} s)" if run else "none"))
+        for line in _freshness_lines(data.get("sync"), data.get("freshness")):
+            typer.echo(line)
 
     @app.command("reindex")
     def reindex_cmd(as_json: bool = typer.Option(False, "--json", help="one JSON object on stdout")) -> None:
@@ -146,6 +150,38 @@ def _register_index_commands(app: typer.Typer, state: Any) -> None:
         typer.echo(f"reindexed into {data['new_collection']} (was {data['old_collection'] or 'none'}): "
                    f"{data['chunks']['written']} chunks, {data['chunks']['embedded']} embedded, "
                    f"{data['chunks']['reused']} reused, {data['seconds']} s")
+
+
+def _freshness_lines(sync: dict[str, Any] | None, fresh: dict[str, Any] | None) -> list[str]:
+    """`kb status`'s sync and freshness lines (the --json keys `sync` and `freshness`)."""
+    from ingest.durations import format_duration as dur
+
+    out = []
+    if sync:
+        alive = f"running (pid {sync['pid']})" if sync.get("alive") else sync.get("state", "?")
+        out.append(f"sync: {alive}, {sync['mode']} mode, every {dur(sync['every'])}; polls {sync['polls']} "
+                   f"({sync['polls_failed']} failed, {sync['consecutive_failures']} in a row)"
+                   + (f"; next {sync['next_poll']}" if sync.get("alive") and sync.get("next_poll") else "")
+                   + (" OVERDUE" if sync.get("overdue") else ""))
+        last = sync.get("last_poll") or {}
+        if last:
+            out.append(f"  last poll: {last.get('result')} at {last.get('started')} ({last.get('seconds')} s)"
+                       + (f": {safe(last.get('error', ''))}" if last.get("error") else ""))
+            if last.get("guidance"):
+                out.append(f"    hint: {safe(last['guidance'])}")
+        if sync.get("exit_reason") and not sync.get("alive"):
+            out.append(f"  ended: {safe(sync['exit_reason'])}")
+    if fresh:
+        lag = fresh.get("lag_seconds")
+        out.append("freshness: " + (f"changes since {fresh['oldest_unsynced']} may be missing (lag "
+                                    f"{dur(lag)})" if lag is not None else "never synced"))
+        for key, row in fresh.get("spaces", {}).items():
+            out.append(f"  space {safe(key)}: last poll {row['last_poll'] or 'never'}, last full sweep "
+                       f"{row['last_sweep'] or 'never'} ({safe(row['sweep_reason'])})")
+        for page in fresh.get("failed_pages", []):
+            out.append(f"  failed page {safe(page['page_id'])} {safe(repr(page.get('title', '')))}: "
+                       f"{safe(page['error'])}")
+    return out
 
 
 def _echo_failures(data: dict[str, Any]) -> None:

@@ -2,8 +2,8 @@
 
 Every command module is imported here explicitly and adds its commands with `register(app, state)`:
 `ingest_cmds` (pull, ingest, reindex, status, inspect), `query_cmds` (search, ask, eval), `access_cmds`
-(access), `serve`,
-`demo`, and the emulator's own `emulator.cli` (emulator).
+(access), `serve`, `sync_cmd`
+(sync), `demo`, and the emulator's own `emulator.cli` (emulator).
 Errors (`KBError`) are translated once, in `main()`: one line on stderr, a non-zero exit code;
 a traceback too with `--debug` (printed by `main()` itself).
 """
@@ -66,9 +66,9 @@ def root(
 def _register() -> None:
     """Each command module adds its commands; a missing one is an ImportError, never a silent skip."""
     from emulator import cli as emulator_cmds
-    from retrieval.cli import access_cmds, demo, ingest_cmds, query_cmds, serve
+    from retrieval.cli import access_cmds, demo, ingest_cmds, query_cmds, serve, sync_cmd
 
-    for module in (ingest_cmds, emulator_cmds, query_cmds, access_cmds, serve, demo):
+    for module in (ingest_cmds, emulator_cmds, query_cmds, access_cmds, serve, sync_cmd, demo):
         module.register(app, STATE)
 
 

@@ -50,8 +50,10 @@ class Invalid(KBError):
 
 
 # -- the app -------------------------------------------------------------------------------------------
-def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
-    """The app. `engine` None: the lifespan opens the real one (model and stores, once) and closes it."""
+def create_app(settings: Settings, engine: Engine | None = None, *, sync: Any = None) -> FastAPI:
+    """The app. `engine` None: the lifespan opens the real one (model and stores, once) and closes it.
+    `sync` (an `ingest.sync.SyncLoop`): started on its thread with the app, stopped when it shuts down
+    (after the batch in flight: uvicorn's SIGTERM/SIGINT handling ends the lifespan)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -65,9 +67,14 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             except KBError as err:  # every /v1 call answers it (its status); /healthz 503; no traceback
                 log.error("engine did not start: %s", err)
                 app.state.startup_error = err
+        if sync is not None:
+            sync.start()
         try:
             yield
         finally:
+            if sync is not None:
+                log.info("stopping the sync loop after the batch in flight")
+                await run_in_threadpool(sync.close)
             if owned and app.state.engine is not None:
                 await run_in_threadpool(app.state.engine.close)
 
@@ -329,19 +336,23 @@ def check_exposure(settings: Settings, host: str) -> None:
 
 
 def serve(settings: Settings, host: str | None = None, port: int | None = None, *,
-          log_level: str = "info") -> None:
-    """Open the engine (model and stores, once; errors are one-line KBErrors), then run uvicorn."""
+          log_level: str = "info", sync: bool = False) -> None:
+    """Open the engine (model and stores, once; errors are one-line KBErrors), then run uvicorn.
+    `sync`: also run the sync loop (`kb sync`) on a thread, embedding with the engine's model."""
     import uvicorn
 
-    from retrieval.http.engine import KBEngine
+    from retrieval.http.engine import KBEngine, refuse_if_writing, sync_loop
 
     host = host or settings.server.host
     port = settings.server.port if port is None else port
     check_exposure(settings, host)
     settings = settings.model_copy(update={"server": settings.server.model_copy(update={"host": host})})
-    engine = KBEngine.open(settings)
+    if sync:
+        refuse_if_writing(settings)
+    engine = KBEngine.open(settings, local_writer=sync)
     try:
-        app = create_app(settings, engine=engine)
+        loop = sync_loop(settings, engine) if sync else None
+        app = create_app(settings, engine=engine, sync=loop)
         uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
     finally:
         engine.close()

@@ -15,10 +15,17 @@ another process writes (counts do, queries do not). So the engine watches the le
 second: `PRAGMA data_version`, and the runs table) and re-opens the Searcher with a fresh Chroma client
 when a run finishes, or, while one is writing, at most every `REFRESH_SECONDS`. In-flight requests
 finish on the old one.
+
+With `local_writer` (`kb serve --sync`: the sync loop writes from a thread of this process) there is
+nothing to refresh and nothing may be dropped: every Chroma client on the data dir in one process
+shares one system, so a poll's vectors are visible to the next query at once (and the exact scan and
+the lexical index follow the ledger), while dropping the process's Chroma cache would stop the
+system under the loop's writes.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -56,9 +63,11 @@ class Engine(Protocol):
 class KBEngine:
     """Search, ask and status over the knowledge base; thread-safe (the Searcher locks its SQL)."""
 
-    def __init__(self, settings: Settings, *, embedder: Any = None, llm: Any = None) -> None:
+    def __init__(self, settings: Settings, *, embedder: Any = None, llm: Any = None,
+                 local_writer: bool = False) -> None:
         self.settings = settings
         self._embedder = embedder
+        self.local_writer = local_writer
         self._llm = llm
         self._searcher: Any = None
         self._answerer: Any = None
@@ -70,14 +79,20 @@ class KBEngine:
         self.rewrite: Callable[[str, Sequence[dict[str, str]]], str] | None = (
             self._rewrite if (llm is not None or conf.provider or conf.model) else None)
 
+    @property
+    def embedder(self) -> Any:
+        """The loaded model (the sync loop of `kb serve --sync` embeds with it too)."""
+        return self._embedder
+
     @classmethod
-    def open(cls, settings: Settings, *, embedder: Any = None, llm: Any = None) -> KBEngine:
+    def open(cls, settings: Settings, *, embedder: Any = None, llm: Any = None,
+             local_writer: bool = False) -> KBEngine:
         """Load the model and open the stores now; an index built differently raises IndexMismatch."""
         if embedder is None:
             from ingest.index.embed import load_embedder
 
             embedder = load_embedder(settings)
-        engine = cls(settings, embedder=embedder, llm=llm)
+        engine = cls(settings, embedder=embedder, llm=llm, local_writer=local_writer)
         try:
             engine._parts()
         except NotReady as err:
@@ -113,8 +128,8 @@ class KBEngine:
         """True when the index changed in another process: a run finished, or writes are under way
         and the Searcher is older than REFRESH_SECONDS. Checked at most every CHECK_SECONDS."""
         now = time.monotonic()
-        if now - self._checked < CHECK_SECONDS or self.settings.chroma.host:
-            return False  # a Chroma server is shared by every process: nothing to refresh
+        if now - self._checked < CHECK_SECONDS or self.settings.chroma.host or self.local_writer:
+            return False  # a Chroma server, or this process's own writes: nothing to refresh
         self._checked = now
         if self._watch is None:
             self._watch = LedgerWatch(self.settings.data_dir)
@@ -155,9 +170,24 @@ class KBEngine:
 
     def status(self) -> dict[str, Any]:
         """kb_status without the data dir's path: a caller has no use for the server's filesystem."""
+        from retrieval.http.guard import scrub
+
         out = kb_status(self.settings, self._embedder, self._searcher)
         out.pop("data_dir", None)
+        for key in ("sync", "freshness"):  # error texts may name a path under the data dir
+            if out.get(key):
+                out[key] = json.loads(scrub(json.dumps(out[key]), self.settings))
         return out
+
+    def after_poll(self, _result: Any = None) -> None:
+        """The sync loop of this process finished a poll (`kb serve --sync`): bring the exact-scan
+        matrix in step now rather than at its next look (at most CHECK_EVERY later), so every search
+        after a poll sees all of it; lexical search reads the ledger and sees each commit at once."""
+        searcher = self._searcher
+        vectors = getattr(searcher, "_exact", None) if searcher is not None else None
+        if vectors is not None:
+            vectors._checked = 0.0  # look at the ledger now: the poll just committed
+            vectors.sync(load=False)
 
     def close(self) -> None:
         with self._lock:
@@ -211,3 +241,21 @@ def kb_status(settings: Settings, embedder: Any = None, searcher: Any = None) ->
         except Exception as exc:  # status must answer even when the store does not
             out["vectors_error"] = type(exc).__name__
     return out
+
+
+def refuse_if_writing(settings: Settings) -> None:
+    """`kb serve --sync` is the data dir's writer: refuse at once while another one holds the lock."""
+    from ingest.errors import Busy
+    from ingest.storage.lock import is_held
+
+    if is_held(settings.data_dir):
+        raise Busy(f"cannot serve --sync: another kb sync, ingest or reindex is writing {settings.data_dir}",
+                   "stop it first, or run `kb serve` without --sync (it follows the other writer's changes)")
+
+
+def sync_loop(settings: Settings, engine: Any) -> Any:
+    """The sync loop of `kb serve --sync`, embedding with the engine's model (loaded once)."""
+    from ingest.sync.loop import SyncLoop
+
+    return SyncLoop(settings, embedder=getattr(engine, "embedder", None), mode="serve",
+                    on_poll=getattr(engine, "after_poll", None))

@@ -54,10 +54,11 @@ class Citation:
     chunk_id: str
     quote: str
     link: str = ""  # `url#heading-anchor`: where the citation opens (the url when there is no anchor)
+    updated_at: str = ""  # the cited page's version time (ISO, from the ledger): how fresh the source is
 
     def to_dict(self) -> dict[str, Any]:
         return {"number": self.number, "title": self.title, "url": self.url, "chunk_id": self.chunk_id,
-                "quote": self.quote, "link": self.link or self.url}
+                "quote": self.quote, "link": self.link or self.url, "updated_at": self.updated_at}
 
 
 @dataclass(frozen=True)
@@ -242,7 +243,7 @@ class Answerer:
         if len(quote) > QUOTE_CHARS:
             quote = quote[:QUOTE_CHARS - 1].rstrip() + "…"
         return Citation(number=number, title=hit.title, url=hit.url, chunk_id=hit.chunk_id, quote=quote,
-                        link=hit.link)
+                        link=hit.link, updated_at=hit.updated_at)
 
     # -- the LLM path ---------------------------------------------------------------------------------
     def chat_model(self, warnings: list[str]) -> Any:
