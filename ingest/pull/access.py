@@ -78,16 +78,21 @@ def read_access(cache: Any, pulled: PulledAccess, deployment: str = "cloud") -> 
     pulled.members = members
 
 
-def write_access(ledger: Ledger, pulled: PulledAccess, users: Mapping[str, str]) -> Recomputed:
-    """Inside the pull's last transaction: the inputs as read, then every page's class."""
+def write_access(ledger: Ledger, pulled: PulledAccess, users: Mapping[str, str],
+                 run_id: int | None = None) -> Recomputed:
+    """Inside the pull's last transaction: the inputs as read, then every page's class; the
+    classes are kept as they stand when run `run_id` changed nothing they depend on (no page
+    written, no restriction, the same spaces with rules): a quiet poll's commonest case."""
     access = LedgerAccess(ledger)
+    keys = access.space_keys()
     if pulled.rules is not None:
         access.replace_space_rules(pulled.rules)
     if pulled.members is not None:
         access.replace_members(pulled.members)
     access.upsert_principals([*pulled.people.values(), *((uid, "", name) for uid, name in users.items())])
-    access.set_restrictions(pulled.restrictions)
-    return access.recompute()
+    changed = access.set_restrictions(pulled.restrictions)
+    standing = None if changed or access.space_keys() != keys else access.standing(run_id)
+    return standing if standing is not None else access.recompute()
 
 
 def report(result: Recomputed, pulled: PulledAccess) -> dict[str, Any]:

@@ -33,7 +33,7 @@ def commit_cursor(run: PullRun, actions: Callable[[], None] | None, *, swept_all
         for key, value in moves(run.ledger, run.spaces, run.newest, run.newest_by_kind, None).items():
             run.ledger.set_cursor(key, value, run.run_id)
         save_users(run)
-        result = write_access(run.ledger, run.access, run.users)
+        result = write_access(run.ledger, run.access, run.users, run.run_id)
     run.access_report = access_report(result, run.access)
     if result.unresolved:
         run.notes.append(f"access: {len(result.unresolved)} pages could not be resolved and are hidden from "

@@ -26,6 +26,7 @@ from ingest.storage.ledger import Ledger
 
 MISSING_SPACE = "the space's permissions were not pulled"
 MISSING_ANCESTOR = "an ancestor is not in the ledger"
+_COUNTED = "access_pages"  # meta: how many page rows the last recompute saw
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,24 @@ class LedgerAccess:
                               "AND (read_users != ?1 OR read_groups != ?2)", rows)
         return self.conn.total_changes - before
 
+    def space_keys(self) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT space_key FROM space_access")}
+
+    def standing(self, run_id: int | None) -> Recomputed | None:
+        """The classes as they stand, when nothing they depend on changed in run `run_id` (no page
+        written or relinked, no restriction): then a poll need not recompute 20,000 pages. None when
+        something did (recompute)."""
+        if run_id is None or self.conn.execute("SELECT 1 FROM pages WHERE last_seen_run = ? LIMIT 1",
+                                               (run_id,)).fetchone():
+            return None
+        if self.ledger.get_meta(_COUNTED) != str(self._page_count()):
+            return None  # a page was purged (its children may have lost an ancestor): recompute
+        classes = self.conn.execute("SELECT count(*) FROM access_classes").fetchone()[0]
+        unresolved = self.conn.execute(
+            "SELECT p.id, c.unresolved FROM pages p JOIN access_classes c ON p.acl = c.acl "
+            "WHERE coalesce(c.unresolved, '') != '' AND p.status = 'current' ORDER BY p.id").fetchall()
+        return Recomputed(0, int(classes), tuple((r[0], r[1]) for r in unresolved))
+
     def recompute(self) -> Recomputed:
         """Every page's access class from its space, its restriction and its ancestors' (one
         transaction is the caller's: call inside `ledger.tx()`)."""
@@ -98,7 +117,11 @@ class LedgerAccess:
         self.conn.executemany(
             "INSERT INTO access_classes(acl, space_key, restrictions, unresolved) VALUES (?, ?, ?, ?)",
             [(c.acl, c.space_key, c.to_json(), c.unresolved) for c in classes.values()])
+        self.ledger.set_meta(_COUNTED, str(len(rows)))
         return Recomputed(len(updates), len(classes), tuple(unresolved))
+
+    def _page_count(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM pages").fetchone()[0])
 
     @staticmethod
     def _chain(row: Any, by_id: Mapping[str, Any]) -> tuple[list[Restriction] | None, str]:

@@ -124,3 +124,21 @@ def test_membership_and_space_changes_change_no_class(access: LedgerAccess) -> N
 
 def test_the_anonymous_principal_describes_itself() -> None:
     assert ANONYMOUS.describe() == "anonymous"
+
+
+def test_a_quiet_run_keeps_the_classes_and_any_page_write_recomputes(access: LedgerAccess) -> None:
+    ledger = access.ledger
+    with ledger.tx():
+        quiet = ledger.start_run("pull")
+    kept = access.standing(quiet)
+    assert kept is not None and kept.changed == 0
+    assert {pid for pid, _ in kept.unresolved} == {"9", "10"}  # as recompute reported them
+    with ledger.tx():
+        busy = ledger.start_run("pull")
+        ledger.upsert_page(_page("12", "PUB", parents=("3",)), busy)
+    assert access.standing(busy) is None  # a page written: its class must be derived
+    assert access.standing(None) is None
+    with ledger.tx():
+        access.recompute()
+        ledger.conn.execute("DELETE FROM pages WHERE id = '3'")  # rows are never deleted today; if
+    assert access.standing(quiet) is None                       # one is, children lose an ancestor
