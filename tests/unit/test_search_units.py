@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from ingest.errors import ConfigError, NotReady
 from ingest.index.embed import FakeEmbedder
+from retrieval.query.fusion import convex_fuse
 from retrieval.query.searcher import Filters, Hit, Searcher, cap_per_page, fts_query, rrf_fuse
 
 
@@ -40,6 +41,22 @@ def test_rrf_fuse_orders_by_summed_reciprocal_rank():
     assert ranks["b"] == {"dense": 2, "lexical": 2} and ranks["a"] == {"dense": 1}
     scores = {i: s for i, s, _ in fused}
     assert scores["b"] == pytest.approx(2 / 62)
+
+
+def test_convex_fuse_scales_each_method_and_weighs_by_share():
+    scored = {"dense": [("a", 0.9), ("b", 0.7), ("c", 0.5)], "lexical": [("c", 12.0), ("d", 2.0)]}
+    fused = convex_fuse(scored, {"dense": 0.4, "lexical": 0.6})
+    scores = {i: s for i, s, _ in fused}
+    # dense scaled over its own candidates: a 1, b 0.5, c 0; lexical: c 1, d 0
+    assert scores == pytest.approx({"a": 0.4, "b": 0.2, "c": 0.6, "d": 0.0})
+    assert [i for i, _, _ in fused] == ["c", "a", "b", "d"]
+    assert {i: r for i, _, r in fused}["c"] == {"dense": 3, "lexical": 1}
+    # shares are relative (a sum other than 1 gives the same order) and a lone method keeps its order
+    assert [i for i, _, _ in convex_fuse(scored, {"dense": 2, "lexical": 3})] == ["c", "a", "b", "d"]
+    assert [i for i, _, _ in convex_fuse({"dense": scored["dense"]}, {"dense": 0.4})] == ["a", "b", "c"]
+    # all scores equal: 1 each, not a division by zero; an empty list adds nothing
+    same = convex_fuse({"lexical": [("x", 3.0), ("y", 3.0)], "dense": []}, {"dense": 0.5, "lexical": 0.5})
+    assert [(i, s) for i, s, _ in same] == [("x", 0.5), ("y", 0.5)]
 
 
 def test_cap_per_page_keeps_order_and_limit():
