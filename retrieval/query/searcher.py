@@ -25,7 +25,7 @@ from retrieval.query.dense_plan import dense_within
 from retrieval.query.filters import KINDS, Filters, parse_properties, to_epoch  # noqa: F401  (re-exported)
 from retrieval.query.fusion import cap_per_page, convex_fuse, rrf_fuse
 from retrieval.query.hit_fields import heading_path_of, labels_of
-from retrieval.query.lexical import STOPWORDS, fts_query, fts_terms  # noqa: F401  (re-exported)
+from retrieval.query.lexical import STOPWORDS, code_like, fts_query, fts_terms  # noqa: F401  (re-exported)
 
 Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
@@ -36,8 +36,8 @@ PRUNE_CAP_FLOOR = 1000      # ... and in more than this many
 
 @dataclass(frozen=True)
 class Hit:
-    """One retrieved chunk. `score` is the fused score ([retrieval] fusion); `ranks` maps method -> 1-based rank;
-    `similarity` is the cosine similarity to the query when known (dense candidates)."""
+    """One retrieved chunk. `score` is the fused score ([retrieval] fusion); `ranks` maps method ->
+    1-based rank; `similarity` is the cosine similarity to the query when known (dense candidates)."""
 
     chunk_id: str
     page_id: str
@@ -180,7 +180,8 @@ class Searcher:
             scored["lexical"] = lexical.result()
         sims = dict(scored.get("dense", ()))
         if conf.fusion == "convex":
-            fused = convex_fuse(scored, {"dense": conf.dense_share, "lexical": 1.0 - conf.dense_share})
+            share = conf.code_dense_share if code_like(query) else conf.dense_share
+            fused = convex_fuse(scored, {"dense": share, "lexical": 1.0 - share})
         else:
             fused = rrf_fuse({m: [cid for cid, _ in pairs] for m, pairs in scored.items()}, conf.rrf_k,
                              {"dense": conf.dense_weight, "lexical": conf.lexical_weight})

@@ -77,3 +77,13 @@ def test_no_knowledge_base_is_not_ready(tmp_path):
 
     with pytest.raises(NotReady):
         Searcher(load_settings(data={"dir": str(tmp_path / "empty")}), embedder=FakeEmbedder())
+
+
+def test_code_like_queries_are_told_apart():
+    from retrieval.query.lexical import code_like
+
+    for query in ("What does CVD-4012 mean?", "default of wal.retention_hours", "max_retry_after",
+                  "the getUserById call", "since 3.6"):  # a version too: bm25 matches it exactly
+        assert code_like(query), query
+    for query in ("Where was Super Bowl 50 held?", "How do I renew a token?", "in 2016, then", ""):
+        assert not code_like(query), query
