@@ -204,6 +204,9 @@ class RetrievalSettings(BaseModel):
     candidates: int = Field(default=50, ge=1)
     per_page: int = Field(default=2, ge=1)
     mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
+    fusion: Literal["convex", "rrf"] = "convex"
+    dense_share: float = Field(default=0.4, ge=0.0, le=1.0)  # convex: dense's share, lexical the rest
+    code_dense_share: float = Field(default=0.2, ge=0.0, le=1.0)  # ... for a query with a code-like word
     rrf_k: int = Field(default=10, ge=1)
     dense_weight: float = Field(default=0.5, ge=0.0)
     lexical_weight: float = Field(default=1.0, ge=0.0)

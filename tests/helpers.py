@@ -162,7 +162,8 @@ class ParaChunker:
 
     def chunk(self, page: Page, blocks: Sequence[Block]) -> list[Chunk]:
         header = " › ".join([page.space_name, *page.ancestor_titles, page.title])
-        return [make_chunk(page.id, i, header, (), b.text) for i, b in enumerate(blocks)]
+        return [make_chunk(page.id, i, header, (), b.text, embed_title=page.title)  # as the Chunker embeds
+                for i, b in enumerate(blocks)]
 
 
 def page(pid: str, paras: Sequence[str], *, version: int = 1, title: str | None = None,

@@ -117,6 +117,11 @@ class LedgerReads:
     def bm25(self, match: str, n: int, scope: PageScope, *, sample: bool = False) -> list[str]:
         """Chunk ids, best bm25 first, for an FTS5 MATCH expression. With `sample`, at most
         SCORED_ROWS_CAP matches are scored (a query of only common terms)."""
+        return [cid for cid, _ in self.bm25_scored(match, n, scope, sample=sample)]
+
+    def bm25_scored(self, match: str, n: int, scope: PageScope, *,
+                    sample: bool = False) -> list[tuple[str, float]]:
+        """(chunk id, bm25 relevance: higher is better, FTS5's score negated), best first."""
         cond, params = _page_sql(scope)
         join = "JOIN pages p ON p.id = c.page_id " if cond else ""
         where = f"chunks_fts MATCH ? AND {cond}" if cond else "chunks_fts MATCH ?"
@@ -124,10 +129,10 @@ class LedgerReads:
                   f"JOIN chunks c ON c.rowid = f.rowid {join}WHERE {where}")
         if sample:
             scored += f" LIMIT {SCORED_ROWS_CAP}"
-        sql = f"SELECT id FROM ({scored}) ORDER BY score LIMIT ?"
+        sql = f"SELECT id, score FROM ({scored}) ORDER BY score LIMIT ?"
         try:
             with self._lock:
-                return [r[0] for r in self.conn.execute(sql, [match, *params, n])]
+                return [(r[0], -float(r[1])) for r in self.conn.execute(sql, [match, *params, n])]
         except sqlite3.OperationalError as exc:  # e.g. a ledger without the FTS table
             raise NotReady(f"the lexical index cannot be read: {exc}",
                            "run `kb ingest` (or `kb reindex`)") from exc

@@ -103,7 +103,7 @@ def _similar(a: Counter[tuple[str, ...]], b: Counter[tuple[str, ...]]) -> bool:
 
 def renumber(page_id: str, chunks: Sequence[Chunk]) -> list[Chunk]:
     """Chunks numbered 0.. in order (ids are `page:index`)."""
-    return [make_chunk(page_id, i, c.header, c.heading_path, c.text, c.tokens, c.anchor)
+    return [make_chunk(page_id, i, c.header, c.heading_path, c.text, c.tokens, c.anchor, c.embed_title)
             for i, c in enumerate(chunks)]
 
 

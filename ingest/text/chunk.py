@@ -2,8 +2,8 @@
 
 Every chunk holds to both budgets, and `check_budgets` shows it:
 - `chunk_tokens`: the chunk text counted with tiktoken cl100k_base (LLM context);
-- `window_tokens`: `header + "\\n" + text` (exactly what is embedded) counted with the embedder's own
-  tokenizer. It is hard: sentence-transformers silently truncates longer input.
+- `window_tokens`: `title + "\\n" + text` (exactly what is embedded; not the header) counted with the
+  embedder's own tokenizer. It is hard: sentence-transformers silently truncates longer input.
 Counting is a parameter (`count_tokens`, `count_window`), so tests use cheap counters.
 
 A chunk holds one section (consecutive blocks with the same heading path); neighbouring sections
@@ -33,7 +33,7 @@ from ingest.text.tokens import Counter, tiktoken_counter, window_counter, window
 
 __all__ = ["CHUNKER_VERSION", "Chunker", "check_budgets", "tiktoken_counter", "window_counter", "window_size"]
 
-CHUNKER_VERSION = "3"  # 2: page bounds, dedup, title chunk; 3: heading anchors, comment sections
+CHUNKER_VERSION = "4"  # 2: bounds, dedup, title chunk; 3: anchors, comments; 4: title (not header) embedded
 SEP = " › "
 
 _FENCE = re.compile(r"^(`{3,})([^`\n]*)$")
@@ -109,7 +109,7 @@ class Chunker:
         blocks, cut_at = cap_blocks(blocks, self.max_page_tokens, self.count_tokens)
         chunks = self.chunk(page, blocks) or [
             make_chunk(page.id, 0, self.header(page, ()), (), page.title or page.id,
-                       self.count_tokens(page.title or page.id))]
+                       self.count_tokens(page.title or page.id), embed_title=self._prefix(page)[0])]
         chunks, dropped = collapse(page.id, chunks)
         notes = bound_notes(page.id, len(page.body_html.encode()), cut_at, self.max_page_tokens, dropped,
                             len(chunks), self.max_chunks_per_page)
@@ -118,19 +118,19 @@ class Chunker:
     def chunk(self, page: Page, blocks: Sequence[Block]) -> list[Chunk]:
         """Every block's text in chunks within both budgets (no page bounds: `chunk_with_notes`)."""
         drafts: list[_Draft] = []
-        self._headers: dict[tuple[Any, ...], tuple[str, int]] = {}  # per call: header, its window cost
+        self._headers: dict[tuple[Any, ...], str] = {}  # per call: the headers of this page
         if self.window_tokens:
             sample = "\n\n".join(b.text for b in blocks)[:20_000]
             self._ratio = 1.1 * (self._win(sample) + 1) / max(len(sample), 1)
+        prefix, cost = self._prefix(page)  # what is embedded before each chunk's text
         for path, section in _sections(blocks):
-            header, cost = self._header(page, path)
-            texts = self._section(header, cost, section)
+            texts = self._section(prefix, cost, section)
             anchor = "" if page.kind == "attachment" else chunk_anchor(page.title, section[0].kind,
                                                                        section[0].anchor)
             for text, tokens in texts:
                 drafts.append(_Draft(path, [(path, text)], text, tokens, len(texts) == 1, anchor))
         drafts = self._merge(page, drafts)
-        return [make_chunk(page.id, i, self.header(page, d.path), d.path, d.text, d.tok, d.anchor)
+        return [make_chunk(page.id, i, self.header(page, d.path), d.path, d.text, d.tok, d.anchor, prefix)
                 for i, d in enumerate(drafts)]
 
     def check(self, chunks: Sequence[Chunk]) -> list[str]:
@@ -138,17 +138,20 @@ class Chunker:
                              window_tokens=self.window_tokens, count_window=self.count_window)
 
     def header(self, page: Page, path: Sequence[str]) -> str:
-        """`Space › Ancestors › Title › Heading path`, shortened to half the window at most."""
-        return self._header(page, path)[0]
-
-    def _header(self, page: Page, path: Sequence[str]) -> tuple[str, int]:
-        """The header and its window cost, cached for the page being chunked."""
+        """`Space › Ancestors › Title › Heading path`, shortened to half the window at most (cached
+        for the page being chunked). Shown and indexed for bm25; not embedded."""
         cache = getattr(self, "_headers", {})
         key = (page.id, page.space_name, page.space_key, page.title, *page.ancestor_titles, "\0", *path)
         if key not in cache:
-            header = self._make_header(page, path)
-            cache[key] = (header, self._win(header) if self.window_tokens else 0)
+            cache[key] = self._make_header(page, path)
         return cache[key]
+
+    def _prefix(self, page: Page) -> tuple[str, int]:
+        """The embedded title (cut to a quarter of the window at most) and its window cost."""
+        title, quarter = page.title or "", (self.window_tokens or 0) // 4
+        if self.window_tokens and title and self._win(title) > quarter:
+            title = cut_words(title, lambda t: self._win(t) <= quarter)
+        return title, (self._win(title) if self.window_tokens and title else 0)
 
     def _make_header(self, page: Page, path: Sequence[str]) -> str:
         ancestors, heads = list(page.ancestor_titles), list(path)
@@ -180,7 +183,7 @@ class Chunker:
         return self.chunk_tokens, self.window_tokens - self._base - header_cost - 2  # 2: the "\n", margin
 
     def _fits(self, header: str, text: str) -> int | None:
-        """The text's token count when header + text fit both budgets (counted exactly), else None."""
+        """The text's token count when the embedded title + text fit both budgets, else None."""
         tokens = self.count_tokens(text)
         if tokens > self.chunk_tokens:
             return None
@@ -343,7 +346,7 @@ class Chunker:
         path = _common(a.path, b.path)
         parts = a.parts + b.parts
         text = "\n\n".join(f"{SEP.join(p[len(path):])}\n{t}" if len(p) > len(path) else t for p, t in parts)
-        tokens = self._fits(self.header(page, path), text)
+        tokens = self._fits(self._prefix(page)[0], text)
         return None if tokens is None else _Draft(path, parts, text, tokens, True, a.anchor)
 
 

@@ -172,7 +172,7 @@ class Answerer:
         if todo:
             from ingest.records import embed_text
 
-            mat = self.searcher.embedder.embed_documents([embed_text(h.header, h.text) for h in todo])
+            mat = self.searcher.embedder.embed_documents([embed_text(h.title, h.text) for h in todo])
             vectors.update({h.chunk_id: row for h, row in zip(todo, mat, strict=False)})
         return [float(_vector(vectors[h.chunk_id]) @ qvec) for h in hits]
 

@@ -1,4 +1,5 @@
-"""Fusion of ranked lists: weighted reciprocal-rank fusion and the per-page cap."""
+"""Fusion of ranked lists: a convex combination of normalised scores (the default), weighted
+reciprocal-rank fusion, and the per-page cap."""
 
 from __future__ import annotations
 
@@ -26,6 +27,28 @@ def rrf_fuse(rankings: Mapping[str, Sequence[str]], k: int = 60,
                 continue
             ranks[item][method] = rank
             scores[item] = scores.get(item, 0.0) + (weights or {}).get(method, 1.0) / (k + rank)
+    return sorted(((i, s, ranks[i]) for i, s in scores.items()), key=lambda t: (-t[1], t[0]))
+
+
+def convex_fuse(scored: Mapping[str, Sequence[tuple[str, float]]],
+                shares: Mapping[str, float]) -> list[tuple[str, float, dict[str, int]]]:
+    """A convex combination of min-max normalised scores: each method's scores are scaled to [0, 1]
+    over its own candidates (all equal: 1 each), score(id) = sum over methods of share * scaled score,
+    a method that did not return the id adding 0. Shares are divided by their sum (a method without a
+    share counts 0). Best first, ties by id; ranks as in `rrf_fuse`."""
+    total = sum(shares.get(m, 0.0) for m in scored) or 1.0
+    scores: dict[str, float] = {}
+    ranks: dict[str, dict[str, int]] = {}
+    for method, pairs in scored.items():
+        share = shares.get(method, 0.0) / total
+        values = [s for _, s in pairs]
+        low, high = (min(values), max(values)) if values else (0.0, 0.0)
+        for rank, (item, value) in enumerate(pairs, start=1):
+            if method in ranks.setdefault(item, {}):
+                continue
+            ranks[item][method] = rank
+            scaled = (value - low) / (high - low) if high > low else 1.0
+            scores[item] = scores.get(item, 0.0) + share * scaled
     return sorted(((i, s, ranks[i]) for i, s in scores.items()), key=lambda t: (-t[1], t[0]))
 
 

@@ -23,6 +23,17 @@ what when where which while who whom why will with would you your yours
 """.split())  # noqa: SIM905 - a word list reads as prose
 
 
+# Code-like words: an issue or error key (CVD-4012), a dotted or snake_case name (wal.retention_hours),
+# camelCase. A query with one leans lexical ([retrieval] code_dense_share): the embedder knows little of
+# them, bm25 matches them exactly.
+_CODE = re.compile(r"\b[A-Za-z]+-\d+\b|\b\w+[._]\w+|\b[a-z]+[A-Z]\w*")
+
+
+def code_like(text: str) -> bool:
+    """Whether the query holds a code-like word (a key, a dotted / snake_case / camelCase name)."""
+    return bool(_CODE.search(text or ""))
+
+
 def fts_terms(text: str) -> list[str]:
     """The words of free text, lower-cased, unique, stopwords dropped when other words remain."""
     words = list(dict.fromkeys(w.lower() for w in _WORD.findall(text or "")))

@@ -1,4 +1,4 @@
-"""Hybrid search: dense (Chroma) + lexical (SQLite FTS5 bm25), fused with reciprocal-rank fusion.
+"""Hybrid search: dense (Chroma) + lexical (SQLite FTS5 bm25), fused (normalised scores, or RRF).
 
 `Searcher(settings)` opens the ledger (read-only) once and the vector store on first use; `.search()`
 returns `list[Hit]`. Filters (space, kind, label, updated after/before, page ids) are applied inside
@@ -23,9 +23,9 @@ from ingest.storage.ledger import Ledger
 from ingest.storage.reads import LedgerReads, PageScope
 from retrieval.query.dense_plan import dense_within
 from retrieval.query.filters import KINDS, Filters, parse_properties, to_epoch  # noqa: F401  (re-exported)
-from retrieval.query.fusion import cap_per_page, rrf_fuse
+from retrieval.query.fusion import cap_per_page, convex_fuse, rrf_fuse
 from retrieval.query.hit_fields import heading_path_of, labels_of
-from retrieval.query.lexical import STOPWORDS, fts_query, fts_terms  # noqa: F401  (re-exported)
+from retrieval.query.lexical import STOPWORDS, code_like, fts_query, fts_terms  # noqa: F401  (re-exported)
 
 Mode = Literal["hybrid", "dense", "lexical"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
@@ -36,8 +36,8 @@ PRUNE_CAP_FLOOR = 1000      # ... and in more than this many
 
 @dataclass(frozen=True)
 class Hit:
-    """One retrieved chunk. `score` is the fused RRF score; `ranks` maps method -> 1-based rank;
-    `similarity` is the cosine similarity to the query when known (dense candidates)."""
+    """One retrieved chunk. `score` is the fused score ([retrieval] fusion); `ranks` maps method ->
+    1-based rank; `similarity` is the cosine similarity to the query when known (dense candidates)."""
 
     chunk_id: str
     page_id: str
@@ -167,21 +167,24 @@ class Searcher:
         if acls == ():
             return []
         depth = max(conf.candidates, k * conf.per_page, k)
-        rankings: dict[str, list[str]] = {}
-        sims: dict[str, float] = {}
+        scored: dict[str, list[tuple[str, float]]] = {}
         lexical = None
         if mode == "hybrid":  # FTS5 runs beside the query embedding and the vector search
-            lexical = self._executor().submit(self.lexical, query, depth, flt, acls)
+            lexical = self._executor().submit(self.lexical_scored, query, depth, flt, acls)
         elif mode == "lexical":
-            rankings["lexical"] = self.lexical(query, depth, flt, acls)
+            scored["lexical"] = self.lexical_scored(query, depth, flt, acls)
         if mode in ("hybrid", "dense"):
             vec = query_vector if query_vector is not None else self.embedder.embed_query(query)
-            dense = self.dense(vec, depth, flt, acls)
-            rankings["dense"] = [cid for cid, _ in dense]
-            sims = dict(dense)
+            scored["dense"] = self.dense(vec, depth, flt, acls)
         if lexical is not None:
-            rankings["lexical"] = lexical.result()
-        fused = rrf_fuse(rankings, conf.rrf_k, {"dense": conf.dense_weight, "lexical": conf.lexical_weight})
+            scored["lexical"] = lexical.result()
+        sims = dict(scored.get("dense", ()))
+        if conf.fusion == "convex":
+            share = conf.code_dense_share if code_like(query) else conf.dense_share
+            fused = convex_fuse(scored, {"dense": share, "lexical": 1.0 - share})
+        else:
+            fused = rrf_fuse({m: [cid for cid, _ in pairs] for m, pairs in scored.items()}, conf.rrf_k,
+                             {"dense": conf.dense_weight, "lexical": conf.lexical_weight})
         return self._top(fused, sims, scope_of(flt, acls), k)
 
     # -- who is asking ------------------------------------------------------------------------------
@@ -277,10 +280,15 @@ class Searcher:
 
     def lexical(self, query: str, n: int, filters: Filters, acls: tuple[str, ...] | None = None) -> list[str]:
         """Chunk ids, best bm25 first, from the ledger's FTS5 index, within `acls`."""
+        return [cid for cid, _ in self.lexical_scored(query, n, filters, acls)]
+
+    def lexical_scored(self, query: str, n: int, filters: Filters,
+                       acls: tuple[str, ...] | None = None) -> list[tuple[str, float]]:
+        """(chunk id, bm25 relevance, higher better), best first, within `acls`."""
         match = self._match(fts_terms(query))
         if not match:
             return []
-        return self.reads.bm25(match, n, scope_of(filters, acls), sample=" AND " in match)
+        return self.reads.bm25_scored(match, n, scope_of(filters, acls), sample=" AND " in match)
 
     def _match(self, terms: list[str]) -> str:
         """The MATCH expression. In a large index, terms found in more than PRUNE_FRACTION of the chunks

@@ -81,11 +81,21 @@ def test_move_updates_metadata_and_headers(kb: KB) -> None:
     kb.run()
     kb.put(page("1", ["moving text"], version=2, title="Renamed", ancestors=(Ancestor("9", "New parent"),)))
     rep = kb.run()
-    assert rep.pages_moved == 1 and rep.chunks_embedded == 1  # the header is part of the embedded text
+    assert rep.pages_moved == 1 and rep.chunks_embedded == 1  # the title is part of the embedded text
     (meta,) = [m for _, _, m in kb.store.iter_all()]
     assert meta["title"] == "Renamed"
     header = kb.ledger.conn.execute("SELECT header FROM chunks").fetchone()[0]
     assert header == "Engineering › New parent › Renamed"
+
+
+def test_a_move_under_a_new_parent_keeps_its_vectors(kb: KB) -> None:
+    kb.put(page("1", ["moving text"]))
+    kb.run()
+    kb.put(page("1", ["moving text"], version=2, ancestors=(Ancestor("9", "New parent"),)))
+    rep = kb.run()  # the header changed, the embedded text (title + text) did not
+    assert rep.pages_moved == 1 and rep.chunks_embedded == 0 and rep.chunks_reused == 1
+    header = kb.ledger.conn.execute("SELECT header FROM chunks").fetchone()[0]
+    assert header == "Engineering › New parent › Page 1"
 
 
 def test_identical_text_elsewhere_reuses_vectors(kb: KB) -> None:

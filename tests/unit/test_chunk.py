@@ -43,7 +43,9 @@ def test_ids_hashes_and_token_counts() -> None:
     assert [ch.id for ch in c] == [f"42:{i}" for i in range(len(c))] and len(c) > 1
     for ch in c:
         assert ch.page_id == "42"
-        assert ch.text_hash == sha256(f"{ch.header}\n{ch.text}")
+        # what is embedded (and hashed) is the page title and the text; the header is not
+        assert ch.embed_title == PAGE.title and ch.embed_text == f"{PAGE.title}\n{ch.text}"
+        assert ch.text_hash == sha256(f"{PAGE.title}\n{ch.text}")
         assert ch.tokens == words(ch.text)
 
 
