@@ -12,7 +12,6 @@ import difflib
 import json
 import logging
 import os
-import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -29,6 +28,7 @@ from pydantic_settings import (
 
 from ingest.durations import Duration, parse_duration
 from ingest.errors import ConfigError
+from ingest.settings_checks import HOST, check_pem, context_path
 
 SECRET_KEYS = {("confluence", "api_token"), ("confluence", "pat"), ("confluence", "password"),
                ("server", "api_keys"), ("llm", "api_key")}
@@ -43,23 +43,6 @@ def _split_list(value: Any) -> Any:
             return json.loads(text)
         return [part.strip() for part in text.split(",") if part.strip()]
     return value
-
-
-_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?\.?)+(?::\d{1,5})?"
-                   r"|\[[0-9A-Fa-f:.]+\](?::\d{1,5})?")
-
-
-def _check_pem(path: str) -> None:
-    """A CA bundle must be a readable PEM file that ssl accepts: a TLS handshake cannot fix it."""
-    import ssl
-
-    file = Path(path).expanduser()
-    if not file.is_file() or not os.access(file, os.R_OK):
-        raise ValueError(f"ca_bundle {path!r} is not a readable file")
-    try:
-        ssl.create_default_context(cafile=str(file))
-    except (ssl.SSLError, ValueError, UnicodeDecodeError) as exc:
-        raise ValueError(f"ca_bundle {path!r} is not a PEM certificate bundle ({exc})") from None
 
 
 class ConfluenceSettings(BaseModel):
@@ -98,12 +81,12 @@ class ConfluenceSettings(BaseModel):
                 "confluence.domain_name %r is a URL: using the host %r (set domain_name to it)",
                 raw, parts.netloc)
             raw = parts.netloc
-        if raw and not _HOST.fullmatch(raw):
+        if raw and not HOST.fullmatch(raw):
             raise ValueError(f"domain_name {raw!r} is not a host[:port]; e.g. 'example.atlassian.net'")
         self.domain_name = raw
-        self.context_path = _context_path(self.context_path)
+        self.context_path = context_path(self.context_path)
         if self.ca_bundle:
-            _check_pem(self.ca_bundle)
+            check_pem(self.ca_bundle)
         return self
 
     @property
@@ -121,16 +104,6 @@ class ConfluenceSettings(BaseModel):
     def site_url(self) -> str:
         """The site's base: scheme, host and context path (REST lives under it at /rest/api)."""
         return self.base_url + self.context
-
-
-def _context_path(value: str | None) -> str | None:
-    """"confluence/", "/confluence" -> "/confluence"; "" and "/" -> "" (the server's root)."""
-    if value is None:
-        return None
-    text = value.strip().strip("/")
-    if text and not re.fullmatch(r"[A-Za-z0-9._~%!$&'()*+,;=:@/-]+", text):
-        raise ValueError(f"context_path {value!r} is not a URL path; e.g. '/confluence' or ''")
-    return f"/{text}" if text else ""
 
 
 class DataSettings(BaseModel):
