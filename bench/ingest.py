@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/ingest.py [--pages 2000] [--seed 0] [--edit-fraction 0.01]
                                      [--fake | --hashed-vectors] [--attachments N]
-    .venv/bin/python bench/ingest.py --backends torch,torch-bf16,auto [--rounds 2]
+    .venv/bin/python bench/ingest.py --backends torch,torch-bf16,auto [--rounds 2] [--squad]
                                      (see bench/ingest_backends.py)
 
 An emulator subprocess (`kb emulator --pages N --no-sample`) serves N generated pages; the ingest
@@ -47,11 +47,12 @@ from ingest.storage.chunks import LedgerChunks  # noqa: E402
 from ingest.storage.ledger import Ledger  # noqa: E402
 
 
-def start_emulator(pages: int, seed: int,
-                   sample: bool = False) -> tuple[subprocess.Popen[str], dict[str, str]]:
+def start_emulator(pages: int, seed: int, sample: bool = False,
+                   corpus: Path | None = None) -> tuple[subprocess.Popen[str], dict[str, str]]:
     kb = ROOT / ".venv" / "bin" / "kb"
+    served = ["--corpus", str(corpus)] if corpus else []
     proc = subprocess.Popen([str(kb), "emulator", "--sample" if sample else "--no-sample",
-                             "--pages", str(pages), "--seed", str(seed)],
+                             "--pages", str(pages), "--seed", str(seed), *served],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = proc.stdout.readline() if proc.stdout else ""
     fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
@@ -207,6 +208,9 @@ def main() -> None:
                         help="comma-separated [embed] backends: full ingest and dense recall@5 of the sample "
                              "space for each, side by side (bench/ingest_backends.py)")
     parser.add_argument("--rounds", type=int, default=1, help="with --backends: interleaved rounds")
+    parser.add_argument("--squad", action="store_true",
+                        help="with --backends: the SQuAD tuning half's pages and every 9th question "
+                             "(../shared/data/squad) instead of the sample space")
     parser.add_argument("--attachments", type=int, default=0,
                         help="instead: attachment throughput by type, N files of each (bench/attachments.py)")
     args = parser.parse_args()
@@ -218,14 +222,20 @@ def main() -> None:
         run_attachments(args.attachments, FakeEmbedder() if args.fake else load_embedder(load_settings()))
         return
 
-    proc, fields = start_emulator(0 if args.backends else args.pages, args.seed, sample=bool(args.backends))
+    squad = args.backends and args.squad
+    if squad:
+        from bench.ingest_backends import squad_pages
+
+        corpus, qa = squad_pages(Path(tempfile.mkdtemp(prefix="kb-bench-squad-")))
+    proc, fields = start_emulator(0 if args.backends else args.pages, args.seed,
+                                  sample=bool(args.backends) and not squad, corpus=corpus if squad else None)
     try:
         with tempfile.TemporaryDirectory(prefix="kb-bench-") as tmp:
             if args.backends:
-                from bench.ingest_backends import compare
+                from bench.ingest_backends import QA, compare
 
                 compare([b.strip() for b in args.backends.split(",") if b.strip()], fields, Path(tmp),
-                        args.rounds)
+                        args.rounds, qa if squad else QA)
             else:
                 run(args, fields, Path(tmp))
     finally:

@@ -175,7 +175,7 @@ class ChromaSettings(BaseModel):
 class RetrievalSettings(BaseModel):
     k: int = Field(default=5, ge=1)
     candidates: int = Field(default=50, ge=1)
-    per_page: int = Field(default=2, ge=1)
+    per_page: int = Field(default=4, ge=1)
     mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
     fusion: Literal["convex", "rrf"] = "convex"
     dense_share: float = Field(default=0.4, ge=0.0, le=1.0)  # convex: dense's share, lexical the rest

@@ -54,6 +54,7 @@ def test_hostile_queries_with_known_words_find_them(searcher):
 
 def test_per_page_cap(searcher, tiny_kb):
     query = "gateway deploy registry token image health check"
+    old = tiny_kb.retrieval.per_page
     for per_page in (1, 2):
         tiny_kb.retrieval.per_page = per_page
         hits = searcher.search(query, k=10)
@@ -61,7 +62,7 @@ def test_per_page_cap(searcher, tiny_kb):
         for h in hits:
             counts[h.page_id] = counts.get(h.page_id, 0) + 1
         assert max(counts.values()) == per_page
-    tiny_kb.retrieval.per_page = 2
+    tiny_kb.retrieval.per_page = old
 
 
 QUERY = "gateway registry token deploy errors holiday on-call"
