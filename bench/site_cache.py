@@ -79,7 +79,10 @@ def main() -> None:
             print(f"merged window cache, full read merged: {took:.2f} s, {rows} rows, {size:.1f} MB")
 
             with Ledger(settings.data_dir, readonly=True) as led:
-                ids = [p.id for p in led.iter_pages() if p.kind == "page"]
+                pages = [p for p in led.iter_pages() if p.kind == "page"]
+            ids = [p.id for p in pages]
+            below = sum(1 for p in pages if {a.id for a in p.ancestors} & {ids[0], ids[1]})
+            print(f"pages below the page to trash and the page to purge (their ancestors change): {below}")
             admin.clock(advance_minutes=10)
             step = max(1, len(ids) // 100)
             for pid in ids[2::step]:
