@@ -107,3 +107,22 @@ def test_no_ledger_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(KBError, match="no ledger") as err:
         site_cache(settings)
     assert "kb pull" in err.value.guidance
+
+
+def test_an_empty_site_is_an_empty_frame_then_fills(tmp_path: Path) -> None:
+    """A ledger with no current page yet (or all of them trashed) gives a frame with no rows, not an
+    error; a later tombstone leaves it again."""
+    from ingest.config import load_settings
+    from tests.helpers import page
+
+    settings = load_settings(data={"dir": str(tmp_path / "kb")})
+    with Ledger(settings.data_dir) as led, led.tx():
+        led.upsert_page(page("1", ["gone"], status="trashed"), None)
+    assert frame(settings) == {}
+    with Ledger(settings.data_dir) as led, led.tx():
+        led.upsert_page(page("2", ["here"], labels=("a", "b")), None)
+    rows = frame(settings)
+    assert list(rows) == ["2"] and "here" in rows["2"]["body"] and rows["2"]["status"] == "current"
+    with Ledger(settings.data_dir) as led, led.tx():
+        led.upsert_page(page("2", ["here"], version=2, status="trashed"), None)
+    assert frame(settings) == {}
