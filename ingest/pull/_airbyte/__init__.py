@@ -9,6 +9,7 @@ package does not import airbyte). By job:
 - `meter`: every request of a read counted;
 - `hopeless`: transport errors no retry can fix (TLS, DNS, refused, silence, wrong scheme) and hints;
 - `cache`: the DuckDB cache (our subclass) and its rows streamed back;
+- `site_cache`: the persistent cache of the whole current site (the ledger's export, merged);
 - `salvage`: the content a failed read had read, kept beside the cache;
 - `records`: Confluence's JSON as `Page`, `SweepEntry`, names;
 - `patches`: version-checked speed-ups of PyAirbyte/CDK internals.
@@ -52,16 +53,52 @@ from ingest.pull._airbyte.records import (
     user_names,
 )
 from ingest.pull._airbyte.salvage import Salvage
+from ingest.pull._airbyte.site_cache import Refresh, open_site_cache, refresh_site_cache, site_cache_path
 from ingest.pull._airbyte.source import MANIFEST_PATH, check, open_source, read
 
 __all__ = [
-    "CONTENT_STREAMS", "MANIFEST_PATH", "SWEEP_STREAMS", "ClampedBackoff", "NextLink", "RequestMeter",
-    "ResultsExtractor", "Salvage", "SweepEntry", "SweepPageExtractor", "airbyte_root", "cached_records",
-    "check", "cql_local_time", "dc_space_people", "dc_space_rules", "drop_caches", "manifest_config",
-    "metering", "open_cache", "open_source",
-    "opened_cache", "person", "prepare_environment", "read", "response_body", "restriction_people",
-    "share_json", "site_url",
-    "space_names", "space_people", "stock_config", "sweep_records", "to_attachment", "to_comment", "to_page",
+    "CONTENT_STREAMS",
+    "MANIFEST_PATH",
+    "SWEEP_STREAMS",
+    "ClampedBackoff",
+    "NextLink",
+    "Refresh",
+    "RequestMeter",
+    "ResultsExtractor",
+    "Salvage",
+    "SweepEntry",
+    "SweepPageExtractor",
+    "airbyte_root",
+    "cached_records",
+    "check",
+    "cql_local_time",
+    "dc_space_people",
+    "dc_space_rules",
+    "drop_caches",
+    "manifest_config",
+    "metering",
+    "open_cache",
+    "open_site_cache",
+    "open_source",
+    "opened_cache",
+    "person",
+    "prepare_environment",
+    "read",
+    "refresh_site_cache",
+    "response_body",
+    "restriction_people",
+    "share_json",
+    "site_cache_path",
+    "site_url",
+    "space_names",
+    "space_people",
+    "stock_config",
+    "sweep_records",
+    "to_attachment",
+    "to_comment",
+    "to_page",
     "to_space_rule",
-    "to_sweep_entry", "trusted_ca", "user_names",
+    "to_sweep_entry",
+    "trusted_ca",
+    "user_names",
 ]

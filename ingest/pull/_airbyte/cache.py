@@ -137,3 +137,36 @@ def sweep_records(cache: Any, stream: str) -> Iterator[dict[str, Any]]:
 def space_names(cache: Any, stream: str = "spaces") -> dict[str, str]:
     return {str(r.get("key")): str(r.get("name") or "") for r in cached_records(cache, stream)}
 
+
+
+def _table(cache: Any, stream: str) -> str:
+    processor = cache.processor
+    return f"{cache.schema_name}.{processor._quote_identifier(processor.get_sql_table_name(stream))}"
+
+
+def key_values(cache: Any, stream: str, key: str, value: str) -> dict[str, str]:
+    """`key` -> `value` of every row of the cache's `stream` table ({} when it has none): two of the
+    cache's own column names."""
+    if stream not in cache:
+        return {}
+    raw = cache.processor.get_sql_engine().raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute(f'SELECT "{key}", "{value}" FROM {_table(cache, stream)}')  # our own names (S608)
+        return {str(k): str(v) for k, v in cursor.fetchall()}
+    finally:
+        raw.close()
+
+
+def delete_rows(cache: Any, stream: str, key: str, values: list[str], batch: int = 500) -> None:
+    """Delete the rows of `stream` whose `key` is one of `values` (one transaction)."""
+    raw = cache.processor.get_sql_engine().raw_connection()
+    try:
+        cursor = raw.cursor()
+        for start in range(0, len(values), batch):
+            part = values[start:start + batch]
+            cursor.execute(f'DELETE FROM {_table(cache, stream)} WHERE "{key}" IN '  # our own names (S608)
+                           f"({', '.join('?' * len(part))})", part)
+        raw.commit()
+    finally:
+        raw.close()

@@ -77,14 +77,16 @@ def _new_source(ab: Any, settings: Settings, config: dict[str, Any], *, stock: b
 
 
 def read(settings: Settings, source: Any, cache: Any, streams: list[str], meter: RequestMeter, *,
-         salvage: Salvage | None = None) -> None:
-    """Read `streams` into the cache (each replaced: the cache holds the last read's raw records).
+         salvage: Salvage | None = None, write_strategy: str = "replace") -> None:
+    """Read `streams` into the cache (each replaced: the cache holds the last read's raw records;
+    bench/site_cache.py passes "merge" to measure a persistent merged cache).
     Any failure becomes a SourceError naming the endpoint and status. `salvage` keeps its streams'
     records as they are read, for a read that fails part-way (salvage.py)."""
     with trusted_ca(settings), metering(meter), salvaging(source, salvage), \
             redirect_stdout(sys.stderr):  # PyAirbyte prints progress
         try:
-            source.read(cache=cache, streams=streams, write_strategy="replace", force_full_refresh=True)
+            source.read(cache=cache, streams=streams, write_strategy=write_strategy,
+                        force_full_refresh=True)
         except Exception as exc:
             print(file=sys.stderr)  # PyAirbyte's progress view leaves the line open
             raise _source_error(exc, meter, settings) from exc
