@@ -9,6 +9,7 @@ package does not import airbyte). By job:
 - `meter`: every request of a read counted;
 - `hopeless`: transport errors no retry can fix (TLS, DNS, refused, silence, wrong scheme) and hints;
 - `cache`: the DuckDB cache (our subclass) and its rows streamed back;
+- `memory`: a quiet poll's small read held in memory instead (no DuckDB cache);
 - `salvage`: the content a failed read had read, kept beside the cache;
 - `records`: Confluence's JSON as `Page`, `SweepEntry`, names;
 - `patches`: version-checked speed-ups of PyAirbyte/CDK internals.
@@ -36,6 +37,7 @@ from ingest.pull._airbyte.components import (
 )
 from ingest.pull._airbyte.config import cql_local_time, manifest_config, site_url, stock_config
 from ingest.pull._airbyte.env import airbyte_root, prepare_environment, trusted_ca
+from ingest.pull._airbyte.memory import MemoryCache, read_memory
 from ingest.pull._airbyte.meter import RequestMeter, metering
 from ingest.pull._airbyte.records import (
     CONTENT_STREAMS,
@@ -55,11 +57,13 @@ from ingest.pull._airbyte.salvage import Salvage
 from ingest.pull._airbyte.source import MANIFEST_PATH, check, open_source, read
 
 __all__ = [
-    "CONTENT_STREAMS", "MANIFEST_PATH", "SWEEP_STREAMS", "ClampedBackoff", "NextLink", "RequestMeter",
+    "CONTENT_STREAMS", "MANIFEST_PATH", "SWEEP_STREAMS", "ClampedBackoff", "MemoryCache", "NextLink",
+    "RequestMeter",
     "ResultsExtractor", "Salvage", "SweepEntry", "SweepPageExtractor", "airbyte_root", "cached_records",
     "check", "cql_local_time", "dc_space_people", "dc_space_rules", "drop_caches", "manifest_config",
     "metering", "open_cache", "open_source",
-    "opened_cache", "person", "prepare_environment", "read", "response_body", "restriction_people",
+    "opened_cache", "person", "prepare_environment", "read", "read_memory",
+    "response_body", "restriction_people",
     "share_json", "site_url",
     "space_names", "space_people", "stock_config", "sweep_records", "to_attachment", "to_comment", "to_page",
     "to_space_rule",
