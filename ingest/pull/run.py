@@ -150,8 +150,13 @@ def _read_small(run: PullRun, config: dict[str, Any], streams: list[str], meter:
     if full or run.ledger.get_cursor(cursor_key(run.spaces)) is None:
         return None
     bounded = [s for s in streams if s in (*src.CONTENT_STREAMS, COMMENTS, ATTACHMENTS)]
-    return src.read_memory(run.settings, src.open_source(run.settings, config), streams, meter,
-                           bounded=bounded, limit=SMALL_READ)
+    small = src.read_memory(run.settings, src.open_source(run.settings, config), streams, meter,
+                            bounded=bounded, limit=SMALL_READ)
+    if small is None:
+        meter.forbidden.clear()  # the cached read sees the same refusals again
+    else:  # the previous read's cache file no longer holds the last read: it goes, as open_cache does
+        src.drop_caches(run.settings, f"{run.cache_name('manifest')}-")
+    return small
 
 
 def _read_cached(run: PullRun, config: dict[str, Any], cache: Any, streams: list[str], meter: Any) -> None:
