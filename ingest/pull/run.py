@@ -3,6 +3,9 @@
 One run:
 1. read, in one PyAirbyte read into the DuckDB cache: the pages and blog posts modified since the
    ledger's cursor minus the lookback, the spaces, and (every `sweep_every` pulls) the id sweep;
+   a poll after the first holds that read in memory instead (`_airbyte.memory`: a quiet poll's
+   few hundred records cost more to write to a new DuckDB file than to read), unless its window
+   holds more than SMALL_READ content records;
 2. apply the pulled pages to the ledger in batches (each one transaction), classified by
    `ingest.pull.reconcile.classify`;
 3. plan the sweep (`reconcile.plan_sweep`): fetch by id what the window missed, relink moved
