@@ -3,6 +3,9 @@
 One run:
 1. read, in one PyAirbyte read into the DuckDB cache: the pages and blog posts modified since the
    ledger's cursor minus the lookback, the spaces, and (every `sweep_every` pulls) the id sweep;
+   a poll after the first holds that read in memory instead (`_airbyte.memory`: a quiet poll's
+   few hundred records cost more to write to a new DuckDB file than to read), unless its window
+   holds more than SMALL_READ content records;
 2. apply the pulled pages to the ledger in batches (each one transaction), classified by
    `ingest.pull.reconcile.classify`;
 3. plan the sweep (`reconcile.plan_sweep`): fetch by id what the window missed, relink moved
@@ -36,13 +39,16 @@ from ingest.pull.attachments import apply_attachments
 from ingest.pull.comments import STREAM as COMMENTS
 from ingest.pull.comments import apply_comments
 from ingest.pull.commit import commit_cursor
-from ingest.pull.cursor import moves, start_date, start_dates
+from ingest.pull.cursor import cursor_key, moves, start_date, start_dates
 from ingest.pull.macros import fetch_rendered
 from ingest.pull.reconcile import plan_sweep, too_many_removals
 from ingest.records import PullReport
 from ingest.storage.access import LedgerAccess
 from ingest.storage.ledger import Ledger
 from ingest.storage.lock import writer
+from ingest.storage.states import page_states_of
+
+SMALL_READ = 1000  # content records a poll's read holds in memory; more go to the DuckDB cache
 
 
 def pull(settings: Settings, *, spaces: Sequence[str] | None = None, full: bool = False,
@@ -106,20 +112,20 @@ def _pull_manifest(run: PullRun, meter: Any, *, full: bool, allow_mass_delete: b
     config = src.manifest_config(settings, start_date=start_date(ledger, settings, run.spaces, full),
                                  start_dates=start_dates(ledger, settings, run.spaces, full),
                                  spaces=run.spaces, extra=g.config())
-    salvage = None if run.dry_run else src.Salvage(src.airbyte_root(settings), frozenset(src.CONTENT_STREAMS))
-    with src.opened_cache(settings, run.cache_name("manifest")) as cache:
-        run.tell(0, None, f"reading {', '.join(streams)}")
-        try:
-            src.read(settings, src.open_source(settings, config), cache, streams, meter, salvage=salvage)
-        except SourceError as err:
-            raise _keep_what_was_read(run, salvage, err) from err
-        finally:
-            if salvage is not None:
-                salvage.discard()
+    run.tell(0, None, f"reading {', '.join(streams)}")
+    small = _read_small(run, config, streams, meter, full=full)
+    cached = src.opened_cache(settings, run.cache_name("manifest")) if small is None else nullcontext(small)
+    with cached as cache:
+        if small is None:
+            _read_cached(run, config, cache, streams, meter)
         names = src.space_names(cache)
         read_access(cache, run.access, deployment)
         _note_unreadable_groups(run, meter)
-        known = ledger.page_states(run.spaces)
+        if small is None:
+            known = ledger.page_states(run.spaces)
+        else:  # a few pages: look up only those (not the whole ledger)
+            window = (str(r.get("id")) for s in src.CONTENT_STREAMS for r in src.cached_records(cache, s))
+            known = page_states_of(ledger, window, run.spaces)
         site = src.site_url(settings)
         for stream in src.CONTENT_STREAMS:
             pages = run.pages(cache, stream, site, names)
@@ -136,6 +142,37 @@ def _pull_manifest(run: PullRun, meter: Any, *, full: bool, allow_mass_delete: b
         commit_cursor(run, None, meta=sweep.audit_meta(run))
         return
     sweep.sweep(run, meter, g, why, names, allow_mass_delete=allow_mass_delete)
+
+
+def _read_small(run: PullRun, config: dict[str, Any], streams: list[str], meter: Any, *,
+                full: bool) -> Any:
+    """A poll after the first pull reads into memory (no DuckDB cache): its window is the lookback's
+    few pages. None when the window holds more than SMALL_READ records (or this is a first or a
+    `--full` pull): the caller reads into the cache as before. A failed read raises having applied
+    nothing; the next poll reads the same window again."""
+    if full or run.ledger.get_cursor(cursor_key(run.spaces)) is None:
+        return None
+    bounded = [s for s in streams if s in (*src.CONTENT_STREAMS, COMMENTS, ATTACHMENTS)]
+    small = src.read_memory(run.settings, src.open_source(run.settings, config), streams, meter,
+                            bounded=bounded, limit=SMALL_READ)
+    if small is None:
+        meter.forbidden.clear()  # the cached read sees the same refusals again
+    else:  # the previous read's cache file no longer holds the last read: it goes, as open_cache does
+        src.drop_caches(run.settings, f"{run.cache_name('manifest')}-")
+    return small
+
+
+def _read_cached(run: PullRun, config: dict[str, Any], cache: Any, streams: list[str], meter: Any) -> None:
+    """The read into the DuckDB cache; a failure part-way keeps the content read (salvage)."""
+    settings = run.settings
+    salvage = None if run.dry_run else src.Salvage(src.airbyte_root(settings), frozenset(src.CONTENT_STREAMS))
+    try:
+        src.read(settings, src.open_source(settings, config), cache, streams, meter, salvage=salvage)
+    except SourceError as err:
+        raise _keep_what_was_read(run, salvage, err) from err
+    finally:
+        if salvage is not None:
+            salvage.discard()
 
 
 def _note_unreadable_groups(run: PullRun, meter: Any) -> None:

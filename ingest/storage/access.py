@@ -90,6 +90,9 @@ class LedgerAccess:
         if self.ledger.get_meta(_COUNTED) != str(self._page_count()):
             return None  # a page was purged (its children may have lost an ancestor): recompute
         classes = self.conn.execute("SELECT count(*) FROM access_classes").fetchone()[0]
+        if not self.conn.execute("SELECT 1 FROM access_classes WHERE coalesce(unresolved, '') != '' "
+                                 "LIMIT 1").fetchone():
+            return Recomputed(0, int(classes), ())  # no class unresolved: no page scan
         unresolved = self.conn.execute(
             "SELECT p.id, c.unresolved FROM pages p JOIN access_classes c ON p.acl = c.acl "
             "WHERE coalesce(c.unresolved, '') != '' AND p.status = 'current' ORDER BY p.id").fetchall()

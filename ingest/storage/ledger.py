@@ -47,6 +47,8 @@ CREATE TABLE IF NOT EXISTS pages (
     indexed_hash TEXT
 );
 CREATE INDEX IF NOT EXISTS pages_space ON pages(space_key);
+CREATE INDEX IF NOT EXISTS pages_seen ON pages(last_seen_run);  -- a poll's 'wrote any page?'
+CREATE INDEX IF NOT EXISTS pages_counts ON pages(space_key, kind, status);  -- storage/counts.py
 CREATE TABLE IF NOT EXISTS chunks (
     rowid INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,

@@ -9,6 +9,7 @@ package does not import airbyte). By job:
 - `meter`: every request of a read counted;
 - `hopeless`: transport errors no retry can fix (TLS, DNS, refused, silence, wrong scheme) and hints;
 - `cache`: the DuckDB cache (our subclass) and its rows streamed back;
+- `memory`: a quiet poll's small read held in memory instead (no DuckDB cache);
 - `site_cache`: the persistent cache of the whole current site (the ledger's export, merged);
 - `salvage`: the content a failed read had read, kept beside the cache;
 - `records`: Confluence's JSON as `Page`, `SweepEntry`, names;
@@ -37,6 +38,7 @@ from ingest.pull._airbyte.components import (
 )
 from ingest.pull._airbyte.config import cql_local_time, manifest_config, site_url, stock_config
 from ingest.pull._airbyte.env import airbyte_root, prepare_environment, trusted_ca
+from ingest.pull._airbyte.memory import MemoryCache, read_memory
 from ingest.pull._airbyte.meter import RequestMeter, metering
 from ingest.pull._airbyte.records import (
     CONTENT_STREAMS,
@@ -61,6 +63,7 @@ __all__ = [
     "MANIFEST_PATH",
     "SWEEP_STREAMS",
     "ClampedBackoff",
+    "MemoryCache",
     "NextLink",
     "Refresh",
     "RequestMeter",
@@ -84,6 +87,7 @@ __all__ = [
     "person",
     "prepare_environment",
     "read",
+    "read_memory",
     "refresh_site_cache",
     "response_body",
     "restriction_people",
