@@ -148,13 +148,21 @@ def _read_small(run: PullRun, config: dict[str, Any], streams: list[str], meter:
                 full: bool) -> Any:
     """A poll after the first pull reads into memory (no DuckDB cache): its window is the lookback's
     few pages. None when the window holds more than SMALL_READ records (or this is a first or a
-    `--full` pull): the caller reads into the cache as before. A failed read raises having applied
-    nothing; the next poll reads the same window again."""
+    `--full` pull): the caller reads into the cache as before. A failed read keeps the content it had
+    read (`_keep_what_was_read`) and raises; nothing is swept or deleted."""
     if full or run.ledger.get_cursor(cursor_key(run.spaces)) is None:
         return None
     bounded = [s for s in streams if s in (*src.CONTENT_STREAMS, COMMENTS, ATTACHMENTS)]
-    small = src.read_memory(run.settings, src.open_source(run.settings, config), streams, meter,
-                            bounded=bounded, limit=SMALL_READ)
+    salvage = None if run.dry_run else src.Salvage(src.airbyte_root(run.settings),
+                                                   frozenset(src.CONTENT_STREAMS))
+    try:
+        small = src.read_memory(run.settings, src.open_source(run.settings, config), streams, meter,
+                                bounded=bounded, limit=SMALL_READ, salvage=salvage)
+    except SourceError as err:  # what the window had read is kept, as the cached read keeps it
+        raise _keep_what_was_read(run, salvage, err) from err
+    finally:
+        if salvage is not None:
+            salvage.discard()
     if small is None:
         meter.forbidden.clear()  # the cached read sees the same refusals again
     else:  # the previous read's cache file no longer holds the last read: it goes, as open_cache does

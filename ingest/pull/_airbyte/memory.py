@@ -27,6 +27,7 @@ from ingest.config import Settings
 from ingest.pull._airbyte import patches
 from ingest.pull._airbyte.env import trusted_ca
 from ingest.pull._airbyte.meter import RequestMeter, metering
+from ingest.pull._airbyte.salvage import Salvage, salvaging
 
 
 @dataclass
@@ -48,16 +49,17 @@ class _TooLarge(Exception):
 
 
 def read_memory(settings: Settings, source: Any, streams: list[str], meter: RequestMeter, *,
-                bounded: Collection[str], limit: int) -> MemoryCache | None:
+                bounded: Collection[str], limit: int, salvage: Salvage | None = None) -> MemoryCache | None:
     """Read `streams` into memory; None (the read stopped) when the `bounded` streams together
     hold more than `limit` records, or when the read failed without a failed request (this loop, not
 Confluence, failed: the caller's cached read then runs as it always did). A read that a failed
-request ended raises as `source.read` does (SourceError), having applied nothing."""
+request ended raises as `source.read` does (SourceError), having applied nothing; `salvage` then
+holds the content read before the failure, as it does for the cached read."""
     from ingest.pull._airbyte.source import _source_error
 
     cache = MemoryCache({name: [] for name in streams})
     seen = 0
-    with trusted_ca(settings), metering(meter), redirect_stdout(sys.stderr):
+    with trusted_ca(settings), metering(meter), salvaging(source, salvage), redirect_stdout(sys.stderr):
         try:
             for stream, record in _records(source, streams):
                 cache.records[stream].append(record)
