@@ -111,10 +111,10 @@ class Ingester:
                                source=source, progress=_phase(progress, "pull"))
             self._embedder = loading.result()
             only = self._changed(spaces, full)
-            self._signatures = None  # until this pass ends: a failed or stopped pass is redone whole
+            now, self._signatures = self._signatures, None  # a failed or stopped pass is redone whole
             index_report = index(settings, spaces=spaces, full=full, embedder=self._embedder,
                                  progress=progress, run_kind="ingest", only=only)
-            self._remember(spaces, index_report)
+            self._remember(spaces, index_report, now if only is not None else None, only)
         return IngestReport(pull_report, index_report, time.perf_counter() - started)
 
     def _changed(self, spaces: Sequence[str] | None, full: bool) -> set[str] | None:
@@ -129,15 +129,24 @@ class Ingester:
             if users_signature(ledger) != self._users:
                 return None
             now = page_signatures(ledger, spaces)
-        known = self._signatures
+        known, self._signatures = self._signatures, now  # `now` until the pass ends (then updated)
         return {pid for pid, sig in now.items() if known.get(pid) != sig} | (self._retry & now.keys())
 
-    def _remember(self, spaces: Sequence[str] | None, report: IndexReport) -> None:
+    def _remember(self, spaces: Sequence[str] | None, report: IndexReport, before: dict[str, str] | None,
+                  only: set[str] | None) -> None:
+        """The signatures as this pass leaves them. After a pass over `only`, the ledger rows of the
+        other pages are as `before` read them (this process holds the writer lock and the pass wrote
+        only those): just `only` is read again, so a quiet poll reads no page row here."""
         from ingest.storage.ledger import Ledger
         from ingest.storage.signatures import page_signatures, users_signature
 
         with Ledger(self.settings.data_dir, readonly=True) as ledger:
-            self._signatures, self._users = page_signatures(ledger, spaces), users_signature(ledger)
+            if before is None or only is None:
+                self._signatures = page_signatures(ledger, spaces)
+            else:
+                fresh = page_signatures(ledger, spaces, ids=only) if only else {}
+                self._signatures = {**{p: s for p, s in before.items() if p not in only}, **fresh}
+            self._users = users_signature(ledger)
         self._retry = {pid for pid, _ in report.failures}
 
 
