@@ -55,3 +55,12 @@ def test_later_passes_look_at_changed_pages_only_and_end_like_a_clean_ingest(emu
     mine, theirs = snapshot(settings, FakeEmbedder()), snapshot(clean, FakeEmbedder())
     assert mine["rows"] == theirs["rows"]
     assert mine["chroma"] == theirs["chroma"]
+
+    # The signatures the pass left (only the looked-at pages read again): a quiet poll looks at none,
+    # and the next edit is looked at again.
+    quiet = ingester.run().index
+    assert quiet.pages_new + quiet.pages_changed + quiet.pages_unchanged + quiet.pages_moved == 0, quiet
+    emu.admin.clock(advance_minutes=5)
+    emu.admin.edit(ids[0], body="<p>The incremental narwhal is edited twice.</p>")
+    second = ingester.run().index
+    assert second.pages_changed == 1 and second.pages_unchanged + second.pages_new == 0, second
