@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,16 +153,9 @@ def _read_small(run: PullRun, config: dict[str, Any], streams: list[str], meter:
     if full or run.ledger.get_cursor(cursor_key(run.spaces)) is None:
         return None
     bounded = [s for s in streams if s in (*src.CONTENT_STREAMS, COMMENTS, ATTACHMENTS)]
-    salvage = None if run.dry_run else src.Salvage(src.airbyte_root(run.settings),
-                                                   frozenset(src.CONTENT_STREAMS))
-    try:
+    with _keeping_what_is_read(run) as salvage:  # as the cached read keeps it
         small = src.read_memory(run.settings, src.open_source(run.settings, config), streams, meter,
                                 bounded=bounded, limit=SMALL_READ, salvage=salvage)
-    except SourceError as err:  # what the window had read is kept, as the cached read keeps it
-        raise _keep_what_was_read(run, salvage, err) from err
-    finally:
-        if salvage is not None:
-            salvage.discard()
     if small is None:
         meter.forbidden.clear()  # the cached read sees the same refusals again
     else:  # the previous read's cache file no longer holds the last read: it goes, as open_cache does
@@ -173,9 +166,17 @@ def _read_small(run: PullRun, config: dict[str, Any], streams: list[str], meter:
 def _read_cached(run: PullRun, config: dict[str, Any], cache: Any, streams: list[str], meter: Any) -> None:
     """The read into the DuckDB cache; a failure part-way keeps the content read (salvage)."""
     settings = run.settings
-    salvage = None if run.dry_run else src.Salvage(src.airbyte_root(settings), frozenset(src.CONTENT_STREAMS))
-    try:
+    with _keeping_what_is_read(run) as salvage:
         src.read(settings, src.open_source(settings, config), cache, streams, meter, salvage=salvage)
+
+
+@contextmanager
+def _keeping_what_is_read(run: PullRun) -> Iterator[src.Salvage | None]:
+    """The salvage of one read (None on a dry run): a SourceError inside keeps the content read."""
+    salvage = None if run.dry_run else src.Salvage(src.airbyte_root(run.settings),
+                                                   frozenset(src.CONTENT_STREAMS))
+    try:
+        yield salvage
     except SourceError as err:
         raise _keep_what_was_read(run, salvage, err) from err
     finally:
