@@ -128,6 +128,11 @@ def prepare() -> None:
     """Lay out every offline asset; idempotent."""
     print(f"tiktoken cache: {ensure_tiktoken()}")
     print(f"embedding model: {model_path()}")
+    from ingest.index.openvino_backend import prepare as prepare_openvino
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    ir = prepare_openvino(str(model_path()), assets_dir())  # [embed] backend = "openvino" (or "auto")
+    print(f"openvino model: {ir or 'skipped (no OpenVINO runtime)'}")
     print(f"stock manifest: {ensure_stock_manifest()}")
 
 

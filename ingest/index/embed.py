@@ -69,13 +69,13 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         set_threads(self.batch_threads)
-        return self._encode(list(texts))
+        return self._encode(list(texts), self.batch_threads)
 
     def embed_query(self, text: str) -> np.ndarray:
         set_threads(self.query_threads)
-        return self._encode([text])[0]
+        return self._encode([text], self.query_threads)[0]
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def _encode(self, texts: list[str], threads: int) -> np.ndarray:
         """sentence-transformers sorts each call's texts by length (less padding) and restores their
         order; the indexer hands it long batches (16 x batch_size) so the sort has room to work."""
         if self.backend == "torch":
@@ -84,7 +84,7 @@ class SentenceTransformerEmbedder:
             return np.asarray(vectors, dtype=np.float32)
         from ingest.index.backends import encode
 
-        return encode(self._model, texts, batch_size=self.batch_size)
+        return encode(self._model, texts, batch_size=self.batch_size, threads=threads)
 
 
 def _private_tokenizer(hf_tokenizer: Any) -> Any:

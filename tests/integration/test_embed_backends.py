@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ingest.config import load_settings
-from ingest.index import backends
+from ingest.index import backends, openvino_backend
 from ingest.index.embed import load_embedder
 from ingest.index.gate import collection_gate
 
@@ -42,6 +42,38 @@ def test_bf16_matches_fp32_keeps_order_and_the_gate(fp32: Any, tmp_path: Path) -
     assert collection_gate(settings, bf16) == collection_gate(settings, fp32)  # no reindex for bf16
 
 
+needs_openvino = pytest.mark.skipif(not openvino_backend.available(),
+                                    reason="the OpenVINO runtime is not installed")
+
+
+@needs_openvino
+def test_openvino_matches_fp32_keeps_order_and_the_gate(fp32: Any, tmp_path: Path) -> None:
+    ov = _embedder(tmp_path, "openvino")
+    assert ov.backend == "openvino"
+    ref, got = fp32.embed_documents(TEXTS), ov.embed_documents(TEXTS)
+    assert got.dtype == np.float32 and got.shape == ref.shape
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    assert backends.mean_cosine(ref, got) >= backends.TOLERANCE
+    alone = np.stack([ov.embed_query(t) for t in TEXTS])  # one thread, its own compiled model
+    assert np.all(np.sum(alone * got, axis=1) > 0.999)
+    assert ov.embed_documents([]).shape == (0, fp32.dimensions)
+    settings = load_settings(data={"dir": str(tmp_path / "kb")})
+    assert collection_gate(settings, ov) == collection_gate(settings, fp32)  # no reindex for openvino
+
+
+@needs_openvino
+def test_the_openvino_model_is_converted_once_and_reused(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingest.assets import model_path
+
+    model_dir = str(model_path())
+    first = openvino_backend.prepare(model_dir, tmp_path / "assets")
+    assert first is not None and first.is_file() and first.parent.parent == tmp_path / "assets"
+    assert not [p for p in (tmp_path / "assets").iterdir() if p.name.endswith(".tmp")]  # nothing half-made
+    monkeypatch.setattr(openvino_backend, "export", lambda *a: pytest.fail("converted again"))
+    assert openvino_backend.prepare(model_dir, tmp_path / "assets") == first
+
+
 def test_fp32_batch_order_is_restored(fp32: Any) -> None:
     batch = fp32.embed_documents(TEXTS)
     alone = np.stack([fp32.embed_documents([t])[0] for t in TEXTS])
@@ -62,7 +94,8 @@ def test_auto_measures_once_records_and_reuses(tmp_path: Path, monkeypatch: pyte
     first = _embedder(tmp_path, "auto")
     record = backends.read_record(calls[0])
     assert record is not None and record["backend"] == first.backend
-    assert first.backend in ("torch", "torch-bf16")
+    assert first.backend in ("torch", "torch-bf16", "openvino")
+    assert set(record["candidates"]) == {"torch-bf16", "openvino"}
     if not backends.cpu_has_bf16():
         assert first.backend == "torch" and "refused" in record["candidates"]["torch-bf16"]
     second = _embedder(tmp_path, "auto")
@@ -76,8 +109,8 @@ def test_unbuilt_backend_is_refused_before_the_model_loads(tmp_path: Path,
     from ingest.errors import ConfigError
 
     monkeypatch.setattr(backends, "select", lambda *a: pytest.fail("the model should not load"))
-    with pytest.raises(ConfigError, match="'openvino' is not available in this build"):
-        _embedder(tmp_path, "openvino")
+    with pytest.raises(ConfigError, match="'onnx' is not available in this build"):
+        _embedder(tmp_path, "onnx")
 
 
 def test_a_query_uses_query_threads_and_a_batch_every_core(fp32: Any) -> None:

@@ -20,11 +20,22 @@ def test_backend_defaults_to_auto_and_reads_the_environment(monkeypatch: pytest.
     assert "KB_EMBED__BACKEND" in err.value.guidance
 
 
-@pytest.mark.parametrize("name", ["openvino", "onnx"])
-def test_backends_not_in_this_build_are_refused_with_what_to_use(name: str) -> None:
+def test_backends_not_in_this_build_are_refused_with_what_to_use() -> None:
     with pytest.raises(ConfigError, match="not available in this build") as err:
-        refuse_early(name)
+        refuse_early("onnx")
     assert "torch" in err.value.guidance and "auto" in err.value.guidance
+
+
+def test_openvino_without_its_runtime_is_refused_and_auto_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingest.index import backends, openvino_backend
+
+    monkeypatch.setattr(openvino_backend, "available", lambda: False)
+    with pytest.raises(ConfigError, match="needs the OpenVINO runtime") as err:
+        refuse_early("openvino")
+    assert "make setup" in err.value.guidance
+    refuse_early("auto")
+    reasons = dict(backends._candidates(object(), "/nowhere"))
+    assert reasons["openvino"] == "the OpenVINO runtime is not installed"
 
 
 def test_bf16_on_a_cpu_without_it_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
