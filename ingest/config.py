@@ -178,7 +178,7 @@ class RetrievalSettings(BaseModel):
     per_page: int = Field(default=4, ge=1)
     mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
     fusion: Literal["convex", "rrf"] = "convex"
-    dense_share: float = Field(default=0.4, ge=0.0, le=1.0)  # convex: dense's share, lexical the rest
+    dense_share: float = Field(default=0.45, ge=0.0, le=1.0)  # convex: dense's share, lexical the rest
     code_dense_share: float = Field(default=0.2, ge=0.0, le=1.0)  # ... for a query with a code-like word
     rrf_k: int = Field(default=10, ge=1)
     dense_weight: float = Field(default=0.5, ge=0.0)
