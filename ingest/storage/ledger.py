@@ -2,8 +2,8 @@
 
 One file, `ledger.sqlite3`, in WAL mode so that searches read while an ingest writes.
 Every multi-row change happens in one transaction (`with ledger.tx():`), so a crash leaves the
-ledger as of the last commit. The schema lives only here, and every SQL statement on the ledger
-lives in this package: pages, runs, cursor and meta here; the index's chunk rows in `chunks`,
+ledger as of the last commit. The schema lives here (the touched-pages triggers in `touched`), and every
+SQL statement on the ledger lives in this package: pages, runs, cursor, meta here; chunk rows in `chunks`,
 reindex's staging in `staging`, search's reads in `reads`.
 """
 
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ingest.records import Ancestor, Page
+from ingest.storage.touched import TOUCHED_SCHEMA
 
 SCHEMA_VERSION = 1
 
@@ -144,7 +145,7 @@ class Ledger:
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = NORMAL")
             self._add_columns()
-            self.conn.executescript(SCHEMA)
+            self.conn.executescript(SCHEMA + TOUCHED_SCHEMA)
             if self.get_meta("schema_version") is None:
                 self.set_meta("schema_version", str(SCHEMA_VERSION))
 
@@ -307,15 +308,14 @@ class Ledger:
 
     def summary(self) -> dict[str, Any]:
         """`kb status`'s counts: pages (current, indexed, tombstones), chunks, spaces, cursors."""
-        conn = self.conn
-        spaces = {r[0]: {"pages": r[1], "indexed": r[2]} for r in conn.execute(
+        spaces = {r[0]: {"pages": r[1], "indexed": r[2]} for r in self.conn.execute(
             "SELECT space_key, count(*), count(indexed_hash) FROM pages WHERE status = 'current' "
             "GROUP BY space_key ORDER BY space_key")}
-        pages, indexed, tombstones = conn.execute(
+        pages, indexed, tombstones = self.conn.execute(
             "SELECT count(*) FILTER (WHERE status = 'current'), "
             "count(*) FILTER (WHERE status = 'current' AND indexed_hash IS NOT NULL), "
             "count(*) FILTER (WHERE status != 'current') FROM pages").fetchone()
-        cursor = {r[0]: r[1] for r in conn.execute("SELECT stream, value FROM cursor ORDER BY stream")}
+        cursor = {r[0]: r[1] for r in self.conn.execute("SELECT stream, value FROM cursor ORDER BY stream")}
         return {"pages": int(pages), "pages_indexed": int(indexed), "tombstones": int(tombstones),
                 "chunks": self.count_chunks(), "spaces": spaces, "cursor": cursor}
 
