@@ -184,11 +184,12 @@ def index(settings: Settings | str | None = None, *, spaces: Sequence[str] | Non
         try:
             indexer = Indexer(settings, ledger, store, embedder)
             if only is None or full:
+                only = None
                 pages, total = reader.iter_pages(spaces=spaces), ledger.count_pages("current", spaces)
             else:
                 pages, total = _pages_of(reader, sorted(only), spaces), len(only)
             report = indexer.run(pages, full=full, spaces=spaces, progress=_phase(progress, "index"),
-                                 total=total)
+                                 total=total, only=only)
         except BaseException as exc:
             ledger.finish_run(run_id, _ended(exc), {"error": f"{type(exc).__name__}: {exc}"})
             raise

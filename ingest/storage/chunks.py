@@ -6,7 +6,7 @@ The schema itself stays in ledger.py.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 from ingest.records import Chunk
@@ -20,9 +20,19 @@ class LedgerChunks:
         self.ledger = ledger
         self.conn = ledger.conn
 
-    def indexed_hashes(self, spaces: Sequence[str] | None = None) -> dict[str, str | None]:
+    def indexed_hashes(self, spaces: Sequence[str] | None = None,
+                       ids: Collection[str] | None = None) -> dict[str, str | None]:
+        """page id -> its fingerprint, for current pages (in `spaces`; only the pages `ids`, when given)."""
         where, params = page_filter("current", spaces)
-        return {r[0]: r[1] for r in self.conn.execute(f"SELECT id, indexed_hash FROM pages{where}", params)}
+        sql = f"SELECT id, indexed_hash FROM pages{where}"
+        if ids is None:
+            return {r[0]: r[1] for r in self.conn.execute(sql, params)}
+        out: dict[str, str | None] = {}
+        for part in parts(sorted(ids)):
+            out.update((r[0], r[1]) for r in self.conn.execute(
+                f"{sql} AND id IN ({', '.join('?' * len(part))})",
+                (*params, *part)))
+        return out
 
     def chunks_of(self, page_ids: Sequence[str]) -> dict[str, dict[str, str]]:
         """page id -> {chunk id: text hash}."""
