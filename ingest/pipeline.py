@@ -171,6 +171,7 @@ def index(settings: Settings | str | None = None, *, spaces: Sequence[str] | Non
     look at these pages alone (the others are known to be unchanged; tombstones are always removed)."""
     from ingest.index.embed import load_embedder
     from ingest.index.gate import open_store
+    from ingest.storage.chunks import LedgerChunks
     from ingest.storage.ledger import Ledger
 
     settings = as_settings(settings)
@@ -179,7 +180,7 @@ def index(settings: Settings | str | None = None, *, spaces: Sequence[str] | Non
             Ledger(settings.data_dir) as reader:
         store = open_store(settings, embedder)
         # An empty collection beside a ledger that has chunk rows (the Chroma dir was lost): redo all.
-        full = full or (ledger.count_chunks() > 0 and store.count() == 0)
+        full = full or (LedgerChunks(ledger).has_rows() and store.count() == 0)
         run_id = ledger.start_run(run_kind)
         try:
             indexer = Indexer(settings, ledger, store, embedder)

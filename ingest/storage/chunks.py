@@ -79,8 +79,12 @@ class LedgerChunks:
         """Merge the FTS5 index's segments (after a bulk load: faster bm25 queries)."""
         self.conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('optimize')")
 
+    def has_rows(self) -> bool:
+        """Whether the ledger holds any chunk row (cheaper than counting them)."""
+        return bool(self.conn.execute("SELECT EXISTS (SELECT 1 FROM chunks)").fetchone()[0])
+
     def gone_pages(self, spaces: Sequence[str] | None = None) -> list[str]:
-        """Tombstoned pages that still have index state."""
+        """Tombstoned pages that still have index state (the partial index pages_gone: tombstones only)."""
         sql = ("SELECT id FROM pages WHERE status != 'current' AND (indexed_hash IS NOT NULL "
                "OR EXISTS (SELECT 1 FROM chunks WHERE chunks.page_id = pages.id))")
         params: list[str] = []

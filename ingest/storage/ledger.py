@@ -1,10 +1,9 @@
 """The ledger: SQLite under the data dir — pages, chunks (+ FTS5), runs, cursor, meta.
 
-One file, `ledger.sqlite3`, in WAL mode so that searches read while an ingest writes.
-Every multi-row change happens in one transaction (`with ledger.tx():`), so a crash leaves the
-ledger as of the last commit. The schema lives here (the touched-pages triggers in `touched`), and every
-SQL statement on the ledger lives in this package: pages, runs, cursor, meta here; chunk rows in `chunks`,
-reindex's staging in `staging`, search's reads in `reads`.
+One file, `ledger.sqlite3`, in WAL mode so that searches read while an ingest writes. Every multi-row change
+is one transaction (`with ledger.tx():`): a crash leaves the ledger as of the last commit. The schema lives
+here (its touched-pages triggers in `touched`), every SQL statement on the ledger in this package: pages,
+runs, cursor, meta here; chunk rows in `chunks`, reindex's staging in `staging`, search's reads in `reads`.
 """
 
 from __future__ import annotations
@@ -50,6 +49,7 @@ CREATE TABLE IF NOT EXISTS pages (
 CREATE INDEX IF NOT EXISTS pages_space ON pages(space_key);
 CREATE INDEX IF NOT EXISTS pages_seen ON pages(last_seen_run);  -- a poll's 'wrote any page?'
 CREATE INDEX IF NOT EXISTS pages_counts ON pages(space_key, kind, status);  -- storage/counts.py
+CREATE INDEX IF NOT EXISTS pages_gone ON pages(id) WHERE status != 'current';  -- chunks.gone_pages
 CREATE TABLE IF NOT EXISTS chunks (
     rowid INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
