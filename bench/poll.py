@@ -7,8 +7,13 @@ process's CPU seconds, with the goals beside them (issue 13: at most 3 requests 
 0 spaces swept, under 1 s of wall time and under 0.5 CPU s).
 
     .venv/bin/python bench/poll.py [--pages 20000] [--repeats 5] [--no-extras] [--profile FILE]
-                                   [--keep DIR]
+                                   [--keep DIR] [--sync]
 
+--sync measures whole polls as `kb sync` runs them (`Ingester.run()`: the pull, then the index step
+over what changed) instead of the pull alone, and prints the pages the index step looked at too. The
+embedder is the configured model's identity with hashed vectors (bench/ingest.py's HashedVectors), so
+the first pass embeds nothing slowly. The first `Ingester.run()` of a process is a full index pass by
+design (also when --keep reuses a data dir), so the polls measured are the ones after it.
 --no-extras turns comments and attachments off (fewer streams); the defaults keep them on.
 --keep DIR keeps the emulator running and the data dir under DIR after the run, and a later run
 with the same --keep DIR reuses both (no first pull): for measuring a change to the poll again.
@@ -26,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +59,21 @@ def _emulator(pages: int, workdir: Path, keep: bool) -> tuple[dict[str, str], An
     return fields, proc
 
 
+def _syncer(settings: Any) -> Callable[[], tuple[Any, int | None]]:
+    """One `kb sync` poll in this process: Ingester.run() -> (its pull report, pages the index looked at)."""
+    from bench.ingest import HashedVectors
+    from ingest.index.embed import load_embedder
+    from ingest.pipeline import Ingester
+
+    ingester = Ingester(settings, embedder=HashedVectors(load_embedder(settings)))
+
+    def poll() -> tuple[Any, int | None]:
+        report = ingester.run()
+        return report.pull, report.index.pages_seen
+
+    return poll
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="no-change poll cost in a warm process (emulator)")
     parser.add_argument("--pages", type=int, default=20000)
@@ -60,6 +81,8 @@ def main() -> None:
     parser.add_argument("--no-extras", action="store_true", help="comments and attachments off")
     parser.add_argument("--profile", help="write a cProfile of the last poll to this file")
     parser.add_argument("--keep", help="keep (and reuse) the emulator and the data dir under this folder")
+    parser.add_argument("--sync", action="store_true",
+                        help="measure whole Ingester.run() polls (pull + index step), as kb sync runs them")
     args = parser.parse_args()
     os.environ.setdefault("NO_LIVE_PROGRESS", "1")
     from bench.pull import process_cpu
@@ -75,11 +98,14 @@ def main() -> None:
         extras = {"attachments": False, "comments": False} if args.no_extras else {}
         name = "kb-noextras" if args.no_extras else "kb"
         settings = load_settings(confluence=conf, data={"dir": str(workdir / name)}, content=extras)
+        poll = _syncer(settings) if args.sync else (lambda: (pull(settings), None))
         started, cpu = time.perf_counter(), time.process_time()
-        first = pull(settings)  # the first pull (or, reusing --keep, a warm-up poll)
-        print(f"{args.pages} pages, comments/attachments {'off' if args.no_extras else 'on'}: first pull "
+        first, looked = poll()  # the first pull (or, reusing --keep, a warm-up poll); --sync: a full pass
+        print(f"{args.pages} pages, comments/attachments {'off' if args.no_extras else 'on'}: first "
+              f"{'Ingester.run (full index pass)' if args.sync else 'pull'} "
               f"{time.perf_counter() - started:.1f} s, CPU {time.process_time() - cpu:.1f} s, "
-              f"{first.requests} requests, seen {first.seen}", flush=True)
+              f"{first.requests} requests, seen {first.seen}"
+              + (f", index looked at {looked} pages" if looked is not None else ""), flush=True)
         walls, cpus = [], []
         for i in range(max(1, args.repeats)):
             profiler = cProfile.Profile() if args.profile and i == args.repeats - 1 else None
@@ -87,7 +113,7 @@ def main() -> None:
             started, cpu = time.perf_counter(), time.process_time()
             if profiler:
                 profiler.enable()
-            report = pull(settings)
+            report, looked = poll()
             if profiler:
                 profiler.disable()
                 profiler.dump_stats(args.profile)
@@ -97,11 +123,13 @@ def main() -> None:
             walls.append(wall)
             cpus.append(used)
             swept = len(report.swept)
-            print(f"no-change poll {i + 1}: {report.requests} requests, {swept} spaces swept "
-                  f"(goal: 0, at most {GOAL_REQUESTS_PER_SWEPT} requests per space swept), "
-                  f"wall {wall:.3f} s (goal < {GOAL_WALL_S}), CPU {used:.3f} s (goal < {GOAL_CPU_S}); "
-                  f"seen {report.seen}, changed {report.changed}; the emulator's CPU {emu_s:.3f} s",
-                  flush=True)
+            index_part = f", the index step looked at {looked} pages (goal: 0)" if looked is not None else ""
+            print(f"no-change {'sync ' if args.sync else ''}poll {i + 1}: {report.requests} requests, "
+                  f"{swept} spaces swept (goal: 0, at most {GOAL_REQUESTS_PER_SWEPT} requests per space "
+                  f"swept), wall {wall:.3f} s (goal < {GOAL_WALL_S}), "
+                  f"CPU {used:.3f} s (goal < {GOAL_CPU_S}); "
+                  f"seen {report.seen}, changed {report.changed}{index_part}; "
+                  f"the emulator's CPU {emu_s:.3f} s", flush=True)
         print(f"median: wall {statistics.median(walls):.3f} s, CPU {statistics.median(cpus):.3f} s")
     finally:
         if proc is not None and not args.keep:

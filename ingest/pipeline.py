@@ -67,9 +67,11 @@ class Ingester:
     Each run takes the writer lock (re-entrant: a sync loop holds it for its whole life).
 
     The first run's index pass looks at every page, as `kb ingest` does. Later runs hand the indexer
-    only the pages whose ledger row, comments or retry status changed since the last pass of this
-    process (`ingest.storage.signatures`), so a no-change poll does not read and hash every body; every
-    FULL_PASS_EVERY-th run, a change of the known user names, `full` and an emptied store look at all."""
+    only the pages touched since the last pass of this process, as the ledger's triggers record them
+    (`ingest.storage.touched`: a change of a page row's indexed columns or of its comments, not a
+    sweep's `last_seen_run`), plus the pages that failed to index; so a no-change poll reads no page row.
+    Every FULL_PASS_EVERY-th run, a change of the known user names, a pass over spaces the last pass did
+    not cover, a failed or stopped last pass, `full` and an emptied store look at all."""
 
     FULL_PASS_EVERY = 60
 
@@ -77,7 +79,8 @@ class Ingester:
         self.settings = settings
         self._embedder = embedder
         self._loading: _Background | None = None
-        self._signatures: dict[str, str] | None = None  # as of the end of the last index pass
+        self._mark: int | None = None  # the newest touch as of the end of the last index pass
+        self._scope: frozenset[str] | None = None  # the spaces that pass covered (None: all)
         self._users = ""
         self._retry: set[str] = set()  # pages that failed to index: looked at again each run
         self._runs = 0
@@ -111,43 +114,46 @@ class Ingester:
                                source=source, progress=_phase(progress, "pull"))
             self._embedder = loading.result()
             only = self._changed(spaces, full)
-            now, self._signatures = self._signatures, None  # a failed or stopped pass is redone whole
+            self._mark = None  # a failed or stopped pass is redone whole
             index_report = index(settings, spaces=spaces, full=full, embedder=self._embedder,
                                  progress=progress, run_kind="ingest", only=only)
-            self._remember(spaces, index_report, now if only is not None else None, only)
+            self._remember(spaces, index_report)
         return IngestReport(pull_report, index_report, time.perf_counter() - started)
 
     def _changed(self, spaces: Sequence[str] | None, full: bool) -> set[str] | None:
         """The page ids the index pass must look at, or None for every page."""
         from ingest.storage.ledger import Ledger
-        from ingest.storage.signatures import page_signatures, users_signature
+        from ingest.storage.touched import LedgerTouched
 
         self._runs += 1
-        if self._signatures is None or full or self._runs % self.FULL_PASS_EVERY == 1:
+        mark, scope = self._mark, self._scope
+        if mark is None or full or self._runs % self.FULL_PASS_EVERY == 1:
             return None
+        if scope is not None and (not spaces or not scope.issuperset(spaces)):
+            return None  # the last pass did not look at (all of) these spaces
         with Ledger(self.settings.data_dir, readonly=True) as ledger:
-            if users_signature(ledger) != self._users:
+            if _users_digest(ledger) != self._users:
                 return None
-            now = page_signatures(ledger, spaces)
-        known, self._signatures = self._signatures, now  # `now` until the pass ends (then updated)
-        return {pid for pid, sig in now.items() if known.get(pid) != sig} | (self._retry & now.keys())
+            return LedgerTouched(ledger).since(mark, spaces) | self._retry
 
-    def _remember(self, spaces: Sequence[str] | None, report: IndexReport, before: dict[str, str] | None,
-                  only: set[str] | None) -> None:
-        """The signatures as this pass leaves them. After a pass over `only`, the ledger rows of the
-        other pages are as `before` read them (this process holds the writer lock and the pass wrote
-        only those): just `only` is read again, so a quiet poll reads no page row here."""
+    def _remember(self, spaces: Sequence[str] | None, report: IndexReport) -> None:
+        """What this pass has seen: the newest touch now (this process holds the writer lock, so every
+        touch up to it is this pass's pull or index step), the spaces it covered, the user names."""
         from ingest.storage.ledger import Ledger
-        from ingest.storage.signatures import page_signatures, users_signature
+        from ingest.storage.touched import LedgerTouched
 
         with Ledger(self.settings.data_dir, readonly=True) as ledger:
-            if before is None or only is None:
-                self._signatures = page_signatures(ledger, spaces)
-            else:
-                fresh = page_signatures(ledger, spaces, ids=only) if only else {}
-                self._signatures = {**{p: s for p, s in before.items() if p not in only}, **fresh}
-            self._users = users_signature(ledger)
+            self._mark = LedgerTouched(ledger).newest()
+            self._users = _users_digest(ledger)
+        self._scope = frozenset(spaces) if spaces else None
         self._retry = {pid for pid, _ in report.failures}
+
+
+def _users_digest(ledger: Any) -> str:
+    """A digest of the ledger's user names (a mention's display name is part of a page's fingerprint)."""
+    import hashlib
+
+    return hashlib.sha256((ledger.get_meta("users") or "").encode("utf-8")).hexdigest()
 
 
 def ingest(settings: Settings | str | None = None, *, spaces: Sequence[str] | None = None, full: bool = False,
@@ -165,6 +171,7 @@ def index(settings: Settings | str | None = None, *, spaces: Sequence[str] | Non
     look at these pages alone (the others are known to be unchanged; tombstones are always removed)."""
     from ingest.index.embed import load_embedder
     from ingest.index.gate import open_store
+    from ingest.storage.chunks import LedgerChunks
     from ingest.storage.ledger import Ledger
 
     settings = as_settings(settings)
@@ -173,16 +180,17 @@ def index(settings: Settings | str | None = None, *, spaces: Sequence[str] | Non
             Ledger(settings.data_dir) as reader:
         store = open_store(settings, embedder)
         # An empty collection beside a ledger that has chunk rows (the Chroma dir was lost): redo all.
-        full = full or (ledger.count_chunks() > 0 and store.count() == 0)
+        full = full or (LedgerChunks(ledger).has_rows() and store.count() == 0)
         run_id = ledger.start_run(run_kind)
         try:
             indexer = Indexer(settings, ledger, store, embedder)
             if only is None or full:
+                only = None
                 pages, total = reader.iter_pages(spaces=spaces), ledger.count_pages("current", spaces)
             else:
                 pages, total = _pages_of(reader, sorted(only), spaces), len(only)
             report = indexer.run(pages, full=full, spaces=spaces, progress=_phase(progress, "index"),
-                                 total=total)
+                                 total=total, only=only)
         except BaseException as exc:
             ledger.finish_run(run_id, _ended(exc), {"error": f"{type(exc).__name__}: {exc}"})
             raise

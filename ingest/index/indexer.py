@@ -21,7 +21,7 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -253,11 +253,13 @@ class Indexer:
 
     # -- the pass -------------------------------------------------------------------------------
     def run(self, pages: Iterable[Page], *, full: bool = False, spaces: Sequence[str] | None = None,
-            progress: Progress | None = None, total: int | None = None) -> IndexReport:
-        """Index `pages` (current ones), then remove the chunks of tombstoned pages."""
+            progress: Progress | None = None, total: int | None = None,
+            only: Collection[str] | None = None) -> IndexReport:
+        """Index `pages` (current ones; all among `only`, when given), then remove the chunks of
+        tombstoned pages."""
         started = time.perf_counter()
         tally = _Tally()
-        known = {} if full and not self.live else self.rows.indexed_hashes(spaces)
+        known = {} if full and not self.live else self.rows.indexed_hashes(spaces, only)
         group: list[_Work] = []
         pending = done = 0
         writer = _Writer(tally, self._own_sink())

@@ -6,7 +6,7 @@ The schema itself stays in ledger.py.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 from ingest.records import Chunk
@@ -20,9 +20,19 @@ class LedgerChunks:
         self.ledger = ledger
         self.conn = ledger.conn
 
-    def indexed_hashes(self, spaces: Sequence[str] | None = None) -> dict[str, str | None]:
+    def indexed_hashes(self, spaces: Sequence[str] | None = None,
+                       ids: Collection[str] | None = None) -> dict[str, str | None]:
+        """page id -> its fingerprint, for current pages (in `spaces`; only the pages `ids`, when given)."""
         where, params = page_filter("current", spaces)
-        return {r[0]: r[1] for r in self.conn.execute(f"SELECT id, indexed_hash FROM pages{where}", params)}
+        sql = f"SELECT id, indexed_hash FROM pages{where}"
+        if ids is None:
+            return {r[0]: r[1] for r in self.conn.execute(sql, params)}
+        out: dict[str, str | None] = {}
+        for part in parts(sorted(ids)):
+            out.update((r[0], r[1]) for r in self.conn.execute(
+                f"{sql} AND id IN ({', '.join('?' * len(part))})",
+                (*params, *part)))
+        return out
 
     def chunks_of(self, page_ids: Sequence[str]) -> dict[str, dict[str, str]]:
         """page id -> {chunk id: text hash}."""
@@ -69,8 +79,12 @@ class LedgerChunks:
         """Merge the FTS5 index's segments (after a bulk load: faster bm25 queries)."""
         self.conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('optimize')")
 
+    def has_rows(self) -> bool:
+        """Whether the ledger holds any chunk row (cheaper than counting them)."""
+        return bool(self.conn.execute("SELECT EXISTS (SELECT 1 FROM chunks)").fetchone()[0])
+
     def gone_pages(self, spaces: Sequence[str] | None = None) -> list[str]:
-        """Tombstoned pages that still have index state."""
+        """Tombstoned pages that still have index state (the partial index pages_gone: tombstones only)."""
         sql = ("SELECT id FROM pages WHERE status != 'current' AND (indexed_hash IS NOT NULL "
                "OR EXISTS (SELECT 1 FROM chunks WHERE chunks.page_id = pages.id))")
         params: list[str] = []

@@ -1,10 +1,9 @@
 """The ledger: SQLite under the data dir — pages, chunks (+ FTS5), runs, cursor, meta.
 
-One file, `ledger.sqlite3`, in WAL mode so that searches read while an ingest writes.
-Every multi-row change happens in one transaction (`with ledger.tx():`), so a crash leaves the
-ledger as of the last commit. The schema lives only here, and every SQL statement on the ledger
-lives in this package: pages, runs, cursor and meta here; the index's chunk rows in `chunks`,
-reindex's staging in `staging`, search's reads in `reads`.
+One file, `ledger.sqlite3`, in WAL mode so that searches read while an ingest writes. Every multi-row change
+is one transaction (`with ledger.tx():`): a crash leaves the ledger as of the last commit. The schema lives
+here (its touched-pages triggers in `touched`), every SQL statement on the ledger in this package: pages,
+runs, cursor, meta here; chunk rows in `chunks`, reindex's staging in `staging`, search's reads in `reads`.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ingest.records import Ancestor, Page
+from ingest.storage.touched import TOUCHED_SCHEMA
 
 SCHEMA_VERSION = 1
 
@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS pages (
 CREATE INDEX IF NOT EXISTS pages_space ON pages(space_key);
 CREATE INDEX IF NOT EXISTS pages_seen ON pages(last_seen_run);  -- a poll's 'wrote any page?'
 CREATE INDEX IF NOT EXISTS pages_counts ON pages(space_key, kind, status);  -- storage/counts.py
+CREATE INDEX IF NOT EXISTS pages_gone ON pages(id) WHERE status != 'current';  -- chunks.gone_pages
 CREATE TABLE IF NOT EXISTS chunks (
     rowid INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
@@ -144,7 +145,7 @@ class Ledger:
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = NORMAL")
             self._add_columns()
-            self.conn.executescript(SCHEMA)
+            self.conn.executescript(SCHEMA + TOUCHED_SCHEMA)
             if self.get_meta("schema_version") is None:
                 self.set_meta("schema_version", str(SCHEMA_VERSION))
 
@@ -307,15 +308,14 @@ class Ledger:
 
     def summary(self) -> dict[str, Any]:
         """`kb status`'s counts: pages (current, indexed, tombstones), chunks, spaces, cursors."""
-        conn = self.conn
-        spaces = {r[0]: {"pages": r[1], "indexed": r[2]} for r in conn.execute(
+        spaces = {r[0]: {"pages": r[1], "indexed": r[2]} for r in self.conn.execute(
             "SELECT space_key, count(*), count(indexed_hash) FROM pages WHERE status = 'current' "
             "GROUP BY space_key ORDER BY space_key")}
-        pages, indexed, tombstones = conn.execute(
+        pages, indexed, tombstones = self.conn.execute(
             "SELECT count(*) FILTER (WHERE status = 'current'), "
             "count(*) FILTER (WHERE status = 'current' AND indexed_hash IS NOT NULL), "
             "count(*) FILTER (WHERE status != 'current') FROM pages").fetchone()
-        cursor = {r[0]: r[1] for r in conn.execute("SELECT stream, value FROM cursor ORDER BY stream")}
+        cursor = {r[0]: r[1] for r in self.conn.execute("SELECT stream, value FROM cursor ORDER BY stream")}
         return {"pages": int(pages), "pages_indexed": int(indexed), "tombstones": int(tombstones),
                 "chunks": self.count_chunks(), "spaces": spaces, "cursor": cursor}
 
