@@ -65,7 +65,8 @@ def _syncer(settings: Any) -> Callable[[], tuple[Any, int | None]]:
     from ingest.index.embed import load_embedder
     from ingest.pipeline import Ingester
 
-    ingester = Ingester(settings, embedder=HashedVectors(load_embedder(settings)))
+    embedder = HashedVectors(load_embedder(settings))
+    ingester = Ingester(settings, embedder=embedder, settle_heap=True)  # as kb sync's loop makes it
 
     def poll() -> tuple[Any, int | None]:
         report = ingester.run()

@@ -64,7 +64,7 @@ class SyncLoop:
                  spaces: Sequence[str] | None = None, on_poll: Callable[[PollResult], None] | None = None,
                  progress: Progress | None = None, ingester: Ingester | None = None) -> None:
         self.settings = settings
-        self.ingester = ingester or Ingester(settings, embedder=embedder)
+        self.ingester = ingester or Ingester(settings, embedder=embedder, settle_heap=True)
         self.spaces = list(spaces) if spaces else None
         self.on_poll = on_poll
         self.progress = progress
