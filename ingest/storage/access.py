@@ -70,12 +70,13 @@ class LedgerAccess:
 
     def set_restrictions(self, changes: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]) -> int:
         """Pages' own read restrictions as listed (the sweep); returns how many changed."""
-        before = self.conn.total_changes  # one statement for the whole sweep: every page, every pull
         rows = [(json.dumps(list(users)), json.dumps(list(groups)), page_id)
                 for page_id, (users, groups) in changes.items()]
-        self.conn.executemany("UPDATE pages SET read_users = ?1, read_groups = ?2 WHERE id = ?3 "
-                              "AND (read_users != ?1 OR read_groups != ?2)", rows)
-        return self.conn.total_changes - before
+        # One statement for the whole sweep; rowcount sums its rows (not total_changes, which also
+        # counts the touched-pages triggers' writes: ingest/storage/touched.py).
+        cur = self.conn.executemany("UPDATE pages SET read_users = ?1, read_groups = ?2 WHERE id = ?3 "
+                                    "AND (read_users != ?1 OR read_groups != ?2)", rows)
+        return max(cur.rowcount, 0)
 
     def space_keys(self) -> set[str]:
         return {r[0] for r in self.conn.execute("SELECT space_key FROM space_access")}
