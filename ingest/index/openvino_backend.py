@@ -155,4 +155,10 @@ def load(model: Any, model_dir: str, root: Path) -> OpenVINOModel:
     if not available():
         raise ConfigError("embedding backend 'openvino' needs the OpenVINO runtime, which is not installed",
                           'run `make setup`, or use [embed] backend = "torch" or "auto" (KB_EMBED__BACKEND)')
-    return OpenVINOModel(model, export(model, model_dir, root))
+    try:
+        xml = export(model, model_dir, root)
+    except OSError as exc:
+        raise ConfigError(f"could not write the OpenVINO model under {root}: {exc}",
+                          "set KB_ASSETS_DIR to a writable folder and run `python -m ingest.assets`, or use "
+                          '[embed] backend = "torch" or "auto" (KB_EMBED__BACKEND)') from exc
+    return OpenVINOModel(model, xml)

@@ -74,6 +74,18 @@ def test_the_openvino_model_is_converted_once_and_reused(tmp_path: Path,
     assert openvino_backend.prepare(model_dir, tmp_path / "assets") == first
 
 
+@needs_openvino
+def test_an_unwritable_assets_dir_is_a_clear_error(fp32: Any, tmp_path: Path) -> None:
+    from ingest.assets import model_path
+    from ingest.errors import ConfigError
+
+    blocked = tmp_path / "assets"
+    blocked.write_text("a file where the assets dir should be")
+    with pytest.raises(ConfigError, match="could not write the OpenVINO model") as err:
+        openvino_backend.load(fp32._model, str(model_path()), blocked)
+    assert "KB_ASSETS_DIR" in err.value.guidance
+
+
 def test_fp32_batch_order_is_restored(fp32: Any) -> None:
     batch = fp32.embed_documents(TEXTS)
     alone = np.stack([fp32.embed_documents([t])[0] for t in TEXTS])
