@@ -64,3 +64,28 @@ def test_on_the_tested_versions_every_speed_up_applies(unpatched: None) -> None:
         applied = patches.apply()
     assert applied == ["component schema parsed once", "literal_eval serialised", "manifest resolved once",
                        "manifest validated once"]
+
+
+def test_records_handed_over_as_objects_equal_pyairbyte_s_own_reading(
+        emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`direct.py` skips the JSON round trip between the CDK and PyAirbyte: the records it hands
+    over are the ones PyAirbyte's own `_execute` parses back from the JSON lines, field for field."""
+    from ingest.pull._airbyte import manifest_config
+    from ingest.pull._airbyte.memory import read_memory
+    from ingest.pull._airbyte.meter import RequestMeter
+
+    settings = load_settings(confluence=emulator.confluence_settings(), data={"dir": str(tmp_path / "kb")})
+    src = source.open_source(settings, manifest_config(settings, start_date="2000-01-01T00:00:00Z"))
+    streams = ["pages", "blog_posts", "spaces", "comments"]
+
+    def read() -> dict[str, list[dict[str, Any]]]:
+        held = read_memory(settings, src, streams, RequestMeter(), bounded=(), limit=0)
+        assert held is not None
+        return {s: sorted(({k: v for k, v in r.items() if not k.startswith("_airbyte")} for r in rows),
+                          key=lambda r: str(r.get("id"))) for s, rows in held.records.items()}
+
+    assert "_execute" in vars(src)  # the direct hand-over is installed on this Source
+    direct = read()
+    monkeypatch.delattr(src, "_execute")  # PyAirbyte's own, for one read
+    own = read()
+    assert direct == own and len(direct["pages"]) > 10 and direct["comments"]

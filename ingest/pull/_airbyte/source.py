@@ -23,6 +23,7 @@ from ingest.config import Settings
 from ingest.errors import SourceError
 from ingest.pull._airbyte import patches
 from ingest.pull._airbyte.config import manifest_config, stock_config
+from ingest.pull._airbyte.direct import direct_messages
 from ingest.pull._airbyte.env import import_airbyte, prepare_environment, trusted_ca
 from ingest.pull._airbyte.hopeless import HOPELESS_TITLES, hint
 from ingest.pull._airbyte.meter import RequestMeter, metering
@@ -48,6 +49,7 @@ def open_source(settings: Settings, config: dict[str, Any], *, stock: bool = Fal
         source = _SOURCES.get(key)
         if source is None:
             source = _SOURCES[key] = _new_source(ab, settings, config, stock=stock)
+            direct_messages(source)
         else:
             source.set_config(config)
     return source
