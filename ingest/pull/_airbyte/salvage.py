@@ -72,7 +72,7 @@ def salvaging(source: Any, salvage: Salvage | None) -> Iterator[Salvage | None]:
 
     normalise = _normaliser()
     salvage.root.mkdir(parents=True, exist_ok=True)
-    out = salvage.path.open("ab")
+    out = salvage.path.open("ab", buffering=1 << 20)
 
     def read_with_catalog(*args: Any, **kwargs: Any) -> Iterator[Any]:
         for message in original(*args, **kwargs):
