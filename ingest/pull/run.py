@@ -1,11 +1,12 @@
 """`pull()`: read Confluence through PyAirbyte and make the ledger's pages exact.
 
 One run:
-1. read, in one PyAirbyte read into the DuckDB cache: the pages and blog posts modified since the
-   ledger's cursor minus the lookback, the spaces, and (every `sweep_every` pulls) the id sweep;
-   a poll after the first holds that read in memory instead (`_airbyte.memory`: a quiet poll's
-   few hundred records cost more to write to a new DuckDB file than to read), unless its window
-   holds more than SMALL_READ content records;
+1. read, in one PyAirbyte read: the pages and blog posts modified since the ledger's cursor minus
+   the lookback, the spaces, the access listings and the count gate's streams. The read is held in
+   memory (`_airbyte.memory`: a quiet poll's few hundred records cost more to write to a new DuckDB
+   file than to read); past SMALL_READ content records (a first pull, `--full`, a busy window) the
+   content goes to spill files instead and is streamed back from them. The DuckDB cache is only
+   the fallback where that read loop does not fit the installed PyAirbyte;
 2. apply the pulled pages to the ledger in batches (each one transaction), classified by
    `ingest.pull.reconcile.classify`;
 3. plan the sweep (`reconcile.plan_sweep`): fetch by id what the window missed, relink moved
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import closing, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +40,7 @@ from ingest.pull.attachments import apply_attachments
 from ingest.pull.comments import STREAM as COMMENTS
 from ingest.pull.comments import apply_comments
 from ingest.pull.commit import commit_cursor
-from ingest.pull.cursor import cursor_key, moves, start_date, start_dates
+from ingest.pull.cursor import moves, start_date, start_dates
 from ingest.pull.macros import fetch_rendered
 from ingest.pull.reconcile import plan_sweep, too_many_removals
 from ingest.records import PullReport
@@ -48,7 +49,7 @@ from ingest.storage.ledger import Ledger
 from ingest.storage.lock import writer
 from ingest.storage.states import page_states_of
 
-SMALL_READ = 1000  # content records a poll's read holds in memory; more go to the DuckDB cache
+SMALL_READ = 1000  # content records a read holds in memory; more go to spill files (_airbyte.memory)
 
 
 def pull(settings: Settings, *, spaces: Sequence[str] | None = None, full: bool = False,
@@ -65,7 +66,7 @@ def pull(settings: Settings, *, spaces: Sequence[str] | None = None, full: bool 
     scope = tuple(spaces or settings.confluence.spaces)
     meter = src.RequestMeter(give_up_after=settings.pull.give_up_after_seconds)
     lock = nullcontext() if dry_run else writer(settings.data_dir, "pull")
-    with lock, Ledger(settings.data_dir) as ledger:
+    with _frozen_heap(), lock, Ledger(settings.data_dir) as ledger:
         run_id = None if dry_run else ledger.start_run("pull")
         run = PullRun(settings, ledger, run_id, scope, dry_run, progress)
         try:
@@ -83,6 +84,25 @@ def pull(settings: Settings, *, spaces: Sequence[str] | None = None, full: bool 
         report = _report(run, meter, time.monotonic() - started)
         _finish(run, "dry-run" if dry_run else "ok", {**report.to_dict(), "notes": list(report.notes)})
     return report
+
+
+@contextmanager
+def _frozen_heap() -> Iterator[None]:
+    """The heap as the pull starts (the imported PyAirbyte, CDK, pydantic and SQLAlchemy: ~370,000
+    objects) frozen out of the collector's full passes for the pull (`gc.freeze`). A first pull of
+    5,000 pages made 3 full collections that walked it, 0.9 of its 5.6 s (bench/pull.py, measured
+    with gc.callbacks). Unfrozen at the end unless something had frozen the heap before (the sync
+    loop's heap settling, `ingest.pipeline`): then what this pull froze stays frozen with it until
+    that loop's next settle collects it."""
+    import gc
+
+    first = gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        yield
+    finally:
+        if first:
+            gc.unfreeze()
 
 
 def _finish(run: PullRun, status: str, report: dict[str, Any]) -> None:
@@ -113,15 +133,15 @@ def _pull_manifest(run: PullRun, meter: Any, *, full: bool, allow_mass_delete: b
                                  start_dates=start_dates(ledger, settings, run.spaces, full),
                                  spaces=run.spaces, extra=g.config())
     run.tell(0, None, f"reading {', '.join(streams)}")
-    small = _read_small(run, config, streams, meter, full=full)
-    cached = src.opened_cache(settings, run.cache_name("manifest")) if small is None else nullcontext(small)
+    small = _read_memory(run, config, streams, meter)
+    cached = src.opened_cache(settings, run.cache_name("manifest")) if small is None else closing(small)
     with cached as cache:
         if small is None:
             _read_cached(run, config, cache, streams, meter)
         names = src.space_names(cache)
         read_access(cache, run.access, deployment)
         _note_unreadable_groups(run, meter)
-        if small is None:
+        if small is None or small.files:
             known = ledger.page_states(run.spaces)
         else:  # a few pages: look up only those (not the whole ledger)
             window = (str(r.get("id")) for s in src.CONTENT_STREAMS for r in src.cached_records(cache, s))
@@ -144,23 +164,21 @@ def _pull_manifest(run: PullRun, meter: Any, *, full: bool, allow_mass_delete: b
     sweep.sweep(run, meter, g, why, names, allow_mass_delete=allow_mass_delete)
 
 
-def _read_small(run: PullRun, config: dict[str, Any], streams: list[str], meter: Any, *,
-                full: bool) -> Any:
-    """A poll after the first pull reads into memory (no DuckDB cache): its window is the lookback's
-    few pages. None when the window holds more than SMALL_READ records (or this is a first or a
-    `--full` pull): the caller reads into the cache as before. A failed read keeps the content it had
-    read (`_keep_what_was_read`) and raises; nothing is swept or deleted."""
-    if full or run.ledger.get_cursor(cursor_key(run.spaces)) is None:
-        return None
+def _read_memory(run: PullRun, config: dict[str, Any], streams: list[str], meter: Any) -> Any:
+    """The read held in memory, its content spilled to files past SMALL_READ records
+    (`_airbyte.memory`). None when PyAirbyte's read loop broke without a failed request: the caller
+    reads into the DuckDB cache as before. A failed read keeps the content it had read
+    (`_keep_what_was_read`) and raises; nothing is swept or deleted."""
     bounded = [s for s in streams if s in (*src.CONTENT_STREAMS, COMMENTS, ATTACHMENTS)]
     with _keeping_what_is_read(run) as salvage:  # as the cached read keeps it
-        small = src.read_memory(run.settings, src.open_source(run.settings, config), streams, meter,
-                                bounded=bounded, limit=SMALL_READ, salvage=salvage)
-    if small is None:
+        read = src.read_memory(run.settings, src.open_source(run.settings, config), streams, meter,
+                               bounded=bounded, limit=SMALL_READ, salvage=salvage,
+                               spill=src.spill_dir(src.airbyte_root(run.settings), run.cache_name("spill")))
+    if read is None:
         meter.forbidden.clear()  # the cached read sees the same refusals again
     else:  # the previous read's cache file no longer holds the last read: it goes, as open_cache does
         src.drop_caches(run.settings, f"{run.cache_name('manifest')}-")
-    return small
+    return read
 
 
 def _read_cached(run: PullRun, config: dict[str, Any], cache: Any, streams: list[str], meter: Any) -> None:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ from ingest.storage.counts import space_counts
 from ingest.storage.ledger import PageState
 
 FETCH_IDS_PER_READ = 100
+SPILL_ROWS = 100  # listing pages (up to 250 ids each) the sweep's read holds in memory
 COUNTS, AUDIT = "space_counts", "audit"
 
 
@@ -96,8 +98,7 @@ def sweep(run: PullRun, meter: Any, g: Gate, why: Mapping[str, str], names: dict
                                  extra={"sweep_spaces": swept, "count_spaces": swept})
     run.tell(0, None, f"sweeping {len(swept)} spaces: {', '.join(swept[:5])}")
     try:
-        with src.opened_cache(settings, run.cache_name("manifest-sweep")) as cache:
-            src.read(settings, src.open_source(settings, config), cache, [*src.SWEEP_STREAMS, COUNTS], meter)
+        with _listing(run, config, meter) as cache:
             current = {e.id: e for e in map(src.to_sweep_entry, src.sweep_records(cache, "content_ids"))}
             trashed = {e.id: e for e in map(src.to_sweep_entry, src.sweep_records(cache, "trashed_ids"))
                        if e.space_key in why}
@@ -131,6 +132,25 @@ def sweep(run: PullRun, meter: Any, g: Gate, why: Mapping[str, str], names: dict
             "check the site and the space filter; if the deletions are real, "
             "run `kb pull --allow-mass-delete`",
             {"removals": plan.removals, "known": n_current})
+
+
+@contextmanager
+def _listing(run: PullRun, config: dict[str, Any], meter: Any) -> Iterator[Any]:
+    """The sweep's read (the id listings and the counts), held in memory and spilled to files past
+    SPILL_ROWS listing pages (`_airbyte.memory`); read into a DuckDB cache where that read loop does
+    not fit the installed PyAirbyte."""
+    settings, streams = run.settings, [*src.SWEEP_STREAMS, COUNTS]
+    source = src.open_source(settings, config)
+    held = src.read_memory(settings, source, streams, meter, bounded=src.SWEEP_STREAMS, limit=SPILL_ROWS,
+                           spill=src.spill_dir(src.airbyte_root(settings), run.cache_name("spill-sweep")))
+    if held is not None:
+        with closing(held):
+            yield held
+        return
+    meter.forbidden.clear()
+    with src.opened_cache(settings, run.cache_name("manifest-sweep")) as cache:
+        src.read(settings, source, cache, streams, meter)
+        yield cache
 
 
 def fetch_ids(run: PullRun, meter: Any, ids: Sequence[str], known: dict[str, PageState],

@@ -1,7 +1,8 @@
 """A poll's small read held in memory (ingest/pull/_airbyte/memory.py) against the emulator: a
 no-change poll reads no listing, opens no DuckDB cache and writes no page; each kind of change still
-gets through it; a window too large for it, or a read loop that breaks, falls back to the cached read
-with the same result; a read that a failed request ends deletes nothing."""
+gets through it; a window too large for it spills to files in the same read, and a read loop that
+breaks falls back to the cached read, each with the same result; a read that a failed request ends
+deletes nothing."""
 
 from __future__ import annotations
 
@@ -93,22 +94,32 @@ def test_each_change_kind_gets_through_the_small_read(site: tuple[Any, Settings]
     report, _ = polled(emu, settings)
     assert page(settings, b).status == "trashed" and "ENG" in report.swept
     assert page(settings, c).read_groups == ("confluence-administrators",)
-    # the first read of each poll was the small one; only the sweep's listing went to a cache
-    assert all("pages" not in streams for streams in cached_reads)
+    # every read of each poll was held in memory: the window's and the sweep's listing
+    assert cached_reads == []
 
 
-def test_a_window_too_large_for_memory_reads_into_the_cache_with_the_same_result(
+def test_a_window_too_large_for_memory_spills_to_files_with_the_same_result(
         site: tuple[Any, Settings], cached_reads: list[list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
     emu, settings = site
     monkeypatch.setattr(run_module, "SMALL_READ", 3)
+    spilled: list[str] = []
+    real_add = memory._Spiller.add
+
+    def add(self: Any, stream: str, record: dict[str, Any]) -> None:
+        spilled.append(str(record.get("id")))
+        real_add(self, stream, record)
+
+    monkeypatch.setattr(memory._Spiller, "add", add)
     edited = {pid: page(settings, pid).version for pid in (leaf(emu, "ENG", k) for k in range(6))}
     for pid in edited:
         emu.admin.edit(pid, body=f"<p>bulk edit {pid}</p>")
     report, _ = polled(emu, settings)
     assert report.changed == len(edited)
     assert all(page(settings, pid).version == v + 1 for pid, v in edited.items())
-    assert len(cached_reads) == 1 and "pages" in cached_reads[0]  # the read again, into the cache
-    report, _ = polled(emu, settings)  # and the loop stopped part-way left nothing behind
+    assert set(edited) <= set(spilled)  # past the limit, the window went to the spill files
+    assert cached_reads == []  # one read, not a second one into the cache
+    assert list((settings.data_dir / "airbyte").glob("spill*")) == []  # and the files went with it
+    report, _ = polled(emu, settings)
     assert report.changed == 0 and report.swept == {}
 
 

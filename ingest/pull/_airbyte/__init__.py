@@ -38,7 +38,7 @@ from ingest.pull._airbyte.components import (
 )
 from ingest.pull._airbyte.config import cql_local_time, manifest_config, site_url, stock_config
 from ingest.pull._airbyte.env import airbyte_root, prepare_environment, trusted_ca
-from ingest.pull._airbyte.memory import MemoryCache, read_memory
+from ingest.pull._airbyte.memory import MemoryCache, read_memory, spill_dir
 from ingest.pull._airbyte.meter import RequestMeter, metering
 from ingest.pull._airbyte.records import (
     CONTENT_STREAMS,
@@ -96,6 +96,7 @@ __all__ = [
     "site_url",
     "space_names",
     "space_people",
+    "spill_dir",
     "stock_config",
     "sweep_records",
     "to_attachment",

@@ -103,8 +103,8 @@ def cached_records(cache: Any, stream: str, batch: int = 500) -> Iterator[dict[s
     iterating PyAirbyte's dataset (SQLAlchemy rows, JSON decoded twice)."""
     if stream not in cache.streams:
         return
-    if isinstance(cache, MemoryCache):  # a quiet poll's read, held in memory (memory.py)
-        yield from cache.records[stream]
+    if isinstance(cache, MemoryCache):  # a read held in memory, or spilled to its files (memory.py)
+        yield from cache.records_of(stream)
         return
     import orjson
 
