@@ -146,15 +146,7 @@ def _record_key(model_dir: str) -> dict[str, Any]:
     weights = sorted(Path(model_dir).glob("*.safetensors")) + sorted(Path(model_dir).glob("*.bin"))
     size = sum(p.stat().st_size for p in weights)
     return {"version": RECORD_VERSION, "model_dir": str(Path(model_dir).resolve()), "weights_bytes": size,
-            "torch": torch.__version__, "bf16_cpu": cpu_has_bf16(), "openvino": _openvino_version()}
-
-
-def _openvino_version() -> str | None:
-    if not ovb.available():
-        return None
-    import openvino as ov
-
-    return str(ov.get_version())
+            "torch": torch.__version__, "bf16_cpu": cpu_has_bf16(), "openvino": ovb.version()}
 
 
 def read_record(model_dir: str) -> dict[str, Any] | None:
@@ -246,12 +238,8 @@ def select(name: str, model: Any, model_dir: str) -> tuple[Any, str]:
                 print(f"warning: embedding backend 'openvino' failed to load ({type(exc).__name__}: {exc}); "
                       "using torch fp32", file=sys.stderr)
         return model, "torch"
-    if name == "openvino":
-        candidate = ovb.load(model, model_dir, _assets())
-        check_tolerance(name, encode(model, list(CHECK_TEXTS)), encode(candidate, list(CHECK_TEXTS)))
-        return candidate, name
-    if name == "torch-bf16":
-        candidate = bf16_copy(model)
+    if name in ("openvino", "torch-bf16"):
+        candidate = ovb.load(model, model_dir, _assets()) if name == "openvino" else bf16_copy(model)
         check_tolerance(name, encode(model, list(CHECK_TEXTS)), encode(candidate, list(CHECK_TEXTS)))
         return candidate, name
     return model, "torch"
