@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ingest import heap
 from ingest.config import Settings, as_settings
 from ingest.index.indexer import Indexer, IndexReport
 from ingest.index.rebuild import ReindexReport
@@ -125,7 +126,7 @@ class Ingester:
                                  progress=progress, run_kind="ingest", only=only)
             self._remember(spaces, index_report)
         if only is None and self.settle_heap:
-            _settle_heap()
+            heap.settle()
         return IngestReport(pull_report, index_report, time.perf_counter() - started)
 
     def _changed(self, spaces: Sequence[str] | None, full: bool) -> set[str] | None:
@@ -155,17 +156,6 @@ class Ingester:
             self._users = _users_digest(ledger)
         self._scope = frozenset(spaces) if spaces else None
         self._retry = {pid for pid, _ in report.failures}
-
-
-def _settle_heap() -> None:
-    """Collect every generation once (frozen objects too), then freeze the survivors: later full
-    collections traverse only what was made since. Cyclic garbage among frozen objects is found at the
-    next settle (the next full index pass)."""
-    import gc
-
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
 
 
 def _users_digest(ledger: Any) -> str:

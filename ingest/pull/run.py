@@ -29,6 +29,7 @@ from contextlib import closing, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
+from ingest import heap
 from ingest.config import Settings
 from ingest.errors import KBError, MassDeleteRefused, SourceError
 from ingest.pull import _airbyte as src
@@ -66,7 +67,7 @@ def pull(settings: Settings, *, spaces: Sequence[str] | None = None, full: bool 
     scope = tuple(spaces or settings.confluence.spaces)
     meter = src.RequestMeter(give_up_after=settings.pull.give_up_after_seconds)
     lock = nullcontext() if dry_run else writer(settings.data_dir, "pull")
-    with _frozen_heap(), lock, Ledger(settings.data_dir) as ledger:
+    with heap.frozen(), lock, Ledger(settings.data_dir) as ledger:  # see ingest.heap
         run_id = None if dry_run else ledger.start_run("pull")
         run = PullRun(settings, ledger, run_id, scope, dry_run, progress)
         try:
@@ -84,25 +85,6 @@ def pull(settings: Settings, *, spaces: Sequence[str] | None = None, full: bool 
         report = _report(run, meter, time.monotonic() - started)
         _finish(run, "dry-run" if dry_run else "ok", {**report.to_dict(), "notes": list(report.notes)})
     return report
-
-
-@contextmanager
-def _frozen_heap() -> Iterator[None]:
-    """The heap as the pull starts (the imported PyAirbyte, CDK, pydantic and SQLAlchemy: ~370,000
-    objects) frozen out of the collector's full passes for the pull (`gc.freeze`). A first pull of
-    5,000 pages made 3 full collections that walked it, 0.9 of its 5.6 s (bench/pull.py, measured
-    with gc.callbacks). Unfrozen at the end unless something had frozen the heap before (the sync
-    loop's heap settling, `ingest.pipeline`): then what this pull froze stays frozen with it until
-    that loop's next settle collects it."""
-    import gc
-
-    first = gc.get_freeze_count() == 0
-    gc.freeze()
-    try:
-        yield
-    finally:
-        if first:
-            gc.unfreeze()
 
 
 def _finish(run: PullRun, status: str, report: dict[str, Any]) -> None:

@@ -124,12 +124,13 @@ def test_the_sync_loops_ingester_settles_the_heap_after_a_full_pass_only(
     plain Ingester (kb ingest, the Python API) never does."""
     import gc
 
-    from ingest import pipeline
+    from ingest import heap
     from ingest.sync.loop import SyncLoop
 
     settled: list[int] = []
-    real = pipeline._settle_heap
-    monkeypatch.setattr(pipeline, "_settle_heap", lambda: settled.append(1) or real())
+    real = heap.settle
+    monkeypatch.setattr(heap, "settle", lambda: settled.append(1) or real())
+    monkeypatch.setattr(heap, "_settled", False)  # put back after the test: later pulls unfreeze
     emu = emulator_factory(sample=False, pages=4, seed=3)
     try:
         Ingester(kb_settings(emu, tmp_path / "plain"), embedder=FakeEmbedder()).run()
