@@ -88,4 +88,4 @@ def test_records_handed_over_as_objects_equal_pyairbyte_s_own_reading(
     direct = read()
     monkeypatch.delattr(src, "_execute")  # PyAirbyte's own, for one read
     own = read()
-    assert direct == own and len(direct["pages"]) > 10 and direct["comments"]
+    assert direct == own and len(direct["pages"]) > 10 and direct["spaces"]
