@@ -7,7 +7,7 @@ Written by the pull (`replace_*` inside its last transaction, then `recompute()`
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,31 +102,31 @@ class LedgerAccess:
     def recompute(self) -> Recomputed:
         """Every page's access class from its space, its restriction and its ancestors' (one
         transaction is the caller's: call inside `ledger.tx()`). Each page's own restriction is
-        decoded once and each distinct (space, restrictions) class built once: the same classes as
-        `_class_of` page by page (a test holds them equal), in a third of its time at 5,000 pages."""
-        rows = self.conn.execute("SELECT id, space_key, ancestors, read_users, read_groups, acl, status "
-                                 "FROM pages").fetchall()
-        own: dict[str, tuple[tuple[str, ...], tuple[str, ...]] | None] = {}
-        for pid, _, _, users, groups, _, _ in rows:
-            listed = (tuple(sorted(json.loads(users))), tuple(sorted(json.loads(groups)))) \
-                if users != "[]" or groups != "[]" else None
-            own[pid] = listed if listed and (listed[0] or listed[1]) else None
+        decoded once (not again for each descendant) and each distinct (space, restrictions) class
+        built once, over the same walk as `_class_of` (`_walk`); 42 ms against 96 ms page by page at
+        5,000 generated pages. A test holds the two equal."""
+        rows = self.conn.execute("SELECT id, title, space_key, ancestors, read_users, read_groups, acl, "
+                                 "status FROM pages").fetchall()
+        own = {row["id"]: _restriction(row, ordered=True) for row in rows}  # ordered: one key per class
         spaces = set(self.space_rules())
-        memo: dict[tuple[str, frozenset[Any], str], AccessClass] = {}
+        memo: dict[tuple[str, frozenset[tuple[tuple[str, ...], tuple[str, ...]]], str], AccessClass] = {}
         classes: dict[str, AccessClass] = {}
         updates: list[tuple[str, str]] = []
         unresolved: list[tuple[str, str]] = []
-        for pid, space_key, ancestors, _, _, acl, status in rows:
-            key = _class_key(pid, space_key, ancestors, own, spaces)
+        for row in rows:
+            pid, space_key = row["id"], row["space_key"]
+            if space_key in spaces:
+                chain, why = _walk(own[pid], row["ancestors"], own.get)
+            else:
+                chain, why = None, MISSING_SPACE
+            key = (space_key, frozenset((r.users, r.groups) for r in chain or ()), why)
             cls = memo.get(key)
             if cls is None:
-                space, parts, why = key
-                chain = None if why else [Restriction("", "", users, groups) for users, groups in parts]
-                cls = memo[key] = acl_of(space, chain, why)
+                cls = memo[key] = acl_of(space_key, chain, why)
             classes[cls.acl] = cls
-            if cls.unresolved and status == "current":
+            if cls.unresolved and row["status"] == "current":
                 unresolved.append((pid, cls.unresolved))
-            if acl != cls.acl:
+            if row["acl"] != cls.acl:
                 updates.append((cls.acl, pid))
         self.conn.executemany("UPDATE pages SET acl = ? WHERE id = ?", updates)
         self.conn.execute("DELETE FROM access_classes")
@@ -141,18 +141,11 @@ class LedgerAccess:
 
     @staticmethod
     def _chain(row: Any, by_id: Mapping[str, Any]) -> tuple[list[Restriction] | None, str]:
-        chain: list[Restriction] = []
-        for ancestor_id, title in json.loads(row["ancestors"] or "[]"):
-            found = by_id.get(str(ancestor_id))
-            if found is None:
-                return None, f"{MISSING_ANCESTOR} ({ancestor_id} {title!r})"
-            users, groups = json.loads(found["read_users"]), json.loads(found["read_groups"])
-            if users or groups:
-                chain.append(Restriction(found["id"], found["title"], tuple(users), tuple(groups)))
-        users, groups = json.loads(row["read_users"]), json.loads(row["read_groups"])
-        if users or groups:
-            chain.append(Restriction(row["id"], row["title"], tuple(users), tuple(groups)))
-        return chain, ""
+        def restriction_of(page_id: str) -> Restriction | None:
+            found = by_id.get(page_id)
+            return None if found is None else _restriction(found)
+
+        return _walk(_restriction(row), row["ancestors"], restriction_of)
 
     def _class_of(self, row: Any, by_id: Mapping[str, Any], spaces: set[str]) -> AccessClass:
         """One page's class, page by page: the definition `recompute` (which shares the work between
@@ -214,21 +207,27 @@ class LedgerAccess:
                     "WHERE p.status = 'current' AND c.unresolved != ''").fetchone()[0])}
 
 
-def _class_key(pid: str, space_key: str, ancestors: str | None,
-               own: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]] | None],
-               spaces: set[str]) -> tuple[str, frozenset[Any], str]:
-    """(space, the distinct restrictions on the page's chain, why unresolved): what its class is
-    made of, as `LedgerAccess._class_of` reads it."""
-    if space_key not in spaces:
-        return space_key, frozenset(), MISSING_SPACE
-    parts = set()
-    for ancestor_id, title in json.loads(ancestors or "[]"):
-        found = str(ancestor_id)
-        if found not in own:
-            return space_key, frozenset(), f"{MISSING_ANCESTOR} ({ancestor_id} {title!r})"
-        if own[found] is not None:
-            parts.add(own[found])
-    if own[pid] is not None:
-        parts.add(own[pid])
-    return space_key, frozenset(parts), ""
 
+def _restriction(row: Any, *, ordered: bool = False) -> Restriction:
+    """A page row's own read restriction (empty users and groups: none); `ordered`: users and groups
+    sorted (as a class lists them), else as stored."""
+    users, groups = json.loads(row["read_users"]), json.loads(row["read_groups"])
+    if ordered:
+        users, groups = sorted(users), sorted(groups)
+    return Restriction(row["id"], row["title"], tuple(users), tuple(groups))
+
+
+def _walk(own: Restriction, ancestors: str | None,
+          restriction_of: Callable[[str], Restriction | None]) -> tuple[list[Restriction] | None, str]:
+    """The restrictions on a page's chain, its ancestors' first and its own last (`restriction_of`: an
+    ancestor's restriction, None where it is not in the ledger); (None, why) where one is missing."""
+    chain: list[Restriction] = []
+    for ancestor_id, title in json.loads(ancestors or "[]"):
+        found = restriction_of(str(ancestor_id))
+        if found is None:
+            return None, f"{MISSING_ANCESTOR} ({ancestor_id} {title!r})"
+        if found.users or found.groups:
+            chain.append(found)
+    if own.users or own.groups:
+        chain.append(own)
+    return chain, ""
