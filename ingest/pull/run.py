@@ -115,17 +115,17 @@ def _pull_manifest(run: PullRun, meter: Any, *, full: bool, allow_mass_delete: b
                                  start_dates=start_dates(ledger, settings, run.spaces, full),
                                  spaces=run.spaces, extra=g.config())
     run.tell(0, None, f"reading {', '.join(streams)}")
-    small = _read_memory(run, config, streams, meter)
-    cached = src.opened_cache(settings, run.cache_name("manifest")) if small is None else closing(small)
+    held = _read_memory(run, config, streams, meter)
+    cached = src.opened_cache(settings, run.cache_name("manifest")) if held is None else closing(held)
     with cached as cache:
-        if small is None:
+        if held is None:
             _read_cached(run, config, cache, streams, meter)
         names = src.space_names(cache)
         read_access(cache, run.access, deployment)
         _note_unreadable_groups(run, meter)
-        if small is None or small.files:
+        if held is None or held.files:
             known = ledger.page_states(run.spaces)
-        else:  # a few pages: look up only those (not the whole ledger)
+        else:  # a few pages, held in memory: look up only those (not the whole ledger)
             window = (str(r.get("id")) for s in src.CONTENT_STREAMS for r in src.cached_records(cache, s))
             known = page_states_of(ledger, window, run.spaces)
         site = src.site_url(settings)
